@@ -1,0 +1,3 @@
+//! Train an MLP VAE on MNIST with burn.
+pub mod data;
+pub mod pictures;
