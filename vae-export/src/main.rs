@@ -1,1 +1,267 @@
-fn main() {}
+//! `vae-export`: checkpoint -> int8 decoder blob, plus host-side sampling.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use vae_export::sample::{Sample, generate};
+use vae_export::{ExportError, ExportOptions, export, host};
+use vae_train::pictures;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Quantize a trained VAE's decoder into an int8 blob for vae-core, and check it.
+///
+/// With no subcommand: read the run's checkpoint, calibrate activation scales on real
+/// digits, write the blob, and print its size, the per-layer scales and its parity with
+/// the float model (pixel error, test loss of int8 vs f32).
+#[derive(Parser, Debug)]
+#[command(name = "vae-export", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    export: ExportArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Generate digits from a blob on the host, through vae-core (what the chip shows).
+    Sample(SampleArgs),
+    /// Print a blob's header: shapes, scales, metadata, size.
+    Info(InfoArgs),
+}
+
+#[derive(Args, Debug)]
+struct ExportArgs {
+    /// Training run folder (written by vae-train --out).
+    #[arg(long, value_name = "DIR", default_value = "runs/latest", conflicts_with = "checkpoint")]
+    run: PathBuf,
+    /// A checkpoint instead of a run folder: its checkpoint.json, checkpoint/ folder or a
+    /// weight file in it.
+    #[arg(long, value_name = "PATH")]
+    checkpoint: Option<PathBuf>,
+    /// Where to write the blob [default: RUN/decoder.bin].
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// MNIST folder for calibration and parity (default: $VAE_MNIST_DIR, else the cache,
+    /// downloading if needed).
+    #[arg(long, value_name = "DIR", env = "VAE_MNIST_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Calibrate on encoder means of N training digits plus N prior samples.
+    #[arg(long, value_name = "N", default_value_t = 2000)]
+    calibration: usize,
+    /// Latents compared pixel by pixel (half prior, half encoder means).
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    parity: usize,
+    /// Test digits for the int8-vs-f32 test loss.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    max_test: usize,
+    /// Quantile of |activation| mapped to the int8 maximum (1 = the maximum).
+    #[arg(long, value_name = "Q", default_value_t = 1.0)]
+    quantile: f64,
+    /// Also write the parity report as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct SampleArgs {
+    /// The decoder blob.
+    #[arg(long, value_name = "FILE")]
+    blob: PathBuf,
+    /// Number of digits.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    count: usize,
+    /// Seed of the first digit; digit i uses seed + i.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    seed: u64,
+    /// Digit to draw (conditional blobs); without it a conditional blob cycles 0-9.
+    #[arg(long, value_name = "D", value_parser = clap::value_parser!(u8).range(0..=9))]
+    digit: Option<u8>,
+    /// PNG grid of the digits.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Raw output: count * 784 bytes, row-major, 0 = black.
+    #[arg(long, value_name = "FILE")]
+    raw: Option<PathBuf>,
+    /// Print `seed N: crc32 X` per digit, the lines the firmware prints.
+    #[arg(long)]
+    crc: bool,
+}
+
+#[derive(Args, Debug)]
+struct InfoArgs {
+    /// The decoder blob.
+    #[arg(long, value_name = "FILE")]
+    blob: PathBuf,
+}
+
+fn read_blob(path: &PathBuf) -> Result<Vec<u8>, ExportError> {
+    std::fs::read(path).map_err(|source| ExportError::Io {
+        path: path.clone(),
+        source,
+    })
+}
+
+fn write_file(path: &PathBuf, bytes: &[u8]) -> Result<(), ExportError> {
+    vae_train::checkpoint::atomic_write(path, bytes).map_err(|source| ExportError::Io {
+        path: path.clone(),
+        source,
+    })
+}
+
+fn run_export(args: ExportArgs) -> Result<(), ExportError> {
+    let run_dir = match &args.checkpoint {
+        Some(path) => vae_export::export::run_dir_of(path),
+        None => args.run.clone(),
+    };
+    let mut options = ExportOptions::new(&run_dir);
+    if let Some(out) = args.out {
+        options.out = out;
+    }
+    options.data_dir = args.data_dir;
+    options.calibration = args.calibration;
+    options.parity_latents = args.parity;
+    options.max_test = args.max_test;
+    options.quantile = args.quantile;
+    let exported = export(&options)?;
+
+    let q = &exported.quantized;
+    let weights: usize = q.layers.iter().map(|l| l.weights.len()).sum();
+    println!(
+        "wrote {} ({} bytes: {} int8 weights, {} bytes of biases, scales and tables)",
+        options.out.display(),
+        exported.blob.len(),
+        weights,
+        exported.blob.len() - weights
+    );
+    let dims: Vec<String> = q.layers.iter().map(|l| l.out_dim.to_string()).collect();
+    println!(
+        "model: latent {} -> {}{}",
+        q.latent_dim,
+        dims.join(" -> "),
+        if q.classes.is_some() { " (conditional)" } else { "" }
+    );
+    for (k, l) in q.layers.iter().enumerate() {
+        let scales: Vec<f32> = l
+            .weight_scales
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        let (lo, hi) = scales
+            .iter()
+            .fold((f32::INFINITY, 0f32), |(lo, hi), &s| (lo.min(s), hi.max(s)));
+        println!(
+            "layer {k}: {:>4} -> {:<4} input scale {:.3e}, weight scales {:.3e}..{:.3e}, output scale {:.3e}",
+            l.in_dim, l.out_dim, l.input_scale, lo, hi, l.output_scale
+        );
+    }
+    let r = &exported.report;
+    println!(
+        "parity over {} latents: mean |pixel error| {:.3}/255, max {}/255, {:.2}% of pixels differ; \
+         f32 reference vs burn: max |logit error| {:.2e}",
+        r.latents,
+        r.mean_abs_pixel_error,
+        r.max_abs_pixel_error,
+        100.0 * r.pixels_differing,
+        r.reference_max_abs_logit_error
+    );
+    println!(
+        "test loss over {} digits: f32 {:.3}, int8 {:.3} ({:+.3} per digit)",
+        r.test_images,
+        r.f32_test_loss,
+        r.int8_test_loss,
+        r.loss_delta()
+    );
+    if let Some(path) = args.json {
+        let json = serde_json::to_string_pretty(r).unwrap_or_default();
+        write_file(&path, json.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn run_sample(args: SampleArgs) -> Result<(), ExportError> {
+    if args.count == 0 {
+        return Err(ExportError::Usage("--count must be at least 1".into()));
+    }
+    if args.out.is_none() && args.raw.is_none() && !args.crc {
+        return Err(ExportError::Usage(
+            "nothing to write: give --out FILE.png, --raw FILE and/or --crc".into(),
+        ));
+    }
+    let blob = read_blob(&args.blob)?;
+    let decoder = host::open(&blob).map_err(|source| ExportError::Blob {
+        context: format!("{}", args.blob.display()),
+        source,
+    })?;
+    let samples = generate(decoder.as_ref(), args.seed, args.count, args.digit)?;
+    if args.crc {
+        for s in &samples {
+            println!("{}", s.crc_line());
+        }
+    }
+    if let Some(raw) = &args.raw {
+        let bytes: Vec<u8> = samples.iter().flat_map(|s| s.pixels).collect();
+        write_file(raw, &bytes)?;
+    }
+    if let Some(out) = &args.out {
+        let images: Vec<&[u8]> = samples.iter().map(|s: &Sample| s.pixels.as_slice()).collect();
+        let cols = (args.count as f64).sqrt().ceil() as usize;
+        let grid = pictures::samples(&images, cols)?;
+        pictures::save_png(&grid, out)?;
+        eprintln!("wrote {} ({} digits)", out.display(), samples.len());
+    }
+    Ok(())
+}
+
+fn run_info(args: InfoArgs) -> Result<(), ExportError> {
+    let blob = read_blob(&args.blob)?;
+    let decoder = host::open(&blob).map_err(|source| ExportError::Blob {
+        context: format!("{}", args.blob.display()),
+        source,
+    })?;
+    let model = decoder.model();
+    let dims: Vec<String> = model.layers.iter().map(|l| l.out_dim.to_string()).collect();
+    let weights: usize = model.layers.iter().map(|l| l.weights.len()).sum();
+    println!("blob: {} bytes ({} int8 weights)", blob.len(), weights);
+    println!(
+        "model: latent {} -> {}{}",
+        model.latent_dim,
+        dims.join(" -> "),
+        match model.classes() {
+            Some(c) => format!(" (conditional, {c} classes)"),
+            None => String::new(),
+        }
+    );
+    let md = &model.metadata;
+    println!(
+        "metadata: seed {}, int8 test loss {}, note {:?}",
+        md.seed.map_or("-".into(), |s| s.to_string()),
+        md.test_loss.map_or("-".into(), |l| format!("{l:.3}")),
+        md.note
+    );
+    let hidden = model.layers.iter().rev().skip(1).map(|l| l.out_dim).max().unwrap_or(0);
+    println!(
+        "firmware: Decoder::<{}, {}> (LATENT, HIDDEN)",
+        model.latent_dim, hidden
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Sample(args)) => run_sample(args),
+        Some(Command::Info(args)) => run_info(args),
+        None => run_export(cli.export),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,393 @@
+//! [`Decoder`]: a parsed, validated blob that turns latent vectors into 28x28 images.
+
+use crate::IMAGE_PIXELS;
+use crate::error::Error;
+use crate::format::{self, Dense, Metadata, Model, ModelKind};
+use crate::kernel::{self, le_f32, le_i32};
+use crate::rng::Rng;
+
+/// The int8 decoder of one blob, with its shapes fixed at compile time.
+///
+/// * `LATENT`: the blob's latent dimension (checked by [`from_bytes`](Self::from_bytes)).
+/// * `HIDDEN`: at least the widest hidden layer (every layer but the last). The scratch
+///   activations are two `[i8; HIDDEN]` arrays on the stack inside each decode call, so
+///   `decode(&self)` needs no mutable state and a `Decoder` can be shared (it is `Sync`).
+///
+/// All blob checks happen in [`from_bytes`](Self::from_bytes); afterwards the decode
+/// methods only fail on bad *inputs* (non-finite latent, wrong or missing digit). No
+/// method panics, whatever the blob or input.
+///
+/// Integer path (what [`decode`](Self::decode) runs, bit-identical on every target):
+/// `z_q = quantize(z)`, then per layer `acc = bias + W_q x_q`, hidden layers
+/// `x_q = relu_i8(requantize(acc))`, last layer `pixel = sigmoid_pixel(requantize(acc))`.
+/// See [`kernel`] and `FORMAT.md`.
+///
+/// Stack use per call: `2 * HIDDEN` bytes for the integer path, `8 * HIDDEN` for
+/// [`decode_reference_f32`](Self::decode_reference_f32), plus `LATENT` bytes and small
+/// change.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decoder<'a, const LATENT: usize, const HIDDEN: usize> {
+    model: Model<'a>,
+}
+
+/// Unreachable for a validated model; returned instead of panicking.
+const INCONSISTENT: Error = Error::Malformed {
+    what: "layer shapes inconsistent with the Decoder's buffers",
+};
+
+/// Per-row parameters of a layer, with the class bias (if any) folded into `bias`.
+struct RowParams {
+    bias: i32,
+    multiplier: i32,
+    shift: u8,
+    weight_scale: f32,
+}
+
+/// The rows of `layer` in order. `class_bias` is the chosen class's row (`out_dim` `i32`
+/// LE) for the first layer of a conditional model, empty otherwise (adds 0).
+fn rows<'l>(layer: Dense<'l>, class_bias: &'l [u8]) -> impl Iterator<Item = RowParams> + 'l {
+    let extra = class_bias
+        .chunks_exact(4)
+        .map(le_i32)
+        .chain(core::iter::repeat(0));
+    layer
+        .bias
+        .chunks_exact(4)
+        .zip(extra)
+        .zip(layer.multipliers.chunks_exact(4))
+        .zip(layer.shifts)
+        .zip(layer.weight_scales.chunks_exact(4))
+        .map(|((((bias, extra), multiplier), &shift), scale)| RowParams {
+            bias: le_i32(bias).wrapping_add(extra),
+            multiplier: le_i32(multiplier),
+            shift,
+            weight_scale: le_f32(scale),
+        })
+}
+
+/// Float dense layer with dequantized weights and bias; optional ReLU.
+fn dense_f32(layer: Dense<'_>, x: &[f32], class_bias: &[u8], out: &mut [f32], relu: bool) {
+    let cols = usize::from(layer.in_dim);
+    if cols == 0 {
+        return;
+    }
+    let weight_rows = layer.weights.chunks_exact(cols);
+    for (w_row, (row, y)) in weight_rows.zip(rows(layer, class_bias).zip(out)) {
+        let mut acc = row.bias as f32 * (layer.input_scale * row.weight_scale);
+        for (&w, &xi) in w_row.iter().zip(x) {
+            acc += (f32::from(w as i8) * row.weight_scale) * xi;
+        }
+        *y = if relu { acc.max(0.0) } else { acc };
+    }
+}
+
+impl<'a, const LATENT: usize, const HIDDEN: usize> Decoder<'a, LATENT, HIDDEN> {
+    /// Parses and validates a blob ([`format::parse`]) and checks that its shapes fit
+    /// `LATENT` and `HIDDEN` ([`Error::DimsMismatch`]). Borrows the blob: no copy.
+    pub fn from_bytes(blob: &'a [u8]) -> Result<Self, Error> {
+        Self::with_shapes_checked(format::parse(blob)?)
+    }
+
+    /// Like [`from_bytes`](Self::from_bytes) for a [`Model`] built in memory (e.g. by an
+    /// exporter, before writing it): validates it, then checks the shapes.
+    pub fn from_model(model: Model<'a>) -> Result<Self, Error> {
+        model.validate()?;
+        Self::with_shapes_checked(model)
+    }
+
+    fn with_shapes_checked(model: Model<'a>) -> Result<Self, Error> {
+        let latent = usize::from(model.latent_dim);
+        if latent != LATENT {
+            return Err(Error::DimsMismatch {
+                what: "latent dimension (LATENT)",
+                expected: LATENT,
+                found: latent,
+            });
+        }
+        let hidden = model.layers.split_last().map_or(&[][..], |(_, h)| h);
+        let widest = hidden.iter().map(|l| usize::from(l.out_dim)).max();
+        if let Some(widest) = widest.filter(|&w| w > HIDDEN) {
+            return Err(Error::DimsMismatch {
+                what: "widest hidden layer (HIDDEN)",
+                expected: HIDDEN,
+                found: widest,
+            });
+        }
+        Ok(Decoder { model })
+    }
+
+    /// The validated model (borrowing the blob).
+    pub fn model(&self) -> &Model<'a> {
+        &self.model
+    }
+
+    /// Length of the latent vector (`LATENT`).
+    pub const fn latent_dim(&self) -> usize {
+        LATENT
+    }
+
+    /// Latent quantization scale: `z_q = clamp(round(z / scale), -127, 127)`.
+    pub fn latent_scale(&self) -> f32 {
+        self.model.latent_scale()
+    }
+
+    /// Whether decoding needs a digit ([`decode_digit`](Self::decode_digit)).
+    pub fn is_conditional(&self) -> bool {
+        self.model.classes().is_some()
+    }
+
+    /// Number of classes of a conditional model; `None` if unconditional.
+    pub fn classes(&self) -> Option<u8> {
+        self.model.classes()
+    }
+
+    /// Number of dense layers.
+    pub fn num_layers(&self) -> usize {
+        self.model.layers.len()
+    }
+
+    /// Provenance stored in the blob.
+    pub fn metadata(&self) -> &Metadata<'a> {
+        &self.model.metadata
+    }
+
+    /// The latent [`generate`](Self::generate) uses for `seed`: `LATENT` standard normal
+    /// samples from [`Rng::new(seed)`](Rng::new), in order.
+    pub fn sample_latent(seed: u64) -> [f32; LATENT] {
+        let mut z = [0f32; LATENT];
+        Rng::new(seed).fill_gaussian(&mut z);
+        z
+    }
+
+    /// Quantizes a latent vector with the blob's scale ([`kernel::quantize_i8`]);
+    /// [`Error::NonFiniteLatent`] for the first NaN or infinite value.
+    pub fn quantize_latent(&self, z: &[f32; LATENT]) -> Result<[i8; LATENT], Error> {
+        let scale = self.model.latent_scale();
+        let mut z_q = [0i8; LATENT];
+        for (index, (q, &v)) in z_q.iter_mut().zip(z).enumerate() {
+            if !v.is_finite() {
+                return Err(Error::NonFiniteLatent { index });
+            }
+            *q = kernel::quantize_i8(v, scale);
+        }
+        Ok(z_q)
+    }
+
+    /// Decodes a latent vector into a 28x28 image (row-major, 0 = black, 255 = white) with
+    /// an unconditional model ([`Error::MissingDigit`] for a conditional one).
+    pub fn decode(&self, z: &[f32; LATENT], out: &mut [u8; IMAGE_PIXELS]) -> Result<(), Error> {
+        self.decode_label(None, z, out)
+    }
+
+    /// Decodes a latent vector into an image of `digit` with a conditional model
+    /// ([`Error::NotConditional`], [`Error::InvalidDigit`] otherwise).
+    pub fn decode_digit(
+        &self,
+        digit: u8,
+        z: &[f32; LATENT],
+        out: &mut [u8; IMAGE_PIXELS],
+    ) -> Result<(), Error> {
+        self.decode_label(Some(digit), z, out)
+    }
+
+    fn decode_label(
+        &self,
+        label: Option<u8>,
+        z: &[f32; LATENT],
+        out: &mut [u8; IMAGE_PIXELS],
+    ) -> Result<(), Error> {
+        let class_bias = self.class_bias(label)?;
+        let z_q = self.quantize_latent(z)?;
+        self.pixels(&z_q, class_bias, out)
+    }
+
+    /// Decodes an already quantized latent; `label` must be `Some(digit)` exactly when the
+    /// model is conditional. The integer path: bit-identical on every target.
+    pub fn decode_q(
+        &self,
+        z_q: &[i8; LATENT],
+        label: Option<u8>,
+        out: &mut [u8; IMAGE_PIXELS],
+    ) -> Result<(), Error> {
+        let class_bias = self.class_bias(label)?;
+        self.pixels(z_q, class_bias, out)
+    }
+
+    /// A random image: `decode(&Self::sample_latent(seed), out)`.
+    pub fn generate(&self, seed: u64, out: &mut [u8; IMAGE_PIXELS]) -> Result<(), Error> {
+        self.decode(&Self::sample_latent(seed), out)
+    }
+
+    /// A random image of `digit`: `decode_digit(digit, &Self::sample_latent(seed), out)`.
+    /// The same seed gives the same latent (the same "style") for every digit.
+    pub fn generate_digit(
+        &self,
+        digit: u8,
+        seed: u64,
+        out: &mut [u8; IMAGE_PIXELS],
+    ) -> Result<(), Error> {
+        self.decode_digit(digit, &Self::sample_latent(seed), out)
+    }
+
+    /// The integer path up to the last layer's `i32` accumulators, dequantized to logits:
+    /// `logit[j] = acc[j] as f32 * (input_scale * weight_scale[j])` of the last layer.
+    ///
+    /// `sigmoid` of these is what [`decode_q`](Self::decode_q) turns into pixels, before
+    /// the last requantization; an exporter evaluates the int8 model's loss with it.
+    pub fn decode_logits_q(
+        &self,
+        z_q: &[i8; LATENT],
+        label: Option<u8>,
+        logits: &mut [f32; IMAGE_PIXELS],
+    ) -> Result<(), Error> {
+        let class_bias = self.class_bias(label)?;
+        let input_scale = self.model.layers.last().map_or(f32::NAN, |l| l.input_scale);
+        let mut slots = logits.iter_mut();
+        self.forward_q(z_q, class_bias, |row, acc| {
+            if let Some(slot) = slots.next() {
+                *slot = acc as f32 * (input_scale * row.weight_scale);
+            }
+        })
+    }
+
+    /// Float reference: the same network with dequantized weights and biases, computed in
+    /// `f32` with activations *not* quantized (`z` is used as is). Returns logits.
+    ///
+    /// Per layer and row `j`, accumulating over `i` in order, then ReLU except on the last
+    /// layer:
+    ///
+    /// ```text
+    /// y[j] = (bias[j] + class_bias[c][j]) as f32 * (input_scale * weight_scale[j])
+    ///      + sum_i (W_q[j][i] as f32 * weight_scale[j]) * x[i]
+    /// ```
+    ///
+    /// It matches a float framework (burn) to about `1e-4` only when that framework is
+    /// loaded with these same dequantized weights and biases (not the original float ones);
+    /// its distance to [`decode_logits_q`](Self::decode_logits_q) measures the cost of
+    /// quantizing activations.
+    pub fn decode_reference_f32(
+        &self,
+        z: &[f32; LATENT],
+        label: Option<u8>,
+        logits: &mut [f32; IMAGE_PIXELS],
+    ) -> Result<(), Error> {
+        let mut class_bias = self.class_bias(label)?;
+        if let Some(index) = z.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFiniteLatent { index });
+        }
+        let (last, hidden) = self.model.layers.split_last().ok_or(INCONSISTENT)?;
+        let mut buf_a = [0f32; HIDDEN];
+        let mut buf_b = [0f32; HIDDEN];
+        let (mut src, mut dst) = (&mut buf_a, &mut buf_b);
+        let mut src_len = None; // None: the input is z
+        for layer in hidden {
+            let x: &[f32] = match src_len {
+                None => z.as_slice(),
+                Some(n) => src.get(..n).ok_or(INCONSISTENT)?,
+            };
+            let width = usize::from(layer.out_dim);
+            let y = dst.get_mut(..width).ok_or(INCONSISTENT)?;
+            dense_f32(*layer, x, class_bias, y, true);
+            class_bias = &[];
+            src_len = Some(width);
+            core::mem::swap(&mut src, &mut dst);
+        }
+        let x: &[f32] = match src_len {
+            None => z.as_slice(),
+            Some(n) => src.get(..n).ok_or(INCONSISTENT)?,
+        };
+        dense_f32(*last, x, class_bias, logits, false);
+        Ok(())
+    }
+
+    /// The class-bias row for `label`, checking `label` against the model kind.
+    fn class_bias(&self, label: Option<u8>) -> Result<&'a [u8], Error> {
+        match (self.model.kind, label) {
+            (ModelKind::Unconditional, None) => Ok(&[]),
+            (ModelKind::Unconditional, Some(_)) => Err(Error::NotConditional),
+            (ModelKind::Conditional { .. }, None) => Err(Error::MissingDigit),
+            (
+                ModelKind::Conditional {
+                    classes,
+                    class_bias,
+                },
+                Some(digit),
+            ) => {
+                if digit >= classes {
+                    return Err(Error::InvalidDigit(digit));
+                }
+                let width = self
+                    .model
+                    .layers
+                    .first()
+                    .map_or(0, |l| usize::from(l.out_dim) * 4);
+                let start = usize::from(digit) * width;
+                class_bias.get(start..start + width).ok_or(INCONSISTENT)
+            }
+        }
+    }
+
+    /// Integer path to pixels.
+    fn pixels(
+        &self,
+        z_q: &[i8; LATENT],
+        class_bias: &[u8],
+        out: &mut [u8; IMAGE_PIXELS],
+    ) -> Result<(), Error> {
+        let thresholds = self.model.pixel_thresholds;
+        let mut slots = out.iter_mut();
+        self.forward_q(z_q, class_bias, |row, acc| {
+            if let Some(slot) = slots.next() {
+                let value = kernel::requantize(acc, row.multiplier, row.shift);
+                *slot = kernel::sigmoid_pixel(thresholds, value);
+            }
+        })
+    }
+
+    /// Runs the hidden layers in int8, then hands each last-layer row's parameters and
+    /// accumulator (bias included) to `sink`, in row order.
+    fn forward_q(
+        &self,
+        z_q: &[i8; LATENT],
+        mut class_bias: &[u8],
+        mut sink: impl FnMut(&RowParams, i32),
+    ) -> Result<(), Error> {
+        let (last, hidden) = self.model.layers.split_last().ok_or(INCONSISTENT)?;
+        let mut buf_a = [0i8; HIDDEN];
+        let mut buf_b = [0i8; HIDDEN];
+        let (mut src, mut dst) = (&mut buf_a, &mut buf_b);
+        let mut src_len = None; // None: the input is z_q
+        for layer in hidden {
+            let x: &[i8] = match src_len {
+                None => z_q.as_slice(),
+                Some(n) => src.get(..n).ok_or(INCONSISTENT)?,
+            };
+            let width = usize::from(layer.out_dim);
+            let y = dst.get_mut(..width).ok_or(INCONSISTENT)?;
+            let mut outputs = rows(*layer, class_bias).zip(y.iter_mut());
+            kernel::dense(layer.weights, x, |dot| {
+                if let Some((row, slot)) = outputs.next() {
+                    let acc = dot.wrapping_add(row.bias);
+                    *slot = kernel::relu_i8(kernel::requantize(acc, row.multiplier, row.shift));
+                }
+            });
+            class_bias = &[];
+            src_len = Some(width);
+            core::mem::swap(&mut src, &mut dst);
+        }
+        let x: &[i8] = match src_len {
+            None => z_q.as_slice(),
+            Some(n) => src.get(..n).ok_or(INCONSISTENT)?,
+        };
+        let mut params = rows(*last, class_bias);
+        kernel::dense(last.weights, x, |dot| {
+            if let Some(row) = params.next() {
+                sink(&row, dot.wrapping_add(row.bias));
+            }
+        });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,346 @@
+//! Integer kernels: the arithmetic of the int8 decoder, shared by every target.
+//!
+//! Everything here is integer arithmetic with fully specified rounding (plus one IEEE `f32`
+//! division and [`libm::roundf`] in [`quantize_i8`]), so host, Cortex-M and wasm compute
+//! bit-identical results. The formulas are written out in `FORMAT.md`.
+//!
+//! * [`dense`] / [`dense_ref`]: `i8 x i8 -> i32` matrix-vector products. `dense_ref` is the
+//!   plain definition; `dense` is the one the decoder runs, and the tests check they agree.
+//!   `dense` is the single place to specialise for a target (e.g. a Cortex-M4 `dsp` variant
+//!   using `SMLAD`): it must produce exactly the values of `dense_ref`.
+//! * [`requantize`]: `round_half_away_from_zero(acc * M / 2^n)`, the fixed-point rescale.
+//! * [`relu_i8`]: the hidden-layer activation, a clamp to `0..=127`.
+//! * [`sigmoid_pixel`]: logit to pixel through the blob's 255 sorted thresholds.
+//!
+//! Weights are passed as the blob's raw bytes (`&[u8]`, each one an `i8` in two's
+//! complement, reinterpreted with `as i8`). All sums use wrapping arithmetic, so no input
+//! can make a kernel panic; [`format::parse`](crate::format::parse) rejects blobs whose
+//! accumulators could overflow, so for a parsed model nothing ever wraps.
+
+/// Number of thresholds in a pixel table: pixels take the values `0..=255`.
+pub const NUM_THRESHOLDS: usize = 255;
+
+/// Reference dot product: `sum_i (weights[i] as i8) * x[i]` over the common length.
+pub fn dot_ref(weights: &[u8], x: &[i8]) -> i32 {
+    weights.iter().zip(x).fold(0i32, |acc, (&w, &xi)| {
+        acc.wrapping_add(i32::from(w as i8) * i32::from(xi))
+    })
+}
+
+/// Reference dense layer: for each row `j` of the row-major `[rows][x.len()]` matrix
+/// `weights`, calls `sink(dot_ref(row_j, x))`, in row order.
+///
+/// `rows = weights.len() / x.len()`; a trailing partial row is ignored, and nothing is
+/// produced when `x` is empty. No bias is added: the caller adds it to each value.
+pub fn dense_ref(weights: &[u8], x: &[i8], mut sink: impl FnMut(i32)) {
+    if x.is_empty() {
+        return;
+    }
+    for row in weights.chunks_exact(x.len()) {
+        sink(dot_ref(row, x));
+    }
+}
+
+/// Dense layer as the decoder runs it: same contract and same results as [`dense_ref`].
+///
+/// Processes two rows per pass over `x`, so each input value is loaded once per two
+/// multiply-accumulates. The inner loop is a `zip` of slice iterators: no bounds checks.
+pub fn dense(weights: &[u8], x: &[i8], mut sink: impl FnMut(i32)) {
+    let n = x.len();
+    if n == 0 {
+        return;
+    }
+    let mut pairs = weights.chunks_exact(2 * n);
+    for pair in pairs.by_ref() {
+        if let Some((r0, r1)) = pair.split_at_checked(n) {
+            let (a0, a1) = dot2(r0, r1, x);
+            sink(a0);
+            sink(a1);
+        }
+    }
+    if let Some(row) = pairs.remainder().chunks_exact(n).next() {
+        sink(dot_ref(row, x));
+    }
+}
+
+/// Two dot products sharing the input vector.
+#[inline(always)]
+fn dot2(r0: &[u8], r1: &[u8], x: &[i8]) -> (i32, i32) {
+    let mut a0 = 0i32;
+    let mut a1 = 0i32;
+    for ((&w0, &w1), &xi) in r0.iter().zip(r1).zip(x) {
+        let xi = i32::from(xi);
+        a0 = a0.wrapping_add(i32::from(w0 as i8) * xi);
+        a1 = a1.wrapping_add(i32::from(w1 as i8) * xi);
+    }
+    (a0, a1)
+}
+
+/// `value / 2^shift`, rounded half away from zero (`shift` above 63 counts as 63).
+///
+/// Ties go away from zero: `rounding_shift_right(3, 1) == 2`, `rounding_shift_right(-3, 1)
+/// == -2`. Computed on the magnitude, so it is symmetric around zero.
+pub const fn rounding_shift_right(value: i64, shift: u8) -> i64 {
+    let shift = if shift > 63 { 63 } else { shift };
+    if shift == 0 {
+        return value;
+    }
+    let magnitude = value.unsigned_abs(); // <= 2^63
+    let half = 1u64 << (shift - 1); // <= 2^62, so the sum below fits in u64
+    let rounded = ((magnitude + half) >> shift) as i64; // <= 2^62 + 2^61
+    if value < 0 { -rounded } else { rounded }
+}
+
+/// Fixed-point rescale: `round_half_away_from_zero(acc * multiplier / 2^shift)`, saturated
+/// to the `i32` range.
+///
+/// The product is exact in `i64` (`|acc * multiplier| <= 2^62`). `multiplier / 2^shift`
+/// encodes a positive real factor; see
+/// [`format::quantize_multiplier`](crate::format::quantize_multiplier).
+pub const fn requantize(acc: i32, multiplier: i32, shift: u8) -> i32 {
+    let scaled = rounding_shift_right(acc as i64 * multiplier as i64, shift);
+    if scaled > i32::MAX as i64 {
+        i32::MAX
+    } else if scaled < i32::MIN as i64 {
+        i32::MIN
+    } else {
+        scaled as i32
+    }
+}
+
+/// ReLU into int8: clamps `value` to `0..=127`.
+pub const fn relu_i8(value: i32) -> i8 {
+    if value < 0 {
+        0
+    } else if value > i8::MAX as i32 {
+        i8::MAX
+    } else {
+        value as i8
+    }
+}
+
+/// Quantizes a real value: `clamp(round_half_away_from_zero(x / scale), -127, 127)`.
+///
+/// One IEEE-754 `f32` division and [`libm::roundf`]: bit-identical on every target.
+/// `-128` is never produced (the int8 range is symmetric). NaN maps to 0; callers that must
+/// reject NaN check before (the decoder does).
+pub fn quantize_i8(x: f32, scale: f32) -> i8 {
+    libm::roundf(x / scale).clamp(-127.0, 127.0) as i8
+}
+
+/// Pixel for a final-layer value: the number of thresholds `<= value`.
+///
+/// `thresholds` is a non-decreasing table of [`NUM_THRESHOLDS`] `i32` in little-endian
+/// bytes (the blob's `pixel_thresholds`; [`format::parse`](crate::format::parse) checks its
+/// length and order). A fixed 8-step binary search: `count` only grows by a step when the
+/// last threshold inside that step is `<= value`. A shorter table behaves as if padded with
+/// `i32::MAX`.
+pub fn sigmoid_pixel(thresholds: &[u8], value: i32) -> u8 {
+    let mut count = 0u8;
+    let mut step = 128u8;
+    while step > 0 {
+        // count + step <= 255 throughout: count only collects the steps above `step`.
+        let probe = usize::from(count) + usize::from(step) - 1;
+        if le_i32_at(thresholds, probe).unwrap_or(i32::MAX) <= value {
+            count += step;
+        }
+        step /= 2;
+    }
+    count
+}
+
+/// The `index`-th little-endian `i32` of `bytes`, if it is there.
+pub(crate) fn le_i32_at(bytes: &[u8], index: usize) -> Option<i32> {
+    let start = index.checked_mul(4)?;
+    match bytes.get(start..start.checked_add(4)?) {
+        Some(&[a, b, c, d]) => Some(i32::from_le_bytes([a, b, c, d])),
+        _ => None,
+    }
+}
+
+/// Little-endian `i32` of a 4-byte chunk (as produced by `chunks_exact(4)`); 0 otherwise.
+pub(crate) fn le_i32(chunk: &[u8]) -> i32 {
+    match *chunk {
+        [a, b, c, d] => i32::from_le_bytes([a, b, c, d]),
+        _ => 0,
+    }
+}
+
+/// Little-endian `f32` of a 4-byte chunk (as produced by `chunks_exact(4)`); NaN otherwise.
+pub(crate) fn le_f32(chunk: &[u8]) -> f32 {
+    match *chunk {
+        [a, b, c, d] => f32::from_le_bytes([a, b, c, d]),
+        _ => f32::NAN,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Rng;
+    use std::vec::Vec;
+
+    fn random_bytes(rng: &mut Rng, n: usize) -> Vec<u8> {
+        (0..n).map(|_| rng.next_u32() as u8).collect()
+    }
+
+    fn random_x(rng: &mut Rng, n: usize) -> Vec<i8> {
+        (0..n).map(|_| rng.next_u32() as i8).collect()
+    }
+
+    /// Independent definition with indexing and i64 sums.
+    fn naive_dense(weights: &[u8], x: &[i8], rows: usize) -> Vec<i32> {
+        (0..rows)
+            .map(|j| {
+                let mut s = 0i64;
+                for i in 0..x.len() {
+                    s += i64::from(weights[j * x.len() + i] as i8) * i64::from(x[i]);
+                }
+                i32::try_from(s).unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn dense_agrees_with_reference_and_naive() {
+        let mut rng = Rng::new(1);
+        for case in 0..2000 {
+            let rows = (rng.next_u32() % 10) as usize;
+            let n = (rng.next_u32() % 40) as usize + 1;
+            // Sometimes add a partial trailing row, which both must ignore.
+            let extra = if case % 7 == 0 {
+                (rng.next_u32() as usize) % n
+            } else {
+                0
+            };
+            let w = random_bytes(&mut rng, rows * n + extra);
+            let x = random_x(&mut rng, n);
+            let mut fast = Vec::new();
+            dense(&w, &x, |a| fast.push(a));
+            let mut slow = Vec::new();
+            dense_ref(&w, &x, |a| slow.push(a));
+            assert_eq!(fast, slow, "case {case}: rows {rows}, n {n}");
+            assert_eq!(slow, naive_dense(&w, &x, rows), "case {case}");
+        }
+    }
+
+    #[test]
+    fn dense_extremes_and_empty_input() {
+        // All -128 weights times all -128 inputs: the largest products.
+        let n = 1000;
+        let w = std::vec![0x80u8; 3 * n];
+        let x = std::vec![-128i8; n];
+        let mut out = Vec::new();
+        dense(&w, &x, |a| out.push(a));
+        assert_eq!(out, std::vec![16384 * 1000; 3]);
+        let mut calls = 0;
+        dense(&w, &[], |_| calls += 1);
+        dense_ref(&w, &[], |_| calls += 1);
+        assert_eq!(calls, 0);
+    }
+
+    /// `round_half_away(acc * m / 2^n)` via exact i128 arithmetic, written differently:
+    /// floor((2|p| + 2^n) / 2^(n+1)).
+    fn exact_requantize(acc: i32, m: i32, n: u8) -> i64 {
+        let p = i128::from(acc) * i128::from(m);
+        let mag = (2 * p.abs() + (1i128 << n)) / (1i128 << (n + 1));
+        let r = if p < 0 { -mag } else { mag };
+        r.clamp(i128::from(i32::MIN), i128::from(i32::MAX)) as i64
+    }
+
+    #[test]
+    fn requantize_matches_exact_rounding() {
+        let mut rng = Rng::new(2);
+        for _ in 0..100_000 {
+            let acc = rng.next_u32() as i32 >> (rng.next_u32() % 32);
+            let m = (rng.next_u32() >> 1) as i32 >> (rng.next_u32() % 31);
+            let n = (rng.next_u32() % 64) as u8;
+            assert_eq!(
+                i64::from(requantize(acc, m, n)),
+                exact_requantize(acc, m, n),
+                "acc {acc} m {m} n {n}"
+            );
+        }
+    }
+
+    #[test]
+    fn rounding_ties_go_away_from_zero() {
+        assert_eq!(rounding_shift_right(1, 1), 1);
+        assert_eq!(rounding_shift_right(-1, 1), -1);
+        assert_eq!(rounding_shift_right(3, 1), 2);
+        assert_eq!(rounding_shift_right(-3, 1), -2);
+        assert_eq!(rounding_shift_right(5, 2), 1); // 1.25
+        assert_eq!(rounding_shift_right(-6, 2), -2); // -1.5
+        assert_eq!(rounding_shift_right(i64::MIN, 63), -1);
+        assert_eq!(rounding_shift_right(i64::MIN, 200), -1);
+        assert_eq!(rounding_shift_right(7, 0), 7);
+        assert_eq!(requantize(i32::MAX, i32::MAX, 0), i32::MAX);
+        assert_eq!(requantize(i32::MIN, i32::MAX, 0), i32::MIN);
+    }
+
+    #[test]
+    fn relu_clamps() {
+        assert_eq!(relu_i8(-5), 0);
+        assert_eq!(relu_i8(i32::MIN), 0);
+        assert_eq!(relu_i8(0), 0);
+        assert_eq!(relu_i8(99), 99);
+        assert_eq!(relu_i8(127), 127);
+        assert_eq!(relu_i8(128), 127);
+        assert_eq!(relu_i8(i32::MAX), 127);
+    }
+
+    #[test]
+    fn quantize_i8_rounds_half_away_and_clamps() {
+        assert_eq!(quantize_i8(0.5, 1.0), 1);
+        assert_eq!(quantize_i8(-0.5, 1.0), -1);
+        assert_eq!(quantize_i8(0.49, 1.0), 0);
+        assert_eq!(quantize_i8(2.5, 0.5), 5);
+        assert_eq!(quantize_i8(1000.0, 1.0), 127);
+        assert_eq!(quantize_i8(-1000.0, 1.0), -127);
+        assert_eq!(quantize_i8(f32::NEG_INFINITY, 1.0), -127);
+        assert_eq!(quantize_i8(1.0, 1e-38), 127);
+        assert_eq!(quantize_i8(f32::NAN, 1.0), 0);
+    }
+
+    #[test]
+    fn sigmoid_pixel_counts_thresholds() {
+        let mut rng = Rng::new(3);
+        for _ in 0..200 {
+            let mut t: Vec<i32> = (0..NUM_THRESHOLDS)
+                .map(|_| (rng.next_u32() as i32) >> (rng.next_u32() % 24))
+                .collect();
+            t.sort_unstable();
+            // Duplicates are allowed; force a few.
+            t[100] = t[99];
+            let bytes: Vec<u8> = t.iter().flat_map(|v| v.to_le_bytes()).collect();
+            let mut probes: Vec<i32> = t.iter().flat_map(|&v| [v, v.saturating_sub(1)]).collect();
+            probes.extend([i32::MIN, i32::MAX, 0]);
+            for v in probes {
+                let expected = t.iter().filter(|&&tk| tk <= v).count();
+                assert_eq!(usize::from(sigmoid_pixel(&bytes, v)), expected, "v {v}");
+            }
+        }
+    }
+
+    #[test]
+    fn sigmoid_pixel_short_table_is_padded_with_max() {
+        let bytes: Vec<u8> = [10i32, 20].iter().flat_map(|v| v.to_le_bytes()).collect();
+        assert_eq!(sigmoid_pixel(&bytes, 15), 1);
+        assert_eq!(sigmoid_pixel(&bytes, 1000), 2);
+        assert_eq!(sigmoid_pixel(&bytes, i32::MAX), 255);
+        assert_eq!(sigmoid_pixel(&[], 0), 0);
+    }
+
+    #[test]
+    fn le_helpers() {
+        assert_eq!(
+            le_i32_at(&[1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff], 1),
+            Some(-1)
+        );
+        assert_eq!(le_i32_at(&[1, 0, 0, 0, 0xff, 0xff, 0xff], 1), None);
+        assert_eq!(le_i32_at(&[], usize::MAX), None);
+        assert_eq!(le_i32(&[2, 1, 0, 0]), 258);
+        assert_eq!(le_f32(&1.5f32.to_le_bytes()), 1.5);
+        assert!(le_f32(&[1, 2]).is_nan());
+    }
+}

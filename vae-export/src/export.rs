@@ -1,0 +1,179 @@
+//! Checkpoint in, blob out: load the run, calibrate, quantize, check parity, write.
+
+use std::path::{Path, PathBuf};
+
+use vae_core::quantize::{Calibration, FloatLayer, FloatMlp, QuantizeOptions, QuantizedMlp, quantize};
+use vae_train::checkpoint::{self, CHECKPOINT_DIR, CHECKPOINT_FILE};
+use vae_train::config::RunConfig;
+use vae_train::data::{self, NUM_CLASSES};
+use vae_train::model::{Vae, prior_latents};
+use vae_train::{backend, data::Mnist};
+
+use crate::error::{ExportError, blob_err};
+use crate::host;
+use crate::parity::{ParityReport, parity};
+
+/// What to export, and how to check it.
+#[derive(Clone, Debug)]
+pub struct ExportOptions {
+    /// The training run folder (holds `config.json` and `checkpoint.json`).
+    pub run_dir: PathBuf,
+    /// Where to write the blob.
+    pub out: PathBuf,
+    /// MNIST folder (`None`: `VAE_MNIST_DIR`, else the cache, downloading if needed).
+    pub data_dir: Option<PathBuf>,
+    /// Calibration set: encoder means of this many training digits plus as many prior
+    /// samples.
+    pub calibration: usize,
+    /// Latents compared pixel by pixel in the parity report (at least 2).
+    pub parity_latents: usize,
+    /// Test digits for the test loss of the float and int8 decoders.
+    pub max_test: usize,
+    /// Activation quantile mapped to the int8 maximum (`1.0` = the maximum).
+    pub quantile: f64,
+}
+
+impl ExportOptions {
+    /// Defaults for `run_dir`: blob `run_dir/decoder.bin`, 2,000 + 2,000 calibration
+    /// latents, 512 parity latents, the whole test set, max calibration.
+    pub fn new(run_dir: impl Into<PathBuf>) -> Self {
+        let run_dir = run_dir.into();
+        ExportOptions {
+            out: run_dir.join("decoder.bin"),
+            run_dir,
+            data_dir: None,
+            calibration: 2000,
+            parity_latents: 512,
+            max_test: 10_000,
+            quantile: 1.0,
+        }
+    }
+}
+
+/// The result of an export.
+#[derive(Debug)]
+pub struct Exported {
+    /// The run's configuration.
+    pub config: RunConfig,
+    /// The quantized arrays.
+    pub quantized: QuantizedMlp,
+    /// The encoded blob (as written).
+    pub blob: Vec<u8>,
+    /// Its parity with the float model.
+    pub report: ParityReport,
+}
+
+/// The run folder of `path`: a run folder itself, its `checkpoint.json`, its
+/// `checkpoint/` folder or a weight file in it.
+pub fn run_dir_of(path: &Path) -> PathBuf {
+    let is_run = |p: &Path| p.join(CHECKPOINT_FILE).is_file();
+    if path.is_dir() && is_run(path) {
+        return path.to_path_buf();
+    }
+    for candidate in path.ancestors().skip(1).take(2) {
+        if is_run(candidate) {
+            return candidate.to_path_buf();
+        }
+    }
+    if path.file_name().is_some_and(|n| n == CHECKPOINT_DIR) {
+        return path.parent().unwrap_or(path).to_path_buf();
+    }
+    path.to_path_buf()
+}
+
+/// The float decoder of `vae` as the quantizer's input.
+pub fn float_decoder(vae: &Vae) -> FloatMlp {
+    FloatMlp {
+        latent_dim: vae.latent_dim(),
+        classes: vae.config().conditional.then_some(NUM_CLASSES as u8),
+        layers: vae
+            .decoder_layers()
+            .into_iter()
+            .map(|l| FloatLayer {
+                in_dim: l.in_dim,
+                out_dim: l.out_dim,
+                weights: l.weight,
+                bias: l.bias,
+            })
+            .collect(),
+    }
+}
+
+/// Quantizes `vae`'s decoder, calibrated on encoder means of `calibration` training
+/// digits and as many prior samples (labels cycle 0-9 for those).
+pub fn quantize_model(
+    vae: &Vae,
+    mnist: &Mnist,
+    calibration: usize,
+    quantile: f64,
+    seed: u64,
+) -> Result<QuantizedMlp, ExportError> {
+    let latent = vae.latent_dim();
+    let n = calibration.min(mnist.train.len());
+    let images = &mnist.train.images[..n * vae_core::IMAGE_PIXELS];
+    let mut labels = mnist.train.labels[..n].to_vec();
+    let mut latents = vae.encode_means_labeled(images, Some(&labels));
+    latents.extend(prior_latents(calibration, latent, seed ^ 0xCA11));
+    labels.extend((0..calibration).map(|i| (i % NUM_CLASSES) as u8));
+    let conditional = vae.config().conditional;
+    let options = QuantizeOptions {
+        quantile,
+        seed: Some(seed),
+        note: format!("vae-export {}", env!("CARGO_PKG_VERSION")),
+        ..QuantizeOptions::default()
+    };
+    quantize(
+        &float_decoder(vae),
+        Calibration {
+            latents: &latents,
+            labels: if conditional { &labels } else { &[] },
+        },
+        &options,
+    )
+    .map_err(blob_err("quantizing the decoder"))
+}
+
+/// Runs the whole export: load, quantize, parity report, write the blob atomically.
+pub fn export(options: &ExportOptions) -> Result<Exported, ExportError> {
+    if options.parity_latents < 2 {
+        return Err(ExportError::Usage("--parity needs at least 2 latents".into()));
+    }
+    if options.calibration == 0 {
+        return Err(ExportError::Usage("--calibration needs at least 1 digit".into()));
+    }
+    if !(options.quantile > 0.5 && options.quantile <= 1.0) {
+        return Err(ExportError::Usage("--quantile must be in (0.5, 1]".into()));
+    }
+    let run_dir = run_dir_of(&options.run_dir);
+    let (config, vae) = checkpoint::load_model(&run_dir, &backend::device())?;
+    let data_dir = data::resolve_data_dir(options.data_dir.as_deref());
+    let mnist = data::load(&data_dir)?;
+    let seed = config.train.seed;
+
+    let mut quantized = quantize_model(&vae, &mnist, options.calibration, options.quantile, seed)?;
+    let blob = quantized.to_blob().map_err(blob_err("encoding the blob"))?;
+    let report = {
+        let decoder = host::open(&blob).map_err(blob_err("re-reading the new blob"))?;
+        parity(
+            &vae,
+            decoder.as_ref(),
+            &mnist.test,
+            options.parity_latents,
+            options.max_test,
+            seed,
+        )?
+    };
+    // Record the int8 model's measured test loss in the blob's metadata.
+    quantized.test_loss = Some(report.int8_test_loss as f32);
+    let blob = quantized.to_blob().map_err(blob_err("encoding the blob"))?;
+    checkpoint::atomic_write(&options.out, &blob).map_err(|source| ExportError::Io {
+        path: options.out.clone(),
+        source,
+    })?;
+    Ok(Exported {
+        config,
+        quantized,
+        blob,
+        report,
+    })
+}

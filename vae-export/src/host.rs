@@ -1,0 +1,133 @@
+//! vae-core's [`Decoder`] with its shapes chosen at run time, for host tools.
+//!
+//! A `Decoder<LATENT, HIDDEN>` fixes its shapes at compile time, as firmware wants. Host
+//! tools open whatever blob they are given, so [`open`] picks the instance for the blob's
+//! latent size (1 to [`MAX_HOST_LATENT`]) with room for hidden layers up to
+//! [`HOST_HIDDEN`] wide, behind the object-safe [`HostDecoder`].
+
+use vae_core::{Decoder, Error, IMAGE_PIXELS};
+
+/// Widest hidden layer a host tool accepts.
+pub const HOST_HIDDEN: usize = 4096;
+/// Largest latent size a host tool accepts.
+pub const MAX_HOST_LATENT: usize = 64;
+
+/// The decoding calls of [`Decoder`] with slices instead of fixed-size arrays; `label`
+/// is `Some(digit)` exactly for conditional models.
+pub trait HostDecoder {
+    /// The blob's latent size.
+    fn latent_dim(&self) -> usize;
+    /// `Some(classes)` for a conditional blob.
+    fn classes(&self) -> Option<u8>;
+    /// The parsed blob.
+    fn model(&self) -> &vae_core::Model<'_>;
+    /// Quantizes `z` with the blob's latent scale.
+    fn quantize_latent(&self, z: &[f32], z_q: &mut [i8]) -> Result<(), Error>;
+    /// [`Decoder::decode_q`].
+    fn decode_q(&self, z_q: &[i8], label: Option<u8>, out: &mut [u8; IMAGE_PIXELS])
+    -> Result<(), Error>;
+    /// [`Decoder::decode`] / [`Decoder::decode_digit`].
+    fn decode(&self, z: &[f32], label: Option<u8>, out: &mut [u8; IMAGE_PIXELS]) -> Result<(), Error>;
+    /// [`Decoder::decode_logits_q`] of `z` quantized.
+    fn decode_logits_q(
+        &self,
+        z: &[f32],
+        label: Option<u8>,
+        logits: &mut [f32; IMAGE_PIXELS],
+    ) -> Result<(), Error>;
+    /// [`Decoder::decode_reference_f32`].
+    fn decode_reference_f32(
+        &self,
+        z: &[f32],
+        label: Option<u8>,
+        logits: &mut [f32; IMAGE_PIXELS],
+    ) -> Result<(), Error>;
+    /// The latent [`Decoder::generate`] uses for `seed`.
+    fn sample_latent(&self, seed: u64) -> Vec<f32>;
+}
+
+fn fixed<'a, T, const N: usize>(v: &'a [T]) -> Result<&'a [T; N], Error> {
+    v.try_into().map_err(|_| Error::DimsMismatch {
+        what: "latent values",
+        expected: N,
+        found: v.len(),
+    })
+}
+
+impl<const L: usize> HostDecoder for Decoder<'_, L, HOST_HIDDEN> {
+    fn latent_dim(&self) -> usize {
+        L
+    }
+    fn classes(&self) -> Option<u8> {
+        Decoder::classes(self)
+    }
+    fn model(&self) -> &vae_core::Model<'_> {
+        Decoder::model(self)
+    }
+    fn quantize_latent(&self, z: &[f32], z_q: &mut [i8]) -> Result<(), Error> {
+        let q = Decoder::quantize_latent(self, fixed::<f32, L>(z)?)?;
+        let n = z_q.len();
+        let out: &mut [i8; L] = z_q.try_into().map_err(|_| Error::DimsMismatch {
+            what: "latent values",
+            expected: L,
+            found: n,
+        })?;
+        *out = q;
+        Ok(())
+    }
+    fn decode_q(
+        &self,
+        z_q: &[i8],
+        label: Option<u8>,
+        out: &mut [u8; IMAGE_PIXELS],
+    ) -> Result<(), Error> {
+        Decoder::decode_q(self, fixed::<i8, L>(z_q)?, label, out)
+    }
+    fn decode(&self, z: &[f32], label: Option<u8>, out: &mut [u8; IMAGE_PIXELS]) -> Result<(), Error> {
+        let z = fixed::<f32, L>(z)?;
+        match label {
+            Some(digit) => self.decode_digit(digit, z, out),
+            None => Decoder::decode(self, z, out),
+        }
+    }
+    fn decode_logits_q(
+        &self,
+        z: &[f32],
+        label: Option<u8>,
+        logits: &mut [f32; IMAGE_PIXELS],
+    ) -> Result<(), Error> {
+        let z_q = Decoder::quantize_latent(self, fixed::<f32, L>(z)?)?;
+        Decoder::decode_logits_q(self, &z_q, label, logits)
+    }
+    fn decode_reference_f32(
+        &self,
+        z: &[f32],
+        label: Option<u8>,
+        logits: &mut [f32; IMAGE_PIXELS],
+    ) -> Result<(), Error> {
+        Decoder::decode_reference_f32(self, fixed::<f32, L>(z)?, label, logits)
+    }
+    fn sample_latent(&self, seed: u64) -> Vec<f32> {
+        Self::sample_latent(seed).to_vec()
+    }
+}
+
+macro_rules! open_with_latent {
+    ($blob:expr, $latent:expr, $($l:literal)*) => {
+        match $latent {
+            $($l => Ok(Box::new(Decoder::<$l, HOST_HIDDEN>::from_bytes($blob)?) as Box<dyn HostDecoder + '_>),)*
+            other => Err(Error::DimsMismatch { what: "latent size (host tools)", expected: MAX_HOST_LATENT, found: other }),
+        }
+    };
+}
+
+/// Opens `blob` with the decoder instance for its latent size. Every check of
+/// [`Decoder::from_bytes`] applies; a latent over [`MAX_HOST_LATENT`] or a hidden layer
+/// over [`HOST_HIDDEN`] is [`Error::DimsMismatch`].
+pub fn open(blob: &[u8]) -> Result<Box<dyn HostDecoder + '_>, Error> {
+    let latent = usize::from(vae_core::format::parse(blob)?.latent_dim);
+    open_with_latent!(blob, latent,
+        1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32
+        33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61
+        62 63 64)
+}

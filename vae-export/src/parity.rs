@@ -1,0 +1,220 @@
+//! How far the int8 blob is from the float model it came from.
+
+use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::activation::relu;
+use serde::Serialize;
+use vae_core::IMAGE_PIXELS;
+use vae_core::quantize::FloatMlp;
+use vae_train::data::Split;
+use vae_train::loss::kl_f64;
+use vae_train::model::{Vae, one_hot, pixels_to_unit, prior_latents, tensor2};
+use vae_train::rng::{Rng, Stream};
+
+use crate::error::{ExportError, blob_err};
+use crate::host::HostDecoder;
+
+/// The parity report `vae-export` prints (and `--json` writes).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ParityReport {
+    /// Latents compared pixel by pixel (half prior samples, half encoder means of test
+    /// digits).
+    pub latents: usize,
+    /// Mean |int8 pixel - float pixel| over all pixels, in 0..=255 units; the float
+    /// pixel is `round(255 * sigmoid(logit))` of burn's f32 decoder.
+    pub mean_abs_pixel_error: f64,
+    /// Largest |int8 pixel - float pixel|.
+    pub max_abs_pixel_error: u8,
+    /// Share of pixels that differ at all.
+    pub pixels_differing: f64,
+    /// Largest |logit| difference between vae-core's f32 reference path and burn running
+    /// the same dequantized weights (checks the reference implementation itself).
+    pub reference_max_abs_logit_error: f64,
+    /// Test digits the losses below average over.
+    pub test_images: usize,
+    /// Test loss (negative ELBO, nats per image) of the float model.
+    pub f32_test_loss: f64,
+    /// The same with the int8 decoder's dequantized logits (same `z` samples).
+    pub int8_test_loss: f64,
+}
+
+impl ParityReport {
+    /// `int8_test_loss - f32_test_loss`.
+    pub fn loss_delta(&self) -> f64 {
+        self.int8_test_loss - self.f32_test_loss
+    }
+}
+
+/// Rows of `z` with the one-hot label appended for a conditional model.
+fn with_condition(z: &[f32], latent: usize, labels: Option<&[u8]>) -> (Vec<f32>, usize) {
+    match labels {
+        None => (z.to_vec(), latent),
+        Some(labels) => {
+            let hot = one_hot(labels);
+            let classes = hot.len() / labels.len().max(1);
+            let rows = z
+                .chunks_exact(latent)
+                .zip(hot.chunks_exact(classes))
+                .flat_map(|(zr, hr)| zr.iter().chain(hr).copied())
+                .collect();
+            (rows, latent + classes)
+        }
+    }
+}
+
+fn to_host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().iter::<f32>().collect()
+}
+
+/// burn running a float MLP (e.g. the blob's dequantized weights) on `n` inputs.
+pub fn burn_forward(mlp: &FloatMlp, inputs: &[f32], device: &Device) -> Vec<f32> {
+    let first_in = mlp.layers.first().map_or(0, |l| l.in_dim);
+    let n = inputs.len() / first_in.max(1);
+    let mut h = tensor2(inputs.to_vec(), n, first_in, device);
+    let last = mlp.layers.len().saturating_sub(1);
+    for (k, layer) in mlp.layers.iter().enumerate() {
+        let w = Tensor::<2>::from_data(
+            TensorData::new(layer.weights.clone(), [layer.out_dim, layer.in_dim]),
+            device,
+        )
+        .transpose();
+        let b = Tensor::<1>::from_data(TensorData::new(layer.bias.clone(), [layer.out_dim]), device)
+            .unsqueeze::<2>();
+        h = h.matmul(w) + b;
+        if k < last {
+            h = relu(h);
+        }
+    }
+    to_host(h)
+}
+
+/// Binary cross-entropy of a logit against a target in `[0, 1]`, in the overflow-free
+/// form `max(x, 0) - x t + ln(1 + e^-|x|)`.
+fn bce_with_logits(logit: f64, target: f64) -> f64 {
+    logit.max(0.0) - logit * target + (-logit.abs()).exp().ln_1p()
+}
+
+/// `round(255 * sigmoid(logit))`, the float model's pixel.
+fn float_pixel(logit: f32) -> u8 {
+    let p = 1.0 / (1.0 + (-f64::from(logit)).exp());
+    (255.0 * p).round() as u8
+}
+
+/// Compares `decoder` (the blob) with `vae` (the float model it was exported from).
+///
+/// `latents` latents (half from the prior with `seed`, half encoder means of test
+/// digits) are decoded both ways; the test loss uses the first `max_test` test digits
+/// with one `z` sample each, shared by both decoders.
+pub fn parity(
+    vae: &Vae,
+    decoder: &dyn HostDecoder,
+    test: &Split,
+    latents: usize,
+    max_test: usize,
+    seed: u64,
+) -> Result<ParityReport, ExportError> {
+    let device = vae.device();
+    let latent = vae.latent_dim();
+    let conditional = decoder.classes().is_some();
+    if latents < 2 || test.is_empty() {
+        return Err(ExportError::Usage(
+            "parity needs at least 2 latents and a non-empty test set".into(),
+        ));
+    }
+
+    // Pixel parity on prior samples and encoder means.
+    let n_means = (latents / 2).min(test.len());
+    let n_prior = latents - n_means;
+    let mut z = prior_latents(n_prior, latent, seed);
+    let mut labels: Vec<u8> = (0..n_prior).map(|i| (i % 10) as u8).collect();
+    let mean_images = &test.images[..n_means * IMAGE_PIXELS];
+    let mean_labels = &test.labels[..n_means];
+    z.extend(vae.encode_means_labeled(mean_images, Some(mean_labels)));
+    labels.extend_from_slice(mean_labels);
+    let label_arg = conditional.then_some(labels.as_slice());
+    let float_logits = vae.decode_logits_batch_labeled(&z, label_arg);
+    let (mut sum, mut max, mut differing) = (0u64, 0u8, 0usize);
+    let mut image = [0u8; IMAGE_PIXELS];
+    for (i, (zi, fl)) in z
+        .chunks_exact(latent)
+        .zip(float_logits.chunks_exact(IMAGE_PIXELS))
+        .enumerate()
+    {
+        let label = conditional.then_some(labels[i]);
+        decoder
+            .decode(zi, label, &mut image)
+            .map_err(blob_err("decoding a parity latent"))?;
+        for (&q, &l) in image.iter().zip(fl) {
+            let d = q.abs_diff(float_pixel(l));
+            sum += u64::from(d);
+            max = max.max(d);
+            differing += usize::from(d != 0);
+        }
+    }
+    let total_pixels = (z.len() / latent * IMAGE_PIXELS) as f64;
+
+    // The f32 reference path against burn with the same dequantized weights.
+    let deq = FloatMlp::dequantized(decoder.model());
+    let (inputs, _) = with_condition(&z, latent, label_arg);
+    let burn_logits = burn_forward(&deq, &inputs, &device);
+    let mut reference_err = 0f64;
+    let mut logits = [0f32; IMAGE_PIXELS];
+    for (i, (zi, bl)) in z
+        .chunks_exact(latent)
+        .zip(burn_logits.chunks_exact(IMAGE_PIXELS))
+        .enumerate()
+    {
+        decoder
+            .decode_reference_f32(zi, conditional.then_some(labels[i]), &mut logits)
+            .map_err(blob_err("running the f32 reference decode"))?;
+        for (&a, &b) in logits.iter().zip(bl) {
+            reference_err = reference_err.max(f64::from((a - b).abs()));
+        }
+    }
+
+    // Test loss: one z sample per test digit, the same for both decoders.
+    let n_test = max_test.min(test.len());
+    let images = &test.images[..n_test * IMAGE_PIXELS];
+    let test_labels = &test.labels[..n_test];
+    let x = pixels_to_unit(images);
+    let (enc_in, enc_dim) = with_condition(&x, IMAGE_PIXELS, conditional.then_some(test_labels));
+    let (mu, logvar) = vae.encode(tensor2(enc_in, n_test, enc_dim, &device));
+    let (mu, logvar) = (to_host(mu), to_host(logvar));
+    let eps = Rng::for_stream(seed, Stream::EvalNoise, 0).normals_f32(n_test * latent);
+    let z_test: Vec<f32> = mu
+        .iter()
+        .zip(&logvar)
+        .zip(&eps)
+        .map(|((&m, &lv), &e)| m + (0.5 * lv).exp() * e)
+        .collect();
+    let float_logits = vae.decode_logits_batch_labeled(&z_test, conditional.then_some(test_labels));
+    let (mut f32_loss, mut int8_loss) = (0f64, 0f64);
+    for i in 0..n_test {
+        let zi = &z_test[i * latent..(i + 1) * latent];
+        let target = &x[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS];
+        let mu_i: Vec<f64> = mu[i * latent..(i + 1) * latent].iter().map(|&v| f64::from(v)).collect();
+        let lv_i: Vec<f64> =
+            logvar[i * latent..(i + 1) * latent].iter().map(|&v| f64::from(v)).collect();
+        let kl = kl_f64(&mu_i, &lv_i);
+        decoder
+            .decode_logits_q(zi, conditional.then_some(test_labels[i]), &mut logits)
+            .map_err(blob_err("decoding a test latent"))?;
+        let fl = &float_logits[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS];
+        for ((&t, &a), &b) in target.iter().zip(fl).zip(&logits) {
+            f32_loss += bce_with_logits(f64::from(a), f64::from(t));
+            int8_loss += bce_with_logits(f64::from(b), f64::from(t));
+        }
+        f32_loss += kl;
+        int8_loss += kl;
+    }
+
+    Ok(ParityReport {
+        latents: z.len() / latent,
+        mean_abs_pixel_error: sum as f64 / total_pixels,
+        max_abs_pixel_error: max,
+        pixels_differing: differing as f64 / total_pixels,
+        reference_max_abs_logit_error: reference_err,
+        test_images: n_test,
+        f32_test_loss: f32_loss / n_test as f64,
+        int8_test_loss: int8_loss / n_test as f64,
+    })
+}

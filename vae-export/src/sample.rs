@@ -1,0 +1,58 @@
+//! Digits from a blob on the host, through vae-core: what the chip will show.
+
+use vae_core::IMAGE_PIXELS;
+use vae_core::format::crc32;
+
+use crate::error::{ExportError, blob_err};
+use crate::host::HostDecoder;
+
+/// One generated digit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    /// Its seed.
+    pub seed: u64,
+    /// The digit asked for (conditional blobs).
+    pub digit: Option<u8>,
+    /// The 28x28 pixels.
+    pub pixels: [u8; IMAGE_PIXELS],
+}
+
+impl Sample {
+    /// The line the firmware prints for this digit: `seed N: crc32 XXXXXXXX`.
+    pub fn crc_line(&self) -> String {
+        format!("seed {}: crc32 {:08x}", self.seed, crc32(&self.pixels))
+    }
+}
+
+/// `count` digits for seeds `first_seed, first_seed + 1, ...`, exactly as
+/// `Decoder::generate` makes them (on every target). A conditional blob draws `digit`,
+/// or, if `None`, cycles 0-9 (sample `i` is digit `i % 10`, like the firmware).
+pub fn generate(
+    decoder: &dyn HostDecoder,
+    first_seed: u64,
+    count: usize,
+    digit: Option<u8>,
+) -> Result<Vec<Sample>, ExportError> {
+    if digit.is_some() && decoder.classes().is_none() {
+        return Err(ExportError::Usage(
+            "--digit needs a conditional blob (train with `vae-train --conditional`)".into(),
+        ));
+    }
+    (0..count)
+        .map(|i| {
+            let seed = first_seed.wrapping_add(i as u64);
+            let digit = decoder
+                .classes()
+                .map(|classes| digit.unwrap_or((i % usize::from(classes)) as u8));
+            let mut pixels = [0u8; IMAGE_PIXELS];
+            decoder
+                .decode(&decoder.sample_latent(seed), digit, &mut pixels)
+                .map_err(blob_err(format!("generating seed {seed}")))?;
+            Ok(Sample {
+                seed,
+                digit,
+                pixels,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,580 @@
+//! Model, training and run configuration, and the run's `config.json`.
+//!
+//! A run directory holds one `config.json` ([`RunConfig`], written atomically when the
+//! run starts); the exporter reads it back with [`RunConfig::load`] to rebuild the model
+//! before loading the checkpoint's weights into it.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::{Checksums, IMAGE_PIXELS, NUM_CLASSES};
+
+/// File name of the run configuration inside a run directory.
+pub const CONFIG_FILE: &str = "config.json";
+
+/// Largest accepted layer width (a sanity bound against typos such as `5120000`).
+pub const MAX_WIDTH: usize = 65_536;
+
+/// Largest accepted latent dimension.
+pub const MAX_LATENT: usize = 4_096;
+
+/// Shape of the MLP VAE.
+///
+/// Encoder: `784 (+10) -> encoder_hidden[0] -> ... -> (mu, logvar)` each `latent_dim` wide,
+/// every hidden layer `Linear + ReLU`. Decoder: `latent_dim (+10) -> decoder_hidden[0] -> ...
+/// -> 784` logits. With `conditional`, the label's one-hot vector (10 wide) is appended to the
+/// encoder input and to the decoder input (a conditional VAE).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Width of the latent code `z`.
+    pub latent_dim: usize,
+    /// Widths of the encoder's hidden layers, input side first.
+    pub encoder_hidden: Vec<usize>,
+    /// Widths of the decoder's hidden layers, latent side first.
+    pub decoder_hidden: Vec<usize>,
+    /// Condition encoder and decoder on the digit label (one-hot, 10 wide).
+    #[serde(default)]
+    pub conditional: bool,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            latent_dim: 20,
+            encoder_hidden: vec![512, 256],
+            decoder_hidden: vec![256, 256],
+            conditional: false,
+        }
+    }
+}
+
+impl ModelConfig {
+    /// Width of the label condition appended to encoder and decoder inputs (0 or 10).
+    pub fn condition_dim(&self) -> usize {
+        if self.conditional { NUM_CLASSES } else { 0 }
+    }
+
+    /// Width of the encoder's input: 784 pixels, plus the one-hot label if conditional.
+    pub fn encoder_input_dim(&self) -> usize {
+        IMAGE_PIXELS + self.condition_dim()
+    }
+
+    /// Width of the decoder's input: `latent_dim`, plus the one-hot label if conditional.
+    pub fn decoder_input_dim(&self) -> usize {
+        self.latent_dim + self.condition_dim()
+    }
+
+    /// Number of trainable parameters (weights and biases) of the model.
+    pub fn num_params(&self) -> usize {
+        let dense = |i: usize, o: usize| i * o + o;
+        let mut n = 0;
+        let mut width = self.encoder_input_dim();
+        for &h in &self.encoder_hidden {
+            n += dense(width, h);
+            width = h;
+        }
+        n += 2 * dense(width, self.latent_dim);
+        let mut width = self.decoder_input_dim();
+        for &h in &self.decoder_hidden {
+            n += dense(width, h);
+            width = h;
+        }
+        n + dense(width, IMAGE_PIXELS)
+    }
+
+    /// Checks the shape; the error names the bad value and the flag that sets it.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.latent_dim == 0 || self.latent_dim > MAX_LATENT {
+            return Err(ConfigError::new(format!(
+                "latent dimension {} is out of range: use --latent-dim between 1 and {MAX_LATENT}",
+                self.latent_dim
+            )));
+        }
+        check_widths("encoder", "--encoder-hidden", &self.encoder_hidden)?;
+        check_widths("decoder", "--decoder-hidden", &self.decoder_hidden)?;
+        Ok(())
+    }
+}
+
+fn check_widths(part: &str, flag: &str, widths: &[usize]) -> Result<(), ConfigError> {
+    if widths.is_empty() {
+        return Err(ConfigError::new(format!(
+            "the {part} needs at least one hidden layer: pass e.g. {flag} 400"
+        )));
+    }
+    if let Some(&w) = widths.iter().find(|&&w| w == 0 || w > MAX_WIDTH) {
+        return Err(ConfigError::new(format!(
+            "{part} hidden width {w} is out of range: every width in {flag} must be between 1 \
+             and {MAX_WIDTH}"
+        )));
+    }
+    Ok(())
+}
+
+/// Optimisation settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Total number of epochs of the run (a resumed run continues up to this many).
+    pub epochs: usize,
+    /// Images per optimisation step.
+    pub batch_size: usize,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Seed of every random choice: weight init, shuffling, the noise of `z`.
+    pub seed: u64,
+    /// Use only the first N training images (all when `None`).
+    pub max_train: Option<usize>,
+    /// Use only the first N test images (all when `None`).
+    pub max_test: Option<usize>,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 10,
+            batch_size: 128,
+            lr: 1e-3,
+            seed: 1,
+            max_train: None,
+            max_test: None,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Checks the settings; the error names the bad value and the flag that sets it.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.epochs == 0 {
+            return Err(ConfigError::new(
+                "--epochs is 0: train for at least one epoch".to_owned(),
+            ));
+        }
+        if self.batch_size == 0 || self.batch_size > 1 << 20 {
+            return Err(ConfigError::new(format!(
+                "--batch-size {} is out of range: use between 1 and {}",
+                self.batch_size,
+                1 << 20
+            )));
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(ConfigError::new(format!(
+                "--lr {} is not a positive finite number: use e.g. --lr 1e-3",
+                self.lr
+            )));
+        }
+        if self.max_train == Some(0) {
+            return Err(ConfigError::new(
+                "--max-train 0 leaves no training images: use at least 1".to_owned(),
+            ));
+        }
+        if self.max_test == Some(0) {
+            return Err(ConfigError::new(
+                "--max-test 0 leaves no test images: use at least 1".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Everything needed to reproduce (or export) a run; saved as `config.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// The model's shape.
+    pub model: ModelConfig,
+    /// The optimisation settings.
+    pub train: TrainConfig,
+    /// SHA-256 of the four (decompressed) MNIST files the run was trained on.
+    pub data_checksums: Checksums,
+    /// The folder the data was read from (informational).
+    pub data_dir: PathBuf,
+    /// Version of vae-train that wrote the file.
+    pub version: String,
+}
+
+impl RunConfig {
+    /// A configuration stamped with this crate's version.
+    pub fn new(
+        model: ModelConfig,
+        train: TrainConfig,
+        data_checksums: Checksums,
+        data_dir: PathBuf,
+    ) -> Self {
+        Self {
+            model,
+            train,
+            data_checksums,
+            data_dir,
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+
+    /// Validates the model and training settings.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.model.validate()?;
+        self.train.validate()
+    }
+
+    /// Pretty JSON text of the configuration.
+    pub fn to_json(&self) -> String {
+        // Serialising plain structs of numbers, strings and paths cannot fail (paths that are
+        // not UTF-8 are the one exception; they are written lossily instead).
+        serde_json::to_string_pretty(self).unwrap_or_else(|_| {
+            let mut lossy = self.clone();
+            lossy.data_dir = PathBuf::from(self.data_dir.to_string_lossy().into_owned());
+            serde_json::to_string_pretty(&lossy).unwrap_or_default()
+        })
+    }
+
+    /// Parses JSON text and validates the result.
+    pub fn from_json(text: &str) -> Result<Self, ConfigError> {
+        let config: Self = serde_json::from_str(text).map_err(|e| {
+            ConfigError::new(format!(
+                "{CONFIG_FILE} is not a valid run configuration ({e}): was it written by \
+                 vae-train {}?",
+                env!("CARGO_PKG_VERSION")
+            ))
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Writes `run_dir/config.json` atomically (temporary file, then rename).
+    pub fn save(&self, run_dir: &Path) -> Result<(), ConfigError> {
+        let path = run_dir.join(CONFIG_FILE);
+        crate::checkpoint::atomic_write(&path, self.to_json().as_bytes()).map_err(|e| {
+            ConfigError::new(format!(
+                "cannot write {}: {e}; check that the folder is writable",
+                path.display()
+            ))
+        })
+    }
+
+    /// Reads and validates `run_dir/config.json`.
+    pub fn load(run_dir: &Path) -> Result<Self, ConfigError> {
+        let path = run_dir.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            ConfigError::new(format!(
+                "cannot read {} ({e}): pass the folder of a run made by `vae-train --out DIR`",
+                path.display()
+            ))
+        })?;
+        Self::from_json(&text)
+    }
+}
+
+/// Settings given on the command line; `None` means "not given".
+///
+/// For a new run, missing values take the defaults ([`ConfigOverrides::new_run`]). For a
+/// resumed run the checkpoint's configuration wins; a given value must agree with it, except
+/// `epochs`, which may raise the run's total ([`ConfigOverrides::resume`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ConfigOverrides {
+    /// `--latent-dim`.
+    pub latent_dim: Option<usize>,
+    /// `--encoder-hidden`.
+    pub encoder_hidden: Option<Vec<usize>>,
+    /// `--decoder-hidden`.
+    pub decoder_hidden: Option<Vec<usize>>,
+    /// `--conditional` (given means `true`).
+    pub conditional: Option<bool>,
+    /// `--epochs`.
+    pub epochs: Option<usize>,
+    /// `--batch-size`.
+    pub batch_size: Option<usize>,
+    /// `--lr`.
+    pub lr: Option<f64>,
+    /// `--seed`.
+    pub seed: Option<u64>,
+    /// `--max-train`.
+    pub max_train: Option<usize>,
+    /// `--max-test`.
+    pub max_test: Option<usize>,
+}
+
+impl ConfigOverrides {
+    /// Model and training settings of a new run: the given values over the defaults,
+    /// validated.
+    pub fn new_run(&self) -> Result<(ModelConfig, TrainConfig), ConfigError> {
+        let m = ModelConfig::default();
+        let t = TrainConfig::default();
+        let model = ModelConfig {
+            latent_dim: self.latent_dim.unwrap_or(m.latent_dim),
+            encoder_hidden: self.encoder_hidden.clone().unwrap_or(m.encoder_hidden),
+            decoder_hidden: self.decoder_hidden.clone().unwrap_or(m.decoder_hidden),
+            conditional: self.conditional.unwrap_or(m.conditional),
+        };
+        let train = TrainConfig {
+            epochs: self.epochs.unwrap_or(t.epochs),
+            batch_size: self.batch_size.unwrap_or(t.batch_size),
+            lr: self.lr.unwrap_or(t.lr),
+            seed: self.seed.unwrap_or(t.seed),
+            max_train: self.max_train.or(t.max_train),
+            max_test: self.max_test.or(t.max_test),
+        };
+        model.validate()?;
+        train.validate()?;
+        Ok((model, train))
+    }
+
+    /// The configuration of a resumed run: `saved` with `epochs` replaced when given. Any
+    /// other given value that differs from `saved` is an error naming the flag.
+    pub fn resume(&self, saved: &RunConfig) -> Result<RunConfig, ConfigError> {
+        fn same<T: PartialEq + fmt::Debug>(
+            flag: &str,
+            given: &Option<T>,
+            saved: &T,
+        ) -> Result<(), ConfigError> {
+            match given {
+                Some(g) if g != saved => Err(ConfigError::new(format!(
+                    "{flag} {g:?} differs from the resumed run's {saved:?}: drop the flag to \
+                     resume, or start a new run in another --out folder"
+                ))),
+                _ => Ok(()),
+            }
+        }
+        let (m, t) = (&saved.model, &saved.train);
+        same("--latent-dim", &self.latent_dim, &m.latent_dim)?;
+        same("--encoder-hidden", &self.encoder_hidden, &m.encoder_hidden)?;
+        same("--decoder-hidden", &self.decoder_hidden, &m.decoder_hidden)?;
+        same("--conditional", &self.conditional, &m.conditional)?;
+        same("--batch-size", &self.batch_size, &t.batch_size)?;
+        same("--lr", &self.lr, &t.lr)?;
+        same("--seed", &self.seed, &t.seed)?;
+        same("--max-train", &self.max_train.map(Some), &t.max_train)?;
+        same("--max-test", &self.max_test.map(Some), &t.max_test)?;
+        let mut run = saved.clone();
+        if let Some(e) = self.epochs {
+            run.train.epochs = e;
+        }
+        run.validate()?;
+        Ok(run)
+    }
+}
+
+/// A configuration problem, with a message that says what to change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    message: String,
+}
+
+impl ConfigError {
+    /// An error with the given message.
+    pub fn new(message: String) -> Self {
+        Self { message }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn checksums() -> Checksums {
+        Checksums {
+            train_images: "a".repeat(64),
+            train_labels: "b".repeat(64),
+            test_images: "c".repeat(64),
+            test_labels: "d".repeat(64),
+        }
+    }
+
+    #[test]
+    fn defaults_match_the_spec() {
+        let m = ModelConfig::default();
+        assert_eq!(
+            (
+                m.latent_dim,
+                m.encoder_hidden,
+                m.decoder_hidden,
+                m.conditional
+            ),
+            (20, vec![512, 256], vec![256, 256], false)
+        );
+        let t = TrainConfig::default();
+        assert_eq!((t.epochs, t.batch_size, t.lr), (10, 128, 1e-3));
+    }
+
+    #[test]
+    fn num_params_counts_weights_and_biases() {
+        let m = ModelConfig {
+            latent_dim: 2,
+            encoder_hidden: vec![3],
+            decoder_hidden: vec![4],
+            conditional: false,
+        };
+        // enc 784*3+3, heads 2*(3*2+2), dec 2*4+4, out 4*784+784
+        assert_eq!(m.num_params(), 784 * 3 + 3 + 2 * 8 + 12 + 4 * 784 + 784);
+        let c = ModelConfig {
+            conditional: true,
+            ..m.clone()
+        };
+        assert_eq!(c.num_params(), m.num_params() + 10 * 3 + 10 * 4);
+    }
+
+    #[test]
+    fn validation_names_the_flag() {
+        let bad = |m: ModelConfig| m.validate().unwrap_err().to_string();
+        let base = ModelConfig::default();
+        assert!(
+            bad(ModelConfig {
+                latent_dim: 0,
+                ..base.clone()
+            })
+            .contains("--latent-dim")
+        );
+        assert!(
+            bad(ModelConfig {
+                encoder_hidden: vec![],
+                ..base.clone()
+            })
+            .contains("--encoder-hidden")
+        );
+        assert!(
+            bad(ModelConfig {
+                decoder_hidden: vec![256, 0],
+                ..base.clone()
+            })
+            .contains("--decoder-hidden")
+        );
+        let t = TrainConfig::default();
+        for (cfg, flag) in [
+            (
+                TrainConfig {
+                    epochs: 0,
+                    ..t.clone()
+                },
+                "--epochs",
+            ),
+            (
+                TrainConfig {
+                    batch_size: 0,
+                    ..t.clone()
+                },
+                "--batch-size",
+            ),
+            (
+                TrainConfig {
+                    lr: f64::NAN,
+                    ..t.clone()
+                },
+                "--lr",
+            ),
+            (
+                TrainConfig {
+                    lr: -1.0,
+                    ..t.clone()
+                },
+                "--lr",
+            ),
+            (
+                TrainConfig {
+                    max_test: Some(0),
+                    ..t.clone()
+                },
+                "--max-test",
+            ),
+        ] {
+            assert!(cfg.validate().unwrap_err().to_string().contains(flag));
+        }
+    }
+
+    #[test]
+    fn overrides_fill_defaults_and_guard_resume() {
+        let flags = ConfigOverrides {
+            latent_dim: Some(2),
+            epochs: Some(3),
+            ..Default::default()
+        };
+        let (m, t) = flags.new_run().unwrap();
+        assert_eq!(
+            (m.latent_dim, m.encoder_hidden.clone()),
+            (2, vec![512, 256])
+        );
+        assert_eq!((t.epochs, t.batch_size), (3, 128));
+        let saved = RunConfig::new(m, t, checksums(), PathBuf::from("d"));
+        // Same values and a larger epoch count are fine.
+        let more = ConfigOverrides {
+            latent_dim: Some(2),
+            epochs: Some(5),
+            ..Default::default()
+        };
+        assert_eq!(more.resume(&saved).unwrap().train.epochs, 5);
+        assert_eq!(ConfigOverrides::default().resume(&saved).unwrap(), saved);
+        let clash = ConfigOverrides {
+            latent_dim: Some(20),
+            ..Default::default()
+        };
+        let err = clash.resume(&saved).unwrap_err().to_string();
+        assert!(
+            err.contains("--latent-dim") && err.contains("--out"),
+            "{err}"
+        );
+        let clash = ConfigOverrides {
+            max_test: Some(10),
+            ..Default::default()
+        };
+        assert!(
+            clash
+                .resume(&saved)
+                .unwrap_err()
+                .to_string()
+                .contains("--max-test")
+        );
+        let bad = ConfigOverrides {
+            encoder_hidden: Some(vec![]),
+            ..Default::default()
+        };
+        assert!(bad.new_run().is_err());
+    }
+
+    #[test]
+    fn run_config_json_round_trip() {
+        let run = RunConfig::new(
+            ModelConfig {
+                latent_dim: 2,
+                encoder_hidden: vec![400],
+                decoder_hidden: vec![400, 100],
+                conditional: true,
+            },
+            TrainConfig {
+                epochs: 3,
+                batch_size: 64,
+                lr: 3e-4,
+                seed: 99,
+                max_train: Some(1000),
+                max_test: None,
+            },
+            checksums(),
+            PathBuf::from("/data/mnist"),
+        );
+        let back = RunConfig::from_json(&run.to_json()).unwrap();
+        assert_eq!(back, run);
+    }
+
+    #[test]
+    fn from_json_rejects_invalid_values_and_unknown_fields() {
+        let mut run = RunConfig::new(
+            ModelConfig::default(),
+            TrainConfig::default(),
+            checksums(),
+            PathBuf::from("d"),
+        );
+        run.model.latent_dim = 0;
+        let err = RunConfig::from_json(&run.to_json()).unwrap_err();
+        assert!(err.to_string().contains("latent"));
+        let err = RunConfig::from_json("{\"model\": 1}").unwrap_err();
+        assert!(err.to_string().contains("config.json"));
+    }
+}
