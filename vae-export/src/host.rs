@@ -24,10 +24,19 @@ pub trait HostDecoder {
     /// Quantizes `z` with the blob's latent scale.
     fn quantize_latent(&self, z: &[f32], z_q: &mut [i8]) -> Result<(), Error>;
     /// [`Decoder::decode_q`].
-    fn decode_q(&self, z_q: &[i8], label: Option<u8>, out: &mut [u8; IMAGE_PIXELS])
-    -> Result<(), Error>;
+    fn decode_q(
+        &self,
+        z_q: &[i8],
+        label: Option<u8>,
+        out: &mut [u8; IMAGE_PIXELS],
+    ) -> Result<(), Error>;
     /// [`Decoder::decode`] / [`Decoder::decode_digit`].
-    fn decode(&self, z: &[f32], label: Option<u8>, out: &mut [u8; IMAGE_PIXELS]) -> Result<(), Error>;
+    fn decode(
+        &self,
+        z: &[f32],
+        label: Option<u8>,
+        out: &mut [u8; IMAGE_PIXELS],
+    ) -> Result<(), Error>;
     /// [`Decoder::decode_logits_q`] of `z` quantized.
     fn decode_logits_q(
         &self,
@@ -83,7 +92,12 @@ impl<const L: usize> HostDecoder for Decoder<'_, L, HOST_HIDDEN> {
     ) -> Result<(), Error> {
         Decoder::decode_q(self, fixed::<i8, L>(z_q)?, label, out)
     }
-    fn decode(&self, z: &[f32], label: Option<u8>, out: &mut [u8; IMAGE_PIXELS]) -> Result<(), Error> {
+    fn decode(
+        &self,
+        z: &[f32],
+        label: Option<u8>,
+        out: &mut [u8; IMAGE_PIXELS],
+    ) -> Result<(), Error> {
         let z = fixed::<f32, L>(z)?;
         match label {
             Some(digit) => self.decode_digit(digit, z, out),

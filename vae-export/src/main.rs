@@ -36,7 +36,12 @@ enum Command {
 #[derive(Args, Debug)]
 struct ExportArgs {
     /// Training run folder (written by vae-train --out).
-    #[arg(long, value_name = "DIR", default_value = "runs/latest", conflicts_with = "checkpoint")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "runs/latest",
+        conflicts_with = "checkpoint"
+    )]
     run: PathBuf,
     /// A checkpoint instead of a run folder: its checkpoint.json, checkpoint/ folder or a
     /// weight file in it.
@@ -142,7 +147,11 @@ fn run_export(args: ExportArgs) -> Result<(), ExportError> {
         "model: latent {} -> {}{}",
         q.latent_dim,
         dims.join(" -> "),
-        if q.classes.is_some() { " (conditional)" } else { "" }
+        if q.classes.is_some() {
+            " (conditional)"
+        } else {
+            ""
+        }
     );
     for (k, l) in q.layers.iter().enumerate() {
         let scales: Vec<f32> = l
@@ -207,7 +216,10 @@ fn run_sample(args: SampleArgs) -> Result<(), ExportError> {
         write_file(raw, &bytes)?;
     }
     if let Some(out) = &args.out {
-        let images: Vec<&[u8]> = samples.iter().map(|s: &Sample| s.pixels.as_slice()).collect();
+        let images: Vec<&[u8]> = samples
+            .iter()
+            .map(|s: &Sample| s.pixels.as_slice())
+            .collect();
         let cols = (args.count as f64).sqrt().ceil() as usize;
         let grid = pictures::samples(&images, cols)?;
         pictures::save_png(&grid, out)?;
@@ -242,7 +254,14 @@ fn run_info(args: InfoArgs) -> Result<(), ExportError> {
         md.test_loss.map_or("-".into(), |l| format!("{l:.3}")),
         md.note
     );
-    let hidden = model.layers.iter().rev().skip(1).map(|l| l.out_dim).max().unwrap_or(0);
+    let hidden = model
+        .layers
+        .iter()
+        .rev()
+        .skip(1)
+        .map(|l| l.out_dim)
+        .max()
+        .unwrap_or(0);
     println!(
         "firmware: Decoder::<{}, {}> (LATENT, HIDDEN)",
         model.latent_dim, hidden

@@ -1,7 +1,7 @@
 //! How far the int8 blob is from the float model it came from.
 
-use burn::tensor::{Device, Tensor, TensorData};
 use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor, TensorData};
 use serde::Serialize;
 use vae_core::IMAGE_PIXELS;
 use vae_core::quantize::FloatMlp;
@@ -77,8 +77,9 @@ pub fn burn_forward(mlp: &FloatMlp, inputs: &[f32], device: &Device) -> Vec<f32>
             device,
         )
         .transpose();
-        let b = Tensor::<1>::from_data(TensorData::new(layer.bias.clone(), [layer.out_dim]), device)
-            .unsqueeze::<2>();
+        let b =
+            Tensor::<1>::from_data(TensorData::new(layer.bias.clone(), [layer.out_dim]), device)
+                .unsqueeze::<2>();
         h = h.matmul(w) + b;
         if k < last {
             h = relu(h);
@@ -191,9 +192,14 @@ pub fn parity(
     for i in 0..n_test {
         let zi = &z_test[i * latent..(i + 1) * latent];
         let target = &x[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS];
-        let mu_i: Vec<f64> = mu[i * latent..(i + 1) * latent].iter().map(|&v| f64::from(v)).collect();
-        let lv_i: Vec<f64> =
-            logvar[i * latent..(i + 1) * latent].iter().map(|&v| f64::from(v)).collect();
+        let mu_i: Vec<f64> = mu[i * latent..(i + 1) * latent]
+            .iter()
+            .map(|&v| f64::from(v))
+            .collect();
+        let lv_i: Vec<f64> = logvar[i * latent..(i + 1) * latent]
+            .iter()
+            .map(|&v| f64::from(v))
+            .collect();
         let kl = kl_f64(&mu_i, &lv_i);
         decoder
             .decode_logits_q(zi, conditional.then_some(test_labels[i]), &mut logits)

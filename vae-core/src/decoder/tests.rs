@@ -62,7 +62,7 @@ fn random_z_q(rng: &mut Rng) -> [i8; LATENT] {
 
 #[test]
 fn shapes_are_checked_against_const_generics() {
-    let blob = unconditional().to_blob();
+    let blob = unconditional().blob();
     assert!(Dec::from_bytes(&blob).is_ok());
     assert!(Decoder::<LATENT, 100>::from_bytes(&blob).is_ok());
     assert_eq!(
@@ -82,7 +82,7 @@ fn shapes_are_checked_against_const_generics() {
         })
     );
     // A single-layer model needs no hidden buffer at all.
-    let single = QuantizedMlp::random(3, 2, &[], None).to_blob();
+    let single = QuantizedMlp::random(3, 2, &[], None).blob();
     let dec = Decoder::<2, 0>::from_bytes(&single).unwrap();
     let mut img = [0u8; IMAGE_PIXELS];
     dec.generate(5, &mut img).unwrap();
@@ -94,7 +94,7 @@ fn shapes_are_checked_against_const_generics() {
 
 #[test]
 fn blob_errors_surface_from_from_bytes() {
-    let mut blob = unconditional().to_blob();
+    let mut blob = unconditional().blob();
     blob[1] ^= 1;
     assert_eq!(Dec::from_bytes(&blob).err(), Some(Error::BadMagic));
     assert_eq!(Dec::from_bytes(&blob[..5]).err(), Some(Error::Truncated));
@@ -113,7 +113,7 @@ fn from_model_validates() {
 #[test]
 fn accessors() {
     let q = conditional();
-    let blob = q.to_blob();
+    let blob = q.blob();
     let dec = Dec::from_bytes(&blob).unwrap();
     assert!(dec.is_conditional());
     assert_eq!(dec.classes(), Some(10));
@@ -122,7 +122,7 @@ fn accessors() {
     assert_eq!(dec.latent_scale(), 4.0 / 127.0);
     assert_eq!(dec.metadata().seed, Some(22));
     assert_eq!(dec.model(), &q.model());
-    let u = unconditional().to_blob();
+    let u = unconditional().blob();
     let dec = Dec::from_bytes(&u).unwrap();
     assert!(!dec.is_conditional());
     assert_eq!(dec.classes(), None);
@@ -130,8 +130,8 @@ fn accessors() {
 
 #[test]
 fn input_errors() {
-    let u_blob = unconditional().to_blob();
-    let c_blob = conditional().to_blob();
+    let u_blob = unconditional().blob();
+    let c_blob = conditional().blob();
     let u = Dec::from_bytes(&u_blob).unwrap();
     let c = Dec::from_bytes(&c_blob).unwrap();
     let mut img = [0u8; IMAGE_PIXELS];
@@ -183,7 +183,7 @@ fn integer_path_is_bit_exact_with_naive_implementation() {
         (unconditional(), std::vec![None]),
         (conditional(), (0..10).map(Some).collect()),
     ] {
-        let blob = q.to_blob();
+        let blob = q.blob();
         let dec = Dec::from_bytes(&blob).unwrap();
         let mut img = [0u8; IMAGE_PIXELS];
         for case in 0..40 {
@@ -203,7 +203,7 @@ fn integer_path_is_bit_exact_with_naive_implementation() {
 fn images_use_the_pixel_range() {
     // A sanity check that the test models are not degenerate (all-0 or constant images),
     // which would make the exactness tests weak.
-    let blob = unconditional().to_blob();
+    let blob = unconditional().blob();
     let dec = Dec::from_bytes(&blob).unwrap();
     let mut img = [0u8; IMAGE_PIXELS];
     dec.generate(1, &mut img).unwrap();
@@ -213,8 +213,8 @@ fn images_use_the_pixel_range() {
 
 #[test]
 fn generate_is_deterministic_and_equals_decode_of_sampled_latent() {
-    let u_blob = unconditional().to_blob();
-    let c_blob = conditional().to_blob();
+    let u_blob = unconditional().blob();
+    let c_blob = conditional().blob();
     let u = Dec::from_bytes(&u_blob).unwrap();
     let c = Dec::from_bytes(&c_blob).unwrap();
     let (mut a, mut b) = ([0u8; IMAGE_PIXELS], [0u8; IMAGE_PIXELS]);
@@ -247,7 +247,7 @@ fn integer_path_is_close_to_float_reference() {
         (unconditional(), std::vec![None]),
         (conditional(), (0..10).map(Some).collect()),
     ] {
-        let blob = q.to_blob();
+        let blob = q.blob();
         let dec = Dec::from_bytes(&blob).unwrap();
         let (mut img, mut ref_logits, mut q_logits) = (
             [0u8; IMAGE_PIXELS],
@@ -289,7 +289,7 @@ fn float_reference_matches_dequantized_float_model() {
     // The documented contract of decode_reference_f32: the float MLP with dequantized
     // weights and biases (here evaluated in f64), to 1e-4.
     for q in [unconditional(), conditional()] {
-        let blob = q.to_blob();
+        let blob = q.blob();
         let dec = Dec::from_bytes(&blob).unwrap();
         let mlp = FloatMlp::dequantized(dec.model());
         let mut logits = [0f32; IMAGE_PIXELS];
@@ -310,7 +310,7 @@ fn logits_are_dequantized_accumulators() {
     // decode_logits_q = acc * (s_in * s_w[j]) in f32; dividing recovers the integer acc
     // exactly here (|acc| < 2^22), and requantizing it reproduces decode_q's pixel.
     let q = conditional();
-    let blob = q.to_blob();
+    let blob = q.blob();
     let dec = Dec::from_bytes(&blob).unwrap();
     let last = dec.model().layers[2];
     let s_w = le_f32s(last.weight_scales);

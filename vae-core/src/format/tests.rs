@@ -88,7 +88,7 @@ fn encode_reports_buffer_too_small_and_invalid_models() {
 
 #[test]
 fn truncated_at_every_length() {
-    let blob = small().to_blob();
+    let blob = small().blob();
     for len in 0..blob.len() {
         assert_eq!(parse(&blob[..len]), Err(Error::Truncated), "len {len}");
     }
@@ -96,7 +96,7 @@ fn truncated_at_every_length() {
 
 #[test]
 fn trailing_bytes_are_rejected_but_blob_len_slices_them_off() {
-    let mut region = small().to_blob();
+    let mut region = small().blob();
     let len = region.len();
     region.extend_from_slice(&[0xFF; 37]);
     assert!(matches!(parse(&region), Err(Error::Malformed { .. })));
@@ -106,7 +106,7 @@ fn trailing_bytes_are_rejected_but_blob_len_slices_them_off() {
 
 #[test]
 fn bad_magic() {
-    let mut blob = small().to_blob();
+    let mut blob = small().blob();
     blob[0] = b'X';
     assert_eq!(parse(&blob), Err(Error::BadMagic));
     // Checked before the length: even a header-only prefix says BadMagic.
@@ -116,7 +116,7 @@ fn bad_magic() {
 
 #[test]
 fn other_major_versions_are_rejected_before_crc_and_body() {
-    let mut blob = small().to_blob();
+    let mut blob = small().blob();
     for major in [0u16, 2, 0xFFFF] {
         blob[4..6].copy_from_slice(&major.to_le_bytes());
         // The CRC is now wrong and the body could be anything: the version wins.
@@ -147,7 +147,7 @@ fn with_extension(blob: &[u8], minor: u16, extra: &[u8]) -> Vec<u8> {
 #[test]
 fn newer_minor_versions_may_append_fields() {
     let q = small();
-    let blob = q.to_blob();
+    let blob = q.blob();
     let newer = with_extension(&blob, FORMAT_MINOR + 1, &[1, 2, 3, 4, 5]);
     assert_eq!(parse(&newer).unwrap(), q.model());
     // The same bytes under our own minor version are garbage.
@@ -159,7 +159,7 @@ fn newer_minor_versions_may_append_fields() {
 
 #[test]
 fn any_flipped_bit_is_detected() {
-    let blob = conditional().to_blob();
+    let blob = conditional().blob();
     let mut copy = blob.clone();
     for pos in 0..blob.len() {
         let bit = 1u8 << (pos % 8);
@@ -190,7 +190,7 @@ fn any_flipped_bit_is_detected() {
 
 #[test]
 fn garbage_body_with_valid_crc_is_malformed() {
-    let blob = small().to_blob();
+    let blob = small().blob();
     let mut rng = crate::Rng::new(77);
     for _ in 0..200 {
         let mut copy = blob.clone();
@@ -224,7 +224,7 @@ fn garbage_body_with_valid_crc_is_malformed() {
 fn invalid_scales_in_a_real_blob() {
     // Edit the latent scale (layer 0 input) in the encoded bytes, then fix the CRC.
     let q = small();
-    let blob = q.to_blob();
+    let blob = q.blob();
     let needle = q.layers[0].input_scale.to_le_bytes();
     let positions: Vec<usize> = (0..blob.len() - 4)
         .filter(|&i| blob[i..i + 4] == needle)
