@@ -8,10 +8,18 @@ fn main() {
 
     // The board follows the target: Cortex-M0 -> micro:bit, otherwise MPS2-AN386.
     let target = env::var("TARGET").unwrap();
-    let (memory, default_blob) = if target.starts_with("thumbv6m") {
-        ("memory-microbit.x", "../models/decoder-small.bin")
+    let (memory, default_blob, board) = if target.starts_with("thumbv6m") {
+        (
+            "memory-microbit.x",
+            "../models/decoder-small.bin",
+            "micro:bit (Cortex-M0)",
+        )
     } else {
-        ("memory-mps2-an386.x", "../models/decoder.bin")
+        (
+            "memory-mps2-an386.x",
+            "../models/decoder.bin",
+            "MPS2-AN386 (Cortex-M4F)",
+        )
     };
     fs::copy(manifest.join(memory), out.join("memory.x")).unwrap();
     println!("cargo:rustc-link-search={}", out.display());
@@ -24,19 +32,29 @@ fn main() {
     };
     println!("cargo:rerun-if-changed={}", blob_path.display());
     let blob = fs::read(&blob_path).unwrap_or_else(|e| {
-        panic!("cannot read the decoder blob {}: {e}; export one with `vae-export` or set VAE_BLOB", blob_path.display())
+        panic!(
+            "cannot read the decoder blob {}: {e}; export one with `vae-export` or set VAE_BLOB",
+            blob_path.display()
+        )
     });
-    let model = vae_core::format::parse(&blob).unwrap_or_else(|e| {
-        panic!("{} is not a valid decoder blob: {e}", blob_path.display())
-    });
+    let model = vae_core::format::parse(&blob)
+        .unwrap_or_else(|e| panic!("{} is not a valid decoder blob: {e}", blob_path.display()));
     let layers = model.layers.as_slice();
-    let hidden = layers[..layers.len() - 1].iter().map(|l| usize::from(l.out_dim)).max().unwrap_or(1);
-    let macs: usize = layers.iter().map(|l| usize::from(l.in_dim) * usize::from(l.out_dim)).sum();
+    let hidden = layers[..layers.len() - 1]
+        .iter()
+        .map(|l| usize::from(l.out_dim))
+        .max()
+        .unwrap_or(1);
+    let macs: usize = layers
+        .iter()
+        .map(|l| usize::from(l.in_dim) * usize::from(l.out_dim))
+        .sum();
     let code = format!(
         "/// Latent dimension of the embedded blob.\npub const LATENT: usize = {};\n\
          /// Widest hidden layer of the embedded blob.\npub const HIDDEN: usize = {hidden};\n\
          /// Multiply-accumulates per decoded digit.\npub const MACS_PER_DIGIT: u32 = {macs};\n\
          /// Whether the blob is class-conditional.\npub const CONDITIONAL: bool = {};\n\
+         /// The board this build is for.\npub const BOARD: &str = {board:?};\n\
          /// The decoder blob, in flash.\npub static BLOB: &[u8] = include_bytes!({:?});\n",
         model.latent_dim,
         model.classes().is_some(),

@@ -20,7 +20,7 @@ use vae_core::{Decoder, IMAGE_PIXELS, IMAGE_SIDE, format::crc32};
 mod model {
     include!(concat!(env!("OUT_DIR"), "/model.rs"));
 }
-use model::{BLOB, CONDITIONAL, HIDDEN, LATENT, MACS_PER_DIGIT};
+use model::{BLOB, BOARD, CONDITIONAL, HIDDEN, LATENT, MACS_PER_DIGIT};
 
 /// Seeds of the golden images (examples/models/golden.txt holds the host's CRCs).
 const SEEDS: [u64; 8] = [0, 1, 2, 3, 4, 5, 6, 7];
@@ -37,7 +37,11 @@ static WRAPS: Mutex<Cell<u32>> = Mutex::new(Cell::new(0));
 #[entry]
 fn main() -> ! {
     let ok = run().is_ok();
-    debug::exit(if ok { debug::EXIT_SUCCESS } else { debug::EXIT_FAILURE });
+    debug::exit(if ok {
+        debug::EXIT_SUCCESS
+    } else {
+        debug::EXIT_FAILURE
+    });
     loop {
         cortex_m::asm::wfi();
     }
@@ -53,7 +57,8 @@ fn run() -> Result<(), ()> {
         hprintln!("error: cannot load the decoder blob: {}", e);
     })?;
     hprintln!(
-        "vae-core on Cortex-M4F: blob {} bytes, latent {}, {} layers, {} MACs per digit{}",
+        "vae-core on {}: blob {} bytes, latent {}, {} layers, {} MACs per digit{}",
+        BOARD,
         BLOB.len(),
         LATENT,
         decoder.num_layers(),
