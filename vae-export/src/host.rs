@@ -55,7 +55,7 @@ pub trait HostDecoder {
     fn sample_latent(&self, seed: u64) -> Vec<f32>;
 }
 
-fn fixed<'a, T, const N: usize>(v: &'a [T]) -> Result<&'a [T; N], Error> {
+fn fixed<T, const N: usize>(v: &[T]) -> Result<&[T; N], Error> {
     v.try_into().map_err(|_| Error::DimsMismatch {
         what: "latent values",
         expected: N,

@@ -65,27 +65,54 @@ fn to_host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().iter::<f32>().collect()
 }
 
-/// burn running a float MLP (e.g. the blob's dequantized weights) on `n` inputs.
-pub fn burn_forward(mlp: &FloatMlp, inputs: &[f32], device: &Device) -> Vec<f32> {
-    let first_in = mlp.layers.first().map_or(0, |l| l.in_dim);
-    let n = inputs.len() / first_in.max(1);
-    let mut h = tensor2(inputs.to_vec(), n, first_in, device);
-    let last = mlp.layers.len().saturating_sub(1);
-    for (k, layer) in mlp.layers.iter().enumerate() {
-        let w = Tensor::<2>::from_data(
-            TensorData::new(layer.weights.clone(), [layer.out_dim, layer.in_dim]),
-            device,
-        )
-        .transpose();
-        let b =
-            Tensor::<1>::from_data(TensorData::new(layer.bias.clone(), [layer.out_dim]), device)
+/// A float MLP (e.g. a blob's dequantized weights) as burn tensors, built once.
+pub struct BurnMlp {
+    /// Per layer: `W^T` as `[in, out]` and the bias as `[1, out]`.
+    layers: Vec<(Tensor<2>, Tensor<2>)>,
+    in_dim: usize,
+    device: Device,
+}
+
+impl BurnMlp {
+    /// Uploads `mlp`'s weights to `device`.
+    pub fn new(mlp: &FloatMlp, device: &Device) -> Self {
+        let layers = mlp
+            .layers
+            .iter()
+            .map(|layer| {
+                let w = Tensor::<2>::from_data(
+                    TensorData::new(layer.weights.clone(), [layer.out_dim, layer.in_dim]),
+                    device,
+                )
+                .transpose();
+                let b = Tensor::<1>::from_data(
+                    TensorData::new(layer.bias.clone(), [layer.out_dim]),
+                    device,
+                )
                 .unsqueeze::<2>();
-        h = h.matmul(w) + b;
-        if k < last {
-            h = relu(h);
+                (w, b)
+            })
+            .collect();
+        BurnMlp {
+            layers,
+            in_dim: mlp.layers.first().map_or(0, |l| l.in_dim),
+            device: device.clone(),
         }
     }
-    to_host(h)
+
+    /// Logits of `inputs` (`n * in_dim` values, row per input), `n * 784` values.
+    pub fn forward(&self, inputs: &[f32]) -> Vec<f32> {
+        let n = inputs.len() / self.in_dim.max(1);
+        let mut h = tensor2(inputs.to_vec(), n, self.in_dim, &self.device);
+        let last = self.layers.len().saturating_sub(1);
+        for (k, (w, b)) in self.layers.iter().enumerate() {
+            h = h.matmul(w.clone()) + b.clone();
+            if k < last {
+                h = relu(h);
+            }
+        }
+        to_host(h)
+    }
 }
 
 /// Binary cross-entropy of a logit against a target in `[0, 1]`, in the overflow-free
@@ -156,7 +183,7 @@ pub fn parity(
     // The f32 reference path against burn with the same dequantized weights.
     let deq = FloatMlp::dequantized(decoder.model());
     let (inputs, _) = with_condition(&z, latent, label_arg);
-    let burn_logits = burn_forward(&deq, &inputs, &device);
+    let burn_logits = BurnMlp::new(&deq, &device).forward(&inputs);
     let mut reference_err = 0f64;
     let mut logits = [0f32; IMAGE_PIXELS];
     for (i, (zi, bl)) in z

@@ -9,8 +9,9 @@ use vae_train::backend;
 use vae_train::config::ModelConfig;
 use vae_train::model::Vae;
 use vae_train::rng::Rng;
-use vae_train::train::{self, BatchInput, OptimizerKind, StepMode};
+use vae_train::train::{self, BatchInput, OptimizerKind, StepMode, Stepper};
 
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -30,7 +31,13 @@ fn batches(n: usize) -> Vec<BatchInput> {
     (0..n)
         .map(|_| {
             let pixels: Vec<u8> = (0..BATCH * 784)
-                .map(|_| if rng.next_f64() < 0.8 { 0 } else { rng.below(256) as u8 })
+                .map(|_| {
+                    if rng.next_f64() < 0.8 {
+                        0
+                    } else {
+                        rng.below(256) as u8
+                    }
+                })
                 .collect();
             let labels: Vec<u8> = (0..BATCH).map(|i| (i % 10) as u8).collect();
             BatchInput::new(&pixels, &labels, false, rng.normals_f32(BATCH * 20))
@@ -47,13 +54,15 @@ fn bench(c: &mut Criterion) {
         ("plain_fused_adam", OptimizerKind::Fused, StepMode::Plain),
         ("split_fused_adam", OptimizerKind::Fused, StepMode::Split),
     ] {
-        let mut model = Some(Vae::new(&classic(), 1, &backend::train_device()).expect("valid config"));
+        let mut model =
+            Some(Vae::new(&classic(), 1, &backend::train_device()).expect("valid config"));
         let mut optim = train::optimizer(kind);
+        let mut stepper = Stepper::new(mode);
         let mut i = 0;
         group.bench_function(name, |b| {
             b.iter(|| {
                 let m = model.take().expect("model is put back after each step");
-                let (next, loss) = train::train_step(m, &mut optim, &data[i % data.len()], 1e-3, mode);
+                let (next, loss) = stepper.step(m, &mut optim, &data[i % data.len()], 1e-3);
                 model = Some(next);
                 i += 1;
                 loss

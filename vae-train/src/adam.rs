@@ -81,6 +81,61 @@ pub struct FusedAdam {
     epsilon: f32,
 }
 
+/// The per-step constants of the update.
+struct Coefficients {
+    b1: f32,
+    b2: f32,
+    c1: f32,
+    c2: f32,
+    step: f32,
+    eps: f32,
+}
+
+/// The element-wise update; `inline(always)` so each caller below compiles it for its own
+/// instruction set. Every operation is an IEEE add, multiply, divide or square root (no
+/// fused multiply-add), so all variants give bit-identical results.
+#[inline(always)]
+fn update_generic(w: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], k: &Coefficients) {
+    for (((w, m), v), &g) in w.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
+        let mi = k.b1 * *m + k.c1 * g;
+        let vi = k.b2 * *v + k.c2 * (g * g);
+        *m = mi;
+        *v = vi;
+        *w -= k.step * mi / (vi.sqrt() + k.eps);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn update_avx512(w: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], k: &Coefficients) {
+    update_generic(w, m, v, g, k);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn update_avx2(w: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], k: &Coefficients) {
+    update_generic(w, m, v, g, k);
+}
+
+/// The update with the widest vector instructions the CPU has (detected at run time; the
+/// binary itself targets baseline x86-64).
+fn update(w: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], k: &Coefficients) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F, checked just above.
+            unsafe { update_avx512(w, m, v, g, k) };
+            return;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            unsafe { update_avx2(w, m, v, g, k) };
+            return;
+        }
+    }
+    update_generic(w, m, v, g, k);
+}
+
 /// Host copy of a tensor's `f32` values.
 fn host_data<const D: usize>(tensor: Tensor<D>) -> TensorData {
     // CPU readback of an f32 tensor fails only on a backend bug.
@@ -129,19 +184,20 @@ impl Optimizer for FusedAdam {
         let combined = bc2_sqrt / (1.0 - b1.powi(t));
         let eps = self.epsilon * bc2_sqrt;
         let step = lr as f32 * combined;
-        let (c1, c2) = (1.0 - b1, 1.0 - b2);
+        let coef = Coefficients {
+            b1,
+            b2,
+            c1: 1.0 - b1,
+            c2: 1.0 - b2,
+            step,
+            eps,
+        };
         {
             let g = g
                 .as_slice::<f32>()
                 .unwrap_or_else(|e| panic!("gradient is not f32 after conversion: {e:?}"));
             let (ws, ms, vs) = (slice_mut(&mut w), slice_mut(&mut m), slice_mut(&mut v));
-            for (((w, m), v), &g) in ws.iter_mut().zip(ms.iter_mut()).zip(vs.iter_mut()).zip(g) {
-                let mi = b1 * *m + c1 * g;
-                let vi = b2 * *v + c2 * (g * g);
-                *m = mi;
-                *v = vi;
-                *w -= step * mi / (vi.sqrt() + eps);
-            }
+            update(ws, ms, vs, g, &coef);
         }
         let tensor = Tensor::from_data(w, &device);
         let momentum = AdaptiveMomentumState::new(

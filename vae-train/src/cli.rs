@@ -64,7 +64,8 @@ pub struct PicturesArgs {
 pub enum StepArg {
     /// One pass over the whole batch.
     Plain,
-    /// Two half batches on two threads, gradients summed (same result, faster on 2+ cores).
+    /// Two half batches on two threads, gradients summed (same gradient up to rounding;
+    /// faster on 2+ cores).
     Split,
 }
 

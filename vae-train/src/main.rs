@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use vae_train::cli::{self, Cli};
 
-// mimalloc is markedly faster than the system allocator for burn's many short-lived
-// tensor buffers (see the README's performance notes).
+// mimalloc is faster than the system allocator for burn's many short-lived tensor buffers
+// (cargo feature `mimalloc`, on by default).
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

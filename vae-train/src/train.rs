@@ -23,18 +23,24 @@
 //! All randomness comes from [`crate::rng`] streams derived from `(seed, epoch)`; the
 //! checkpoint stores the model, the Adam state and the epoch, so `--resume` continues
 //! exactly where an uninterrupted run would be (bit-identical on the same machine, backend
-//! and thread count).
+//! and step mode).
 //!
 //! # Steps
 //!
-//! With [`StepMode::Split`] each batch is cut in two halves whose gradients are computed on
-//! two threads (the model is forked for the second), then summed by the optimizer
-//! (`step_multi`). Each half's loss is divided by the whole batch's size, so the summed
-//! gradient is the gradient of the batch mean, as in [`StepMode::Plain`].
+//! With [`StepMode::Split`] (the default) each batch is cut in two halves whose gradients
+//! are computed at the same time, one on the calling thread and one on a helper thread that
+//! lives as long as the [`Stepper`] (the model is forked for it); burn's `step_multi` sums
+//! the two gradients. Each half's loss is divided by the whole batch's size, so the sum is
+//! the gradient of the batch mean, as in [`StepMode::Plain`] (equal up to float rounding).
+//!
+//! The reconstruction term's gradient goes through [`recon_for_training`]: BCE and its
+//! gradient are computed in one vectorised host pass instead of eight tensor passes.
 
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread;
 use std::time::Instant;
 
 use burn::module::Module;
@@ -47,7 +53,7 @@ use crate::backend;
 use crate::checkpoint::{self, CheckpointError, CheckpointState, RngState};
 use crate::config::{ConfigError, RunConfig};
 use crate::data::{DataError, IMAGE_PIXELS, Mnist, Split};
-use crate::loss::vae_loss;
+use crate::loss::{bce_with_logits_host, kl_divergence, kl_values, recon_for_training};
 use crate::metrics::{EpochMetrics, metrics_csv_header};
 use crate::model::{Vae, one_hot, tensor2, to_host};
 use crate::pictures::PictureError;
@@ -336,9 +342,8 @@ impl Batch {
         }
     }
 
-    /// Sum over the rows of the per-image loss, as a `[1]` tensor, plus the per-image
-    /// reconstruction and KL terms.
-    fn loss_sum(&self, model: &Vae, device: &Device) -> (Tensor<1>, Tensor<1>, Tensor<1>) {
+    /// Forward pass: the decoder logits and the per-image KL terms.
+    fn forward(&self, model: &Vae, device: &Device) -> (Tensor<2>, Tensor<1>) {
         let latent = model.latent_dim();
         let x = tensor2(self.pixels.clone(), self.rows, IMAGE_PIXELS, device);
         let cond = self
@@ -346,56 +351,162 @@ impl Batch {
             .as_ref()
             .map(|c| tensor2(c.clone(), self.rows, 10, device));
         let eps = tensor2(self.eps.clone(), self.rows, latent, device);
-        let out = model.forward(x.clone(), cond, eps);
-        let terms = vae_loss(out.logits, x, out.mu, out.logvar);
-        (terms.total().sum(), terms.recon, terms.kl)
+        let out = model.forward(x, cond, eps);
+        (out.logits, kl_divergence(out.mu, out.logvar))
+    }
+
+    /// Per-image reconstruction and KL values (no gradient).
+    fn loss_values(&self, model: &Vae, device: &Device) -> (Vec<f32>, Vec<f32>) {
+        let (logits, kl) = self.forward(model, device);
+        let logits = to_host(logits);
+        let mut grad = vec![0.0; logits.len()];
+        let recon = bce_with_logits_host(&logits, &self.pixels, self.rows, &mut grad);
+        (recon, kl_values(kl))
     }
 }
 
-/// Gradient of `loss_sum / denom` for one batch (or half batch) and the loss sum's value.
+/// Gradient of the batch's summed loss divided by `denom`, and the summed loss.
 fn gradients(model: &Vae, batch: &Batch, denom: f32, device: &Device) -> (GradientsParams, f32) {
-    let (sum, _, _) = batch.loss_sum(model, device);
-    let value = to_host(sum.clone())[0];
-    let grads = sum.div_scalar(denom).backward();
+    let (logits, kl) = batch.forward(model, device);
+    let kl_host = kl_values(kl.clone());
+    // A tensor whose gradient is that of the summed BCE (see `recon_for_training`).
+    let (recon, recon_host) = recon_for_training(logits, &batch.pixels);
+    let value = recon_host
+        .iter()
+        .chain(&kl_host)
+        .map(|&v| f64::from(v))
+        .sum::<f64>() as f32;
+    let grads = (recon + kl.sum()).div_scalar(denom).backward();
     (GradientsParams::from_grads(grads, model), value)
 }
 
-/// One optimisation step on `batch`; returns the updated model and the batch's loss sum.
-pub(crate) fn step(
+/// A job for the helper thread of [`StepMode::Split`]: the gradient of one half batch.
+struct Job {
     model: Vae,
-    optim: &mut ModuleOptimizer,
-    batch: &BatchInput,
-    lr: f64,
-    mode: StepMode,
-    device: &Device,
-) -> (Vae, f32) {
-    let batch = &batch.0;
-    let denom = batch.rows as f32;
-    if mode == StepMode::Plain || batch.rows < 2 {
-        let (grads, value) = gradients(&model, batch, denom, device);
-        return (optim.step(lr, model, grads), value);
-    }
-    let latent = model.latent_dim();
-    let half = batch.rows.div_ceil(2);
-    let first = batch.part(0, half, latent);
-    let second = batch.part(half, batch.rows - half, latent);
-    let forked = model.clone().fork(device);
-    let ((g1, v1), (g2, v2)) = std::thread::scope(|s| {
-        let other = s.spawn(|| gradients(&forked, &second, denom, device));
-        let mine = gradients(&model, &first, denom, device);
-        // A panic in the helper thread is a bug in the backend; re-raise it here.
-        let theirs = other
-            .join()
-            .unwrap_or_else(|e| std::panic::resume_unwind(e));
-        (mine, theirs)
-    });
-    let multi = MultiGradientsParams {
-        grads: vec![(g1, device.clone()), (g2, device.clone())],
-    };
-    (optim.step_multi(lr, model, multi), v1 + v2)
+    batch: Batch,
+    denom: f32,
+    device: Device,
 }
 
-/// A batch prepared for [`step`] (opaque outside the crate's tests and benches).
+/// A long-lived helper thread computing half-batch gradients. Keeping one thread for the
+/// whole run (rather than spawning one per step) keeps its allocator caches warm; a fresh
+/// thread per step costs page faults on every batch.
+struct Worker {
+    jobs: Option<mpsc::Sender<Job>>,
+    results: mpsc::Receiver<(GradientsParams, f32)>,
+    handle: Option<thread::JoinHandle<()>>,
+}
+
+impl Worker {
+    fn spawn() -> Self {
+        let (job_tx, job_rx) = mpsc::channel::<Job>();
+        let (res_tx, res_rx) = mpsc::channel();
+        let handle = thread::Builder::new()
+            .name("vae-train-half-batch".to_owned())
+            .spawn(move || {
+                while let Ok(job) = job_rx.recv() {
+                    let result = gradients(&job.model, &job.batch, job.denom, &job.device);
+                    // Release the forked model before answering, so the optimizer holds the
+                    // only reference to each parameter and can update it in place.
+                    drop(job);
+                    if res_tx.send(result).is_err() {
+                        break;
+                    }
+                }
+            })
+            .ok();
+        Self {
+            jobs: Some(job_tx),
+            results: res_rx,
+            handle,
+        }
+    }
+
+    /// Runs `job` on the helper thread, or here when the thread could not be started.
+    fn submit(&mut self, job: Job) -> Option<Job> {
+        match (&self.handle, &self.jobs) {
+            (Some(_), Some(tx)) => tx.send(job).err().map(|e| e.0),
+            _ => Some(job),
+        }
+    }
+
+    fn receive(&mut self) -> (GradientsParams, f32) {
+        match self.results.recv() {
+            Ok(r) => r,
+            // The helper died: only a panic in the backend does that; surface it here.
+            Err(_) => match self.handle.take().map(thread::JoinHandle::join) {
+                Some(Err(panic)) => std::panic::resume_unwind(panic),
+                _ => panic!("the half-batch helper thread stopped unexpectedly"),
+            },
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// Takes optimisation steps in a given [`StepMode`]; holds the helper thread of
+/// [`StepMode::Split`] for as long as it lives.
+pub struct Stepper {
+    mode: StepMode,
+    worker: Option<Worker>,
+}
+
+impl Stepper {
+    /// A stepper for `mode` (starts the helper thread for [`StepMode::Split`]).
+    pub fn new(mode: StepMode) -> Self {
+        let worker = (mode == StepMode::Split).then(Worker::spawn);
+        Self { mode, worker }
+    }
+
+    /// One Adam step on `batch`; returns the updated model and the batch's summed loss.
+    pub fn step(
+        &mut self,
+        model: Vae,
+        optim: &mut ModuleOptimizer,
+        batch: &BatchInput,
+        lr: f64,
+    ) -> (Vae, f32) {
+        let device = model.device();
+        let batch = &batch.0;
+        let denom = batch.rows as f32;
+        let worker = match (&mut self.worker, self.mode) {
+            (Some(w), StepMode::Split) if batch.rows >= 2 => w,
+            _ => {
+                let (grads, value) = gradients(&model, batch, denom, &device);
+                return (optim.step(lr, model, grads), value);
+            }
+        };
+        let latent = model.latent_dim();
+        let half = batch.rows.div_ceil(2);
+        let first = batch.part(0, half, latent);
+        let job = Job {
+            model: model.clone().fork(&device),
+            batch: batch.part(half, batch.rows - half, latent),
+            denom,
+            device: device.clone(),
+        };
+        // Hand the second half to the helper first, then work on the first half here.
+        let local = worker.submit(job);
+        let (g1, v1) = gradients(&model, &first, denom, &device);
+        let (g2, v2) = match local {
+            None => worker.receive(),
+            Some(job) => gradients(&job.model, &job.batch, denom, &device),
+        };
+        let multi = MultiGradientsParams {
+            grads: vec![(g1, device.clone()), (g2, device)],
+        };
+        (optim.step_multi(lr, model, multi), v1 + v2)
+    }
+}
+
+/// A batch prepared for [`Stepper::step`].
 pub struct BatchInput(Batch);
 
 impl BatchInput {
@@ -407,7 +518,7 @@ impl BatchInput {
     }
 }
 
-/// Public wrapper of one optimisation step, for tests and benchmarks: returns the updated
+/// One optimisation step with a throw-away [`Stepper`] (for tests): returns the updated
 /// model and the batch's summed loss.
 pub fn train_step(
     model: Vae,
@@ -416,8 +527,7 @@ pub fn train_step(
     lr: f64,
     mode: StepMode,
 ) -> (Vae, f32) {
-    let device = model.device();
-    step(model, optim, batch, lr, mode, &device)
+    Stepper::new(mode).step(model, optim, batch, lr)
 }
 
 /// Test-set evaluation: mean per-image (recon, kl) with the fixed evaluation noise.
@@ -435,9 +545,9 @@ pub fn evaluate(model: &Vae, images: &[u8], labels: &[u8], seed: u64) -> (f64, f
         let rows = (n - start).min(EVAL_CHUNK);
         let idx: Vec<usize> = (start..start + rows).collect();
         let batch = Batch::gather(&view, &idx, conditional, noise.normals_f32(rows * latent));
-        let (_, r, k) = batch.loss_sum(&model, &device);
-        recon += to_host(r).iter().map(|&v| f64::from(v)).sum::<f64>();
-        kl += to_host(k).iter().map(|&v| f64::from(v)).sum::<f64>();
+        let (r, k) = batch.loss_values(&model, &device);
+        recon += r.iter().map(|&v| f64::from(v)).sum::<f64>();
+        kl += k.iter().map(|&v| f64::from(v)).sum::<f64>();
         start += rows;
     }
     let n = n.max(1) as f64;
@@ -515,7 +625,7 @@ pub fn train(
     let train_view = View::new(&mnist.train, train_cfg.max_train);
     let test_view = View::new(&mnist.test, train_cfg.max_test);
     let n_train = train_view.len();
-    if n_train == 0 || test_view.is_empty_view() {
+    if n_train == 0 || test_view.len() == 0 {
         return Err(TrainError::Config(ConfigError::new(
             "the data has no training or no test images: check --data-dir".to_owned(),
         )));
@@ -524,6 +634,7 @@ pub fn train(
     let batch_size = train_cfg.batch_size;
     let n_batches = n_train.div_ceil(batch_size);
     let mut last_good = first_epoch.checked_sub(1).filter(|&e| e > 0);
+    let mut stepper = Stepper::new(opts.step_mode);
 
     if opts.verbose && first_epoch <= train_cfg.epochs {
         println!(
@@ -561,14 +672,7 @@ pub fn train(
                 config.model.conditional,
                 eps,
             ));
-            let (next, value) = step(
-                model,
-                &mut optim,
-                &batch,
-                train_cfg.lr,
-                opts.step_mode,
-                &device,
-            );
+            let (next, value) = stepper.step(model, &mut optim, &batch, train_cfg.lr);
             if !value.is_finite() {
                 bar.finish_and_clear();
                 return Err(TrainError::NonFinite {
@@ -652,12 +756,6 @@ pub fn train(
         config: config.clone(),
         pictures,
     })
-}
-
-impl View<'_> {
-    fn is_empty_view(&self) -> bool {
-        self.labels.is_empty()
-    }
 }
 
 /// Regenerates every picture of the run in `run_dir` from its checkpoint, with the test

@@ -36,6 +36,7 @@ fn trains_caches_and_reloads_identically() {
     assert_eq!(trained.origin(), Origin::Trained);
     assert!(cache_files_exist(&dir));
     let accuracy = trained.accuracy(&mnist.test).unwrap();
+    eprintln!("fixture test accuracy {accuracy:.3}");
     // Chance is 10%; a working classifier is far above it even on 600 training digits.
     assert!(accuracy > 0.7, "fixture test accuracy {accuracy}");
     assert_eq!(trained.info().test_accuracy, Some(accuracy));

@@ -1,0 +1,428 @@
+//! Robustness of the blob reader and the integer kernels.
+//!
+//! * Corruption at every byte of a real (small, random) blob: every byte flipped (every
+//!   31st bulk byte in a debug build), every bit of the structural bytes flipped, every
+//!   truncation; each load gives the error
+//!   `FORMAT.md` documents for that position, or (after the CRC is fixed up, to reach the
+//!   body checks) is rejected by validation or decodes without panicking.
+//! * Property tests of the kernels against plain `i64`/`i128` definitions written here.
+//! * The fuzz corpus and every fuzz crasher (`fuzz/corpus/decode`, `fuzz/regressions`)
+//!   replayed through the fuzz target's checks (`fuzz/src/check.rs`).
+//!
+//! The fuzz seed corpus is written by the ignored test `write_fuzz_seed_corpus`:
+//! `cargo test -p vae-core --test corruption -- --ignored write_fuzz_seed_corpus`.
+
+use std::path::{Path, PathBuf};
+
+use proptest::prelude::*;
+use vae_core::format::{self, CRC_LEN, FORMAT_MAJOR, HEADER_LEN};
+use vae_core::kernel::{self, NUM_THRESHOLDS};
+use vae_core::testing::{QuantizedMlp, recrc};
+use vae_core::{Decoder, Error, IMAGE_PIXELS};
+
+#[path = "../../fuzz/src/check.rs"]
+mod check;
+
+/// Latent size and widest hidden layer of the blobs below.
+const LATENT: usize = 2;
+const HIDDEN: usize = 8;
+
+/// A real blob: random 2 -> 8 -> 784 model, quantized (about 17 KiB).
+fn small_blob(conditional: bool) -> Vec<u8> {
+    QuantizedMlp::random(7, LATENT, &[HIDDEN], conditional.then_some(10)).blob()
+}
+
+/// Loads `blob`; if it loads, decodes with every entry point and checks the results are
+/// Ok (or the documented input errors). Returns the load result.
+fn load_and_decode(blob: &[u8]) -> Result<(), Error> {
+    let decoder = Decoder::<LATENT, HIDDEN>::from_bytes(blob)?;
+    let mut out = [0u8; IMAGE_PIXELS];
+    let z = [0.5f32, -1.25];
+    let classes = decoder.classes();
+    match classes {
+        None => {
+            assert_eq!(decoder.decode(&z, &mut out), Ok(()));
+            assert_eq!(decoder.generate(3, &mut out), Ok(()));
+        }
+        Some(c) => {
+            for digit in 0..c.min(10) {
+                assert_eq!(decoder.generate_digit(digit, 3, &mut out), Ok(()));
+            }
+            assert_eq!(
+                decoder.generate_digit(c, 3, &mut out),
+                Err(Error::InvalidDigit(c))
+            );
+        }
+    }
+    let label = classes.map(|_| 0);
+    let mut logits = [0f32; IMAGE_PIXELS];
+    assert_eq!(decoder.decode_q(&[-128, 127], label, &mut out), Ok(()));
+    assert_eq!(
+        decoder.decode_logits_q(&[127, -127], label, &mut logits),
+        Ok(())
+    );
+    assert_eq!(decoder.decode_reference_f32(&z, label, &mut logits), Ok(()));
+    Ok(())
+}
+
+/// Whether `result` is the error `FORMAT.md`'s order of checks gives for `blob`, whose
+/// byte `at` was changed (CRC not fixed up).
+fn is_expected_flip_error(result: Result<(), Error>, blob: &[u8], at: usize) -> bool {
+    let len = blob.len();
+    match (at, result) {
+        (0..4, Err(Error::BadMagic)) => true,
+        (
+            4..6,
+            Err(Error::UnsupportedVersion {
+                found_major,
+                supported_major,
+            }),
+        ) => {
+            found_major == u16::from_le_bytes([blob[4], blob[5]]) && supported_major == FORMAT_MAJOR
+        }
+        (8..12, Err(e)) => {
+            let body = u32::from_le_bytes([blob[8], blob[9], blob[10], blob[11]]);
+            let total = HEADER_LEN as u64 + u64::from(body) + CRC_LEN as u64;
+            if total > len as u64 {
+                e == Error::Truncated
+            } else {
+                matches!(e, Error::Malformed { .. })
+            }
+        }
+        // Minor version, body and the CRC itself: the CRC catches every single-byte change
+        // (the stored value is reported as is; computing it again here would double the
+        // cost of this test in a debug build).
+        (6..8 | 12.., Err(Error::CrcMismatch { expected, computed })) => {
+            let stored = &blob[len - CRC_LEN..];
+            expected == u32::from_le_bytes([stored[0], stored[1], stored[2], stored[3]])
+                && computed != expected
+        }
+        _ => false,
+    }
+}
+
+/// Changes byte `at` of `original` by `xor`, checks the load error; with `fix_crc`, also
+/// fixes the CRC up so the body checks see the change: then a documented body error or a
+/// blob that decodes. (Flips inside the CRC itself are undone by the fix-up.)
+fn check_flip(original: &[u8], at: usize, mask: u8, fix_crc: bool) {
+    let mut blob = original.to_vec();
+    blob[at] ^= mask;
+    let result = Decoder::<LATENT, HIDDEN>::from_bytes(&blob).map(|_| ());
+    assert!(
+        is_expected_flip_error(result, &blob, at),
+        "byte {at} ^ {mask:#04x}: {result:?}"
+    );
+    if fix_crc && ((HEADER_LEN..original.len() - CRC_LEN).contains(&at) || (6..8).contains(&at)) {
+        recrc(&mut blob);
+        match load_and_decode(&blob) {
+            Ok(())
+            | Err(
+                Error::Malformed { .. } | Error::InvalidScale { .. } | Error::DimsMismatch { .. },
+            ) => {}
+            Err(e) => panic!("byte {at} ^ {mask:#04x} with a fixed CRC: unexpected {e:?}"),
+        }
+    }
+}
+
+/// Structural bytes: the header, the first 128 body bytes (kind, latent_dim, layer count,
+/// dims, scales, array length varints, the start of the arrays), the last 64 body bytes
+/// (end of the pixel thresholds, metadata) and the CRC.
+fn is_structural(len: usize, at: usize) -> bool {
+    at < HEADER_LEN + 128 || at >= len - CRC_LEN - 64
+}
+
+#[test]
+fn pristine_blobs_load_and_decode() {
+    for conditional in [false, true] {
+        assert_eq!(load_and_decode(&small_blob(conditional)), Ok(()));
+    }
+}
+
+/// Every byte xor 0xFF, in a release build (`cargo test --release`). Every parse runs a
+/// CRC over the whole 17 KiB blob, about 0.7 ms unoptimised, so a debug build flips every
+/// structural byte and every 31st byte of the bulk arrays (weights, biases, scales, thresholds; an
+/// odd stride reaches every byte lane of their 4-byte values), and fixes the CRC up for
+/// the structural ones only: about a second.
+#[test]
+fn every_byte_flipped_is_rejected_or_harmless() {
+    let stride = if cfg!(debug_assertions) { 31 } else { 1 };
+    for conditional in [false, true] {
+        let blob = small_blob(conditional);
+        let len = blob.len();
+        let mut flipped = 0;
+        for at in 0..len {
+            let structural = is_structural(len, at);
+            if structural || at % stride == 0 {
+                check_flip(&blob, at, 0xFF, structural || stride == 1);
+                flipped += 1;
+            }
+        }
+        assert!(flipped > 700, "only {flipped} bytes flipped");
+    }
+}
+
+/// Every bit of the header, the first 16 body bytes and the CRC, CRC fixed up or not.
+#[test]
+fn every_structural_bit_flipped_is_rejected_or_harmless() {
+    for conditional in [false, true] {
+        let blob = small_blob(conditional);
+        let len = blob.len();
+        for at in (0..HEADER_LEN + 16).chain(len - CRC_LEN..len) {
+            for bit in 0..8 {
+                check_flip(&blob, at, 1 << bit, true);
+            }
+        }
+    }
+}
+
+#[test]
+fn every_truncation_is_truncated() {
+    for conditional in [false, true] {
+        let blob = small_blob(conditional);
+        for len in 0..blob.len() {
+            // FORMAT.md: fewer than 12 bytes is Truncated (before the magic is looked at);
+            // from 12 bytes on, the header's length says more bytes are due: Truncated.
+            assert_eq!(
+                format::parse(&blob[..len]).err(),
+                Some(Error::Truncated),
+                "prefix of {len} bytes"
+            );
+            assert_eq!(
+                Decoder::<LATENT, HIDDEN>::from_bytes(&blob[..len]).err(),
+                Some(Error::Truncated),
+                "prefix of {len} bytes"
+            );
+            if len >= HEADER_LEN {
+                assert_eq!(format::blob_len(&blob[..len]), Ok(blob.len()));
+            } else {
+                assert_eq!(format::blob_len(&blob[..len]), Err(Error::Truncated));
+            }
+        }
+    }
+}
+
+#[test]
+fn trailing_bytes_are_malformed() {
+    let mut blob = small_blob(false);
+    blob.push(0);
+    assert!(matches!(format::parse(&blob), Err(Error::Malformed { .. })));
+}
+
+#[test]
+fn other_major_versions_are_unsupported_before_anything_else() {
+    let blob = small_blob(true);
+    for major in [0u16, 2, 3, 0x0100, u16::MAX] {
+        let mut b = blob.clone();
+        b[4..6].copy_from_slice(&major.to_le_bytes());
+        // Also break everything after the version: the reader must not look at it.
+        b.truncate(HEADER_LEN);
+        b[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(
+            format::parse(&b),
+            Err(Error::UnsupportedVersion {
+                found_major: major,
+                supported_major: FORMAT_MAJOR
+            })
+        );
+    }
+}
+
+#[test]
+fn newer_minor_version_may_append_fields() {
+    let blob = small_blob(false);
+    let body_len = blob.len() - HEADER_LEN - CRC_LEN;
+    // Append 3 bytes of "new fields" inside the body, fix the length and CRC.
+    let with_extra = |minor: u16| {
+        let mut b = blob[..blob.len() - CRC_LEN].to_vec();
+        b[6..8].copy_from_slice(&minor.to_le_bytes());
+        b[8..12].copy_from_slice(&u32::try_from(body_len + 3).unwrap().to_le_bytes());
+        b.extend([1, 2, 3, 0, 0, 0, 0]);
+        recrc(&mut b);
+        b
+    };
+    assert_eq!(load_and_decode(&with_extra(1)), Ok(()));
+    assert_eq!(load_and_decode(&with_extra(u16::MAX)), Ok(()));
+    assert!(matches!(
+        format::parse(&with_extra(0)),
+        Err(Error::Malformed { .. })
+    ));
+}
+
+/// Every fuzz corpus file and every saved crasher, through the fuzz target's checks.
+/// Crashers go to `fuzz/regressions/`; this test must pass once they are fixed.
+#[test]
+fn fuzz_corpus_and_regressions_replay() {
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
+    let corpus = files_in(&fuzz.join("corpus/decode"));
+    assert!(
+        corpus.len() >= 8,
+        "the seed corpus is missing: run write_fuzz_seed_corpus"
+    );
+    for path in corpus.iter().chain(&files_in(&fuzz.join("regressions"))) {
+        let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let outcome = std::panic::catch_unwind(|| check::check_input(&data));
+        assert!(outcome.is_ok(), "{} fails the fuzz checks", path.display());
+    }
+}
+
+/// Regular files in `dir`, sorted (none if it does not exist).
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && !p.ends_with(".gitkeep"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// Writes the seed corpus of fuzz target `decode` (see `fuzz/README.md`).
+#[test]
+#[ignore = "writes fuzz/corpus/decode; run by hand"]
+fn write_fuzz_seed_corpus() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/decode");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Shapes that load into the fuzz target's Decoder<4, 32>, <20, 256> and <2, 16>.
+    let models: [(&str, usize, &[usize], Option<u8>); 8] = [
+        ("l4-h16", 4, &[16], None),
+        ("l4-h16-cond", 4, &[16], Some(10)),
+        ("l4-direct", 4, &[], None),
+        ("l20-h32-h16", 20, &[32, 16], None),
+        ("l20-h24-cond", 20, &[24], Some(10)),
+        ("l2-h8", 2, &[8], None),
+        ("l2-h8-cond3", 2, &[8], Some(3)),
+        ("l2-h16-h8-h4-cond", 2, &[16, 8, 4], Some(10)),
+    ];
+    for (k, (name, latent, hidden, classes)) in models.into_iter().enumerate() {
+        let blob = QuantizedMlp::random(k as u64 + 1, latent, hidden, classes).blob();
+        // Tail records: digit, seed, pattern, latent (see fuzz/src/check.rs).
+        let mut tail = Vec::new();
+        for (digit, seed, pattern) in [(3u8, 42u64, 0u8), (9, u64::MAX, 0x21), (12, 0, 0x0E)] {
+            tail.push(digit);
+            tail.extend(seed.to_le_bytes());
+            tail.push(pattern);
+            for i in 0..latent {
+                tail.extend((i as f32 * 0.37 - 1.0).to_le_bytes());
+            }
+        }
+        std::fs::write(dir.join(format!("{name}.bin")), &blob).unwrap();
+        std::fs::write(
+            dir.join(format!("{name}-tail.bin")),
+            [&blob[..], &tail].concat(),
+        )
+        .unwrap();
+        if k == 0 {
+            for cut in [0, 11, 12, 40, blob.len() - 1] {
+                std::fs::write(dir.join(format!("{name}-cut{cut}.bin")), &blob[..cut]).unwrap();
+            }
+        }
+    }
+}
+
+// ---- kernels against plain definitions ----
+
+/// `sum_i (w[i] as i8) * x[i]` per row, in i64.
+fn dense_i64(weights: &[u8], x: &[i8]) -> Vec<i64> {
+    if x.is_empty() {
+        return Vec::new();
+    }
+    let rows = weights.len() / x.len();
+    (0..rows)
+        .map(|j| {
+            (0..x.len())
+                .map(|i| i64::from(weights[j * x.len() + i] as i8) * i64::from(x[i]))
+                .sum()
+        })
+        .collect()
+}
+
+/// `acc * m / 2^n` rounded half away from zero, saturated to i32, in i128.
+fn requantize_i128(acc: i32, m: i32, n: u8) -> i64 {
+    let n = n.min(63);
+    let p = i128::from(acc) * i128::from(m);
+    let q = if n == 0 {
+        p
+    } else {
+        let d = 1i128 << n;
+        let mag = (p.abs() + d / 2) / d;
+        if p < 0 { -mag } else { mag }
+    };
+    q.clamp(i128::from(i32::MIN), i128::from(i32::MAX)) as i64
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn dense_matches_i64(
+        x in prop::collection::vec(any::<i8>(), 0..40),
+        rows in 0usize..12,
+        extra in 0usize..40,
+        seed in any::<u64>(),
+    ) {
+        let mut rng = vae_core::Rng::new(seed);
+        let len = rows * x.len() + if x.is_empty() { 0 } else { extra % x.len() };
+        let weights: Vec<u8> = (0..len).map(|_| rng.next_u32() as u8).collect();
+        let expected = dense_i64(&weights, &x);
+        let mut fast = Vec::new();
+        kernel::dense(&weights, &x, |v| fast.push(i64::from(v)));
+        let mut slow = Vec::new();
+        kernel::dense_ref(&weights, &x, |v| slow.push(i64::from(v)));
+        prop_assert_eq!(&fast, &expected);
+        prop_assert_eq!(&slow, &expected);
+    }
+
+    #[test]
+    fn requantize_matches_i128(acc in any::<i32>(), m in any::<i32>(), n in any::<u8>()) {
+        prop_assert_eq!(i64::from(kernel::requantize(acc, m, n)), requantize_i128(acc, m, n));
+    }
+
+    #[test]
+    fn rounding_shift_right_matches_i128(v in any::<i64>(), n in any::<u8>()) {
+        let s = n.min(63);
+        let expected = if s == 0 {
+            i128::from(v)
+        } else {
+            let d = 1i128 << s;
+            let mag = (i128::from(v).abs() + d / 2) / d;
+            if v < 0 { -mag } else { mag }
+        };
+        prop_assert_eq!(i128::from(kernel::rounding_shift_right(v, n)), expected);
+    }
+
+    #[test]
+    fn relu_i8_is_a_clamp(v in any::<i32>()) {
+        prop_assert_eq!(i64::from(kernel::relu_i8(v)), i64::from(v).clamp(0, 127));
+    }
+
+    #[test]
+    fn quantize_i8_rounds_and_clamps(x in any::<f32>(), scale in 1e-6f32..1e6) {
+        let q = kernel::quantize_i8(x, scale);
+        let r = f64::from(x / scale);
+        let expected = if r.is_nan() {
+            0
+        } else {
+            let rounded = if r < 0.0 { -(-r + 0.5).floor() } else { (r + 0.5).floor() };
+            rounded.clamp(-127.0, 127.0) as i64
+        };
+        prop_assert_eq!(i64::from(q), expected, "x {} scale {}", x, scale);
+    }
+
+    #[test]
+    fn sigmoid_pixel_counts_thresholds(
+        mut t in prop::collection::vec(any::<i32>(), NUM_THRESHOLDS),
+        probes in prop::collection::vec(any::<i32>(), 1..16),
+    ) {
+        t.sort_unstable();
+        let bytes: Vec<u8> = t.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let mut values = probes;
+        values.extend([i32::MIN, i32::MAX, t[0], t[254], t[127].saturating_sub(1)]);
+        for v in values {
+            let expected = t.iter().filter(|&&tk| tk <= v).count();
+            prop_assert_eq!(usize::from(kernel::sigmoid_pixel(&bytes, v)), expected, "v {}", v);
+        }
+    }
+}

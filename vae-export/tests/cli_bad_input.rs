@@ -1,0 +1,330 @@
+//! `vae-export` (export, `sample`, `info`) on bad inputs: missing files, directories,
+//! garbage and truncated blobs, damaged checkpoints, corrupt MNIST, impossible output
+//! paths and out-of-range flags. Each must exit non-zero with a short `error: ...` that
+//! names the problem, never panic, and leave no output file behind.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use assert_cmd::Command;
+use clap::Parser;
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/mnist")
+}
+
+fn export_cmd() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vae-export"));
+    cmd.env_remove("VAE_MNIST_DIR");
+    cmd
+}
+
+/// A tiny trained run and its exported blob, made once per test binary (read-only).
+fn valid_run() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
+    static RUN: OnceLock<(tempfile::TempDir, PathBuf, PathBuf)> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let run = tmp.path().join("run");
+        let (run_s, data) = (run.to_str().unwrap(), fixture());
+        let cli = vae_train::cli::Cli::try_parse_from([
+            "vae-train",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--epochs",
+            "1",
+            "--latent-dim",
+            "2",
+            "--encoder-hidden",
+            "16",
+            "--decoder-hidden",
+            "16",
+            "--max-train",
+            "128",
+            "--max-test",
+            "64",
+            "--no-pictures",
+            "--quiet",
+            "--out",
+            run_s,
+        ])
+        .expect("valid vae-train flags");
+        vae_train::cli::run(cli).expect("tiny training run");
+        let blob = run.join("decoder.bin");
+        export_cmd()
+            .args(["--run", run_s, "--out", blob.to_str().unwrap()])
+            .args(["--data-dir", data.to_str().unwrap()])
+            .args(["--calibration", "64", "--parity", "16", "--max-test", "64"])
+            .assert()
+            .success();
+        (tmp, run, blob)
+    })
+}
+
+/// Non-zero exit, `error:` first, every `needles` in stderr, short, no panic.
+fn assert_clean_failure(cmd: &mut Command, needles: &[&str]) {
+    let output = cmd.output().expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "succeeded; stderr: {stderr}");
+    assert!(stderr.starts_with("error: "), "stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "panicked: {stderr}");
+    let lines = stderr.lines().filter(|l| !l.trim().is_empty()).count();
+    assert!(lines <= 3, "{lines}-line error: {stderr}");
+    for needle in needles {
+        assert!(
+            stderr.to_lowercase().contains(&needle.to_lowercase()),
+            "stderr does not mention {needle:?}: {stderr}"
+        );
+    }
+}
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 temp path")
+}
+
+#[test]
+fn info_and_sample_missing_blob() {
+    let t = tmp();
+    let missing = t.path().join("nope.bin");
+    assert_clean_failure(
+        export_cmd().args(["info", "--blob", s(&missing)]),
+        &["nope.bin", "no such file"],
+    );
+    assert_clean_failure(
+        export_cmd().args(["sample", "--blob", s(&missing), "--crc"]),
+        &["nope.bin", "no such file"],
+    );
+}
+
+#[test]
+fn info_blob_is_a_directory() {
+    let t = tmp();
+    assert_clean_failure(
+        export_cmd().args(["info", "--blob", s(t.path())]),
+        &[s(t.path()), "directory"],
+    );
+}
+
+#[test]
+fn random_bytes_are_not_a_blob() {
+    let t = tmp();
+    let path = t.path().join("random.bin");
+    let bytes: Vec<u8> = (0u32..1000)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&path, bytes).unwrap();
+    assert_clean_failure(
+        export_cmd().args(["info", "--blob", s(&path)]),
+        &["random.bin", "bad magic"],
+    );
+    let raw = t.path().join("out.raw");
+    assert_clean_failure(
+        export_cmd().args(["sample", "--blob", s(&path), "--raw", s(&raw)]),
+        &["bad magic"],
+    );
+    assert!(!raw.exists(), "output written for a bad blob");
+}
+
+#[test]
+fn truncated_and_corrupted_blobs() {
+    let (_, _, blob) = valid_run();
+    let bytes = std::fs::read(blob).unwrap();
+    let t = tmp();
+    for (name, data, needle) in [
+        ("short.bin", bytes[..bytes.len() / 2].to_vec(), "truncated"),
+        ("header.bin", bytes[..5].to_vec(), "truncated"),
+        (
+            "flipped.bin",
+            {
+                let mut b = bytes.clone();
+                b[bytes.len() / 3] ^= 0x40;
+                b
+            },
+            "checksum",
+        ),
+    ] {
+        let path = t.path().join(name);
+        std::fs::write(&path, data).unwrap();
+        assert_clean_failure(
+            export_cmd().args(["info", "--blob", s(&path)]),
+            &[name, needle],
+        );
+        let png = t.path().join("out.png");
+        assert_clean_failure(
+            export_cmd().args(["sample", "--blob", s(&path), "--out", s(&png)]),
+            &[needle],
+        );
+        assert!(!png.exists());
+    }
+}
+
+#[test]
+fn sample_bad_flags() {
+    let (_, _, blob) = valid_run();
+    assert_clean_failure(
+        export_cmd().args(["sample", "--blob", s(blob), "--count", "0", "--crc"]),
+        &["--count"],
+    );
+    assert_clean_failure(
+        export_cmd().args(["sample", "--blob", s(blob), "--digit", "10", "--crc"]),
+        &["--digit", "10"],
+    );
+    assert_clean_failure(
+        export_cmd().args(["sample", "--blob", s(blob)]),
+        &["nothing to write"],
+    );
+}
+
+#[test]
+fn sample_output_under_a_regular_file() {
+    let (_, _, blob) = valid_run();
+    let t = tmp();
+    let file = t.path().join("file");
+    std::fs::write(&file, b"not a folder").unwrap();
+    for flag in ["--raw", "--out"] {
+        let target = file.join("out.png");
+        assert_clean_failure(
+            export_cmd().args([
+                "sample",
+                "--blob",
+                s(blob),
+                "--count",
+                "2",
+                flag,
+                s(&target),
+            ]),
+            &["file/out.png"],
+        );
+    }
+    assert_eq!(std::fs::read(&file).unwrap(), b"not a folder");
+    assert_eq!(
+        std::fs::read_dir(t.path()).unwrap().count(),
+        1,
+        "stray files"
+    );
+}
+
+#[test]
+fn export_missing_run() {
+    let t = tmp();
+    let out = t.path().join("decoder.bin");
+    assert_clean_failure(
+        export_cmd().args(["--run", s(&t.path().join("nope")), "--out", s(&out)]),
+        &["no checkpoint", "nope"],
+    );
+    assert!(!out.exists());
+}
+
+/// A copy of the valid run with `damage` applied, then exported: must fail cleanly.
+fn export_damaged(damage: impl FnOnce(&Path), needles: &[&str]) {
+    let (_, run, _) = valid_run();
+    let t = tmp();
+    let copy = t.path().join("run");
+    std::fs::create_dir_all(copy.join("checkpoint")).unwrap();
+    for entry in walk(run) {
+        let rel = entry.strip_prefix(run).unwrap();
+        if rel != Path::new("decoder.bin") {
+            std::fs::copy(&entry, copy.join(rel)).unwrap();
+        }
+    }
+    damage(&copy);
+    let out = t.path().join("decoder.bin");
+    assert_clean_failure(
+        export_cmd()
+            .args([
+                "--run",
+                s(&copy),
+                "--out",
+                s(&out),
+                "--data-dir",
+                s(&fixture()),
+            ])
+            .args(["--calibration", "16", "--parity", "8", "--max-test", "16"]),
+        needles,
+    );
+    assert!(!out.exists(), "partial blob left behind");
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn export_garbage_checkpoint_json() {
+    export_damaged(
+        |run| std::fs::write(run.join("checkpoint.json"), b"{ not json").unwrap(),
+        &["checkpoint.json", "damaged"],
+    );
+}
+
+#[test]
+fn export_truncated_weights() {
+    export_damaged(
+        |run| {
+            for file in walk(&run.join("checkpoint")) {
+                if file
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("model")
+                {
+                    let bytes = std::fs::read(&file).unwrap();
+                    std::fs::write(&file, &bytes[..bytes.len() / 3]).unwrap();
+                }
+            }
+        },
+        &["model", "damaged"],
+    );
+}
+
+#[test]
+fn export_corrupt_mnist() {
+    let (_, run, _) = valid_run();
+    let t = tmp();
+    let data = t.path().join("mnist");
+    std::fs::create_dir_all(&data).unwrap();
+    for entry in std::fs::read_dir(fixture()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "gz") {
+            std::fs::copy(&path, data.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    // Not gzip at all, under a .gz name.
+    std::fs::write(data.join("train-images-idx3-ubyte.gz"), b"garbage bytes").unwrap();
+    let out = t.path().join("decoder.bin");
+    assert_clean_failure(
+        export_cmd()
+            .args(["--run", s(run), "--out", s(&out), "--data-dir", s(&data)])
+            .args(["--calibration", "16", "--parity", "8", "--max-test", "16"]),
+        &["train-images-idx3-ubyte"],
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn export_output_under_a_regular_file() {
+    let (_, run, _) = valid_run();
+    let t = tmp();
+    let file = t.path().join("file");
+    std::fs::write(&file, b"x").unwrap();
+    assert_clean_failure(
+        export_cmd()
+            .args(["--run", s(run), "--out", s(&file.join("decoder.bin"))])
+            .args(["--data-dir", s(&fixture())])
+            .args(["--calibration", "16", "--parity", "8", "--max-test", "16"]),
+        &["file/decoder.bin"],
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), b"x");
+}
