@@ -83,6 +83,24 @@ fn run() -> Result<(), ()> {
         print_ascii(&image);
     }
 
+    // The integer network alone: an already quantized latent through decode_q.
+    let z_q = decoder
+        .quantize_latent(&Decoder::<LATENT, HIDDEN>::sample_latent(SEEDS[0]))
+        .map_err(|e| hprintln!("error: {}", e))?;
+    let label = if CONDITIONAL { Some(0) } else { None };
+    let start = now();
+    let result = decoder.decode_q(&z_q, label, &mut image);
+    let network_ticks = now() - start;
+    result.map_err(|e| hprintln!("error: decode_q: {}", e))?;
+    let network = network_ticks * NOPS / calibration;
+    let network_x100 = network * 100 / u64::from(MACS_PER_DIGIT);
+    hprintln!(
+        "instructions per decode_q (network only): {} ({}.{:02} per MAC)",
+        network,
+        network_x100 / 100,
+        network_x100 % 100
+    );
+
     let instructions = best * NOPS / calibration;
     let per_mac_x100 = instructions * 100 / u64::from(MACS_PER_DIGIT);
     hprintln!(
@@ -158,7 +176,7 @@ unsafe extern "C" {
 /// with a pattern.
 fn paint_stack() {
     let sp = cortex_m::register::msp::read() as usize;
-    let mut p = &raw mut __sheap as *mut u32;
+    let mut p = &raw mut __sheap;
     // Leave 256 bytes below the current frame untouched.
     while (p as usize) < sp - 256 {
         // SAFETY: [__sheap, sp - 256) is unused RAM between statics and the stack.
@@ -173,7 +191,7 @@ fn stack_high_water() -> usize {
         static _stack_start: u32;
     }
     let top = &raw const _stack_start as usize;
-    let mut p = &raw const __sheap as *const u32;
+    let mut p = &raw const __sheap;
     // SAFETY: reads words of RAM between the statics and the stack top.
     while (p as usize) < top && unsafe { p.read_volatile() } == PAINT {
         p = p.wrapping_add(1);
