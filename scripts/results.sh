@@ -67,8 +67,9 @@ add() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >> "$rows"; }
 
 step "build (release)"
 cargo build --release -q -p vae-train -p vae-export
-train_bin=target/release/vae-train
-export_bin=target/release/vae-export
+target_dir="${CARGO_TARGET_DIR:-target}"
+train_bin="$target_dir/release/vae-train"
+export_bin="$target_dir/release/vae-export"
 
 # train NAME EPOCHS ARGS...: trains into $out/NAME unless its metrics.csv has EPOCHS epochs.
 train() {
@@ -168,7 +169,7 @@ done
 
 step "firmware: QEMU Cortex-M4F (committed examples/models/decoder.bin)"
 fw_log="$out/qemu-m4.log"
-(cd examples/qemu-cortex-m && timeout 600 cargo run -q --release) > "$fw_log" 2>"$out/qemu-m4.err" ||
+(cd examples/qemu-cortex-m && env -u CARGO_TARGET_DIR timeout 600 cargo run -q --release) > "$fw_log" 2>"$out/qemu-m4.err" ||
   { tail -20 "$out/qemu-m4.err"; echo "error: firmware run failed (log: $fw_log)" >&2; exit 1; }
 fw_cmd="cd examples/qemu-cortex-m && cargo run --release"
 line=$(grep '^instructions per digit:' "$fw_log" | head -1) ||
