@@ -6,7 +6,7 @@ use serde::Serialize;
 use vae_core::IMAGE_PIXELS;
 use vae_core::quantize::FloatMlp;
 use vae_train::data::Split;
-use vae_train::loss::kl_f64;
+use vae_train::loss::{bce_with_logits_f64 as bce_with_logits, kl_f64};
 use vae_train::model::{Vae, one_hot, pixels_to_unit, prior_latents, tensor2};
 use vae_train::rng::{Rng, Stream};
 
@@ -113,12 +113,6 @@ impl BurnMlp {
         }
         to_host(h)
     }
-}
-
-/// Binary cross-entropy of a logit against a target in `[0, 1]`, in the overflow-free
-/// form `max(x, 0) - x t + ln(1 + e^-|x|)`.
-fn bce_with_logits(logit: f64, target: f64) -> f64 {
-    logit.max(0.0) - logit * target + (-logit.abs()).exp().ln_1p()
 }
 
 /// `round(255 * sigmoid(logit))`, the float model's pixel.

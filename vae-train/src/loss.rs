@@ -228,11 +228,12 @@ pub fn kl_values(kl: Tensor<1>) -> Vec<f32> {
     crate::model::to_host(kl.detach())
 }
 
-/// Reference BCE with logits for one value, in `f64` (the textbook form, for tests and
+/// Reference BCE with logits for one value, in `f64` (the overflow-free form, for tests and
 /// for host-side checks).
 pub fn bce_with_logits_f64(logit: f64, target: f64) -> f64 {
-    let p = 1.0 / (1.0 + (-logit).exp());
-    -(target * p.ln() + (1.0 - target) * (1.0 - p).ln())
+    // max(x, 0) - x t + ln(1 + e^-|x|): the same value as -(t ln p + (1-t) ln(1-p)),
+    // without overflow or ln(0) for large |logit|.
+    logit.max(0.0) - logit * target + (-logit.abs()).exp().ln_1p()
 }
 
 /// Reference KL for one latent vector, in `f64`.
