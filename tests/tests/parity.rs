@@ -3,7 +3,7 @@
 
 use vae_export::{ExportOptions, export};
 use vae_tests::fixture_dir;
-use vae_train::config::{ModelConfig, RunConfig, TrainConfig};
+use vae_train::config::{LrSchedule, ModelConfig, RunConfig, TrainConfig};
 use vae_train::data;
 use vae_train::train::{TrainOptions, train};
 
@@ -26,6 +26,7 @@ fn trained_run(conditional: bool) -> tempfile::TempDir {
             epochs: 3,
             batch_size: 32,
             lr: 2e-3,
+            lr_schedule: LrSchedule::Cosine,
             seed: 5,
             max_train: None,
             max_test: None,

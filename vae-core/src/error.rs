@@ -62,6 +62,8 @@ pub enum Error {
     MissingDigit,
     /// The digit is not one of the model's classes.
     InvalidDigit(u8),
+    /// A sampling temperature is NaN, infinite or negative.
+    InvalidTemperature,
     /// The output buffer given to [`format::encode`](crate::format::encode) is too small.
     BufferTooSmall {
         /// Bytes the encoded blob needs.
@@ -111,6 +113,10 @@ impl fmt::Display for Error {
                 f,
                 "layer {layer} has an invalid scale or requantization parameter (zero, negative, \
                  non-finite or out of range): re-export the blob with vae-export"
+            ),
+            Error::InvalidTemperature => f.write_str(
+                "the sampling temperature is NaN, infinite or negative: pass a finite value >= 0 \
+                 (1.0 samples the prior N(0, I); below 1 gives cleaner, less varied digits)",
             ),
             Error::NonFiniteLatent { index } => write!(
                 f,

@@ -34,7 +34,7 @@ use crate::kernel::{NUM_THRESHOLDS, le_i32, le_i32_at};
 pub const MAGIC: [u8; 4] = *b"VAE8";
 /// Major format version written and read by this crate; a blob with another major version
 /// is rejected with [`Error::UnsupportedVersion`].
-pub const FORMAT_MAJOR: u16 = 1;
+pub const FORMAT_MAJOR: u16 = 2;
 /// Minor format version written by this crate. Readers accept any minor version of their
 /// major: minor versions only append fields at the end of the body.
 pub const FORMAT_MINOR: u16 = 0;
@@ -56,8 +56,9 @@ pub type Layers<'a> = heapless::Vec<Dense<'a>, MAX_LAYERS>;
 ///
 /// Field order is wire order (postcard has no field names). All arrays are borrowed byte
 /// slices, little-endian; see each field. Layer `k` maps `in_dim` int8 inputs to `out_dim`
-/// outputs; every layer but the last is followed by ReLU and requantization to int8, the
-/// last one produces logits that become pixels through [`pixel_thresholds`](Self::pixel_thresholds).
+/// outputs; every layer but the last is followed by ReLU and requantization to the next
+/// layer's input (asymmetric int8: see [`Dense::input_zero_point`]), the last one produces
+/// logits that become pixels through [`pixel_thresholds`](Self::pixel_thresholds).
 ///
 /// # Example: writing a blob (what `vae-export` does)
 ///
@@ -87,6 +88,7 @@ pub type Layers<'a> = heapless::Vec<Dense<'a>, MAX_LAYERS>;
 ///         in_dim: 2,
 ///         out_dim: IMAGE_PIXELS as u16,
 ///         input_scale: s_in,
+///         input_zero_point: 0,
 ///         output_scale: s_logit,
 ///         weights: &weights,
 ///         weight_scales: &weight_scales,
@@ -148,11 +150,12 @@ pub enum ModelKind<'a> {
 
 /// One dense layer, `y = W x + b`, in int8 with per-row (per output) weight scales.
 ///
-/// Real values: `x = x_q * input_scale`, `W[j][i] = W_q[j][i] * weight_scale[j]`,
-/// `b[j] = bias[j] * input_scale * weight_scale[j]`. The integer path computes
-/// `acc[j] = bias[j] + sum_i W_q[j][i] * x_q[i]` and rescales it with `requantize(acc[j],
-/// multipliers[j], shifts[j])`, where `multipliers[j] / 2^shifts[j] ~= input_scale *
-/// weight_scale[j] / output_scale` (see [`quantize_multiplier`]).
+/// Real values: `x = (x_q - input_zero_point) * input_scale`, `W[j][i] = W_q[j][i] *
+/// weight_scale[j]`, `b[j] = (bias[j] + input_zero_point * sum_i W_q[j][i]) * input_scale *
+/// weight_scale[j]` (the zero point's term is folded into the stored `bias`). The integer
+/// path computes `acc[j] = bias[j] + sum_i W_q[j][i] * x_q[i]` and rescales it with
+/// `requantize(acc[j], multipliers[j], shifts[j])`, where `multipliers[j] / 2^shifts[j] ~=
+/// input_scale * weight_scale[j] / output_scale` (see [`quantize_multiplier`]).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Dense<'a> {
     /// Number of inputs (columns of `W`).
@@ -162,6 +165,13 @@ pub struct Dense<'a> {
     /// Scale of the int8 input (for layer 0: the latent scale, `z_q = round(z / s)`).
     /// Must equal the previous layer's `output_scale`.
     pub input_scale: f32,
+    /// The int8 input that stands for the real value 0. Layer 0 (the latent, symmetric)
+    /// must have 0. Hidden layers' inputs are ReLU outputs, `x >= 0`, so the exporter
+    /// uses `-128`: the 256 codes `-128..=127` cover `0..=255 * input_scale`, twice the
+    /// resolution of a symmetric code's `0..=127`. The previous layer's ReLU produces
+    /// `clamp(v + input_zero_point, input_zero_point, 127)` (see
+    /// [`kernel::relu_q`](crate::kernel::relu_q)).
+    pub input_zero_point: i8,
     /// Scale of this layer's requantized output: the next layer's `input_scale`, or for the
     /// last layer the scale of the values compared with `pixel_thresholds`.
     pub output_scale: f32,
@@ -229,9 +239,9 @@ impl Model<'_> {
     /// * every byte array has exactly its documented length ([`Error::Malformed`]);
     /// * scales finite and `> 0`, multipliers `> 0`, shifts `<= MAX_SHIFT`
     ///   ([`Error::InvalidScale`]); each `input_scale` equals the previous `output_scale`
-    ///   bit for bit ([`Error::Malformed`]);
+    ///   bit for bit; the first layer's `input_zero_point` is 0 ([`Error::Malformed`]);
     /// * no accumulator can leave the `i32` range: per row,
-    ///   `|bias| + max_c |class_bias[c]| + 127 * sum_i |W_q[j][i]| <= i32::MAX`
+    ///   `|bias| + max_c |class_bias[c]| + 128 * sum_i |W_q[j][i]| <= i32::MAX`
     ///   ([`Error::Malformed`]);
     /// * a conditional model has `classes >= 1`; `pixel_thresholds` has
     ///   [`NUM_THRESHOLDS`] non-decreasing entries ([`Error::Malformed`]).
@@ -270,6 +280,11 @@ impl Model<'_> {
             match prev {
                 None if layer.in_dim != self.latent_dim => {
                     return Err(malformed("the first layer's in_dim is not latent_dim"));
+                }
+                None if layer.input_zero_point != 0 => {
+                    return Err(malformed(
+                        "the first layer's input_zero_point is not 0 (the latent is symmetric)",
+                    ));
                 }
                 Some(p) if layer.in_dim != p.out_dim => {
                     return Err(malformed(
@@ -357,7 +372,7 @@ impl Dense<'_> {
     }
 
     /// Rejects a layer whose accumulators could leave the `i32` range for some input in
-    /// `-127..=127` (lengths already checked).
+    /// `-128..=127` (lengths already checked).
     fn check_accumulators(&self, class_bias: Option<&[u8]>) -> Result<(), Error> {
         let cols = usize::from(self.in_dim);
         let class_rows = usize::from(self.out_dim) * 4;
@@ -376,7 +391,7 @@ impl Dense<'_> {
                     .max()
                     .unwrap_or(0)
             });
-            let bound = i64::from(le_i32(bias)).abs() + class_max + 127 * weight_sum;
+            let bound = i64::from(le_i32(bias)).abs() + class_max + 128 * weight_sum;
             if bound > i64::from(i32::MAX) {
                 return Err(malformed(
                     "a layer's accumulator could overflow i32 (bias or weights too large)",

@@ -9,7 +9,7 @@
 //!   `dense` is the single place to specialise for a target (e.g. a Cortex-M4 `dsp` variant
 //!   using `SMLAD`): it must produce exactly the values of `dense_ref`.
 //! * [`requantize`]: `round_half_away_from_zero(acc * M / 2^n)`, the fixed-point rescale.
-//! * [`relu_i8`]: the hidden-layer activation, a clamp to `0..=127`.
+//! * [`relu_q`]: the hidden-layer activation, ReLU into an asymmetric int8 code.
 //! * [`sigmoid_pixel`]: logit to pixel through the blob's 255 sorted thresholds.
 //!
 //! Weights are passed as the blob's raw bytes (`&[u8]`, each one an `i8` in two's
@@ -154,14 +154,21 @@ pub const fn requantize(acc: i32, multiplier: i32, shift: u8) -> i32 {
     }
 }
 
-/// ReLU into int8: clamps `value` to `0..=127`.
-pub const fn relu_i8(value: i32) -> i8 {
-    if value < 0 {
-        0
-    } else if value > i8::MAX as i32 {
+/// ReLU into an int8 code with zero point `zero_point`: `clamp(value + zero_point,
+/// zero_point, 127)`.
+///
+/// `value` is the requantized output in steps of the next layer's scale; the code that
+/// stands for 0 is `zero_point`. With the exporter's `zero_point = -128` the outputs
+/// `0..=255` steps map to codes `-128..=127`; with 0 it is a clamp to `0..=127`.
+pub const fn relu_q(value: i32, zero_point: i8) -> i8 {
+    let zp = zero_point as i64;
+    let shifted = value as i64 + zp; // no overflow in i64
+    if shifted < zp {
+        zero_point
+    } else if shifted > i8::MAX as i64 {
         i8::MAX
     } else {
-        value as i8
+        shifted as i8
     }
 }
 
@@ -326,13 +333,28 @@ mod tests {
 
     #[test]
     fn relu_clamps() {
-        assert_eq!(relu_i8(-5), 0);
-        assert_eq!(relu_i8(i32::MIN), 0);
-        assert_eq!(relu_i8(0), 0);
-        assert_eq!(relu_i8(99), 99);
-        assert_eq!(relu_i8(127), 127);
-        assert_eq!(relu_i8(128), 127);
-        assert_eq!(relu_i8(i32::MAX), 127);
+        for zp in [0i8, -128] {
+            assert_eq!(relu_q(-5, zp), zp);
+            assert_eq!(relu_q(i32::MIN, zp), zp);
+            assert_eq!(relu_q(0, zp), zp);
+            assert_eq!(relu_q(i32::MAX, zp), 127);
+        }
+        assert_eq!(relu_q(99, 0), 99);
+        assert_eq!(relu_q(127, 0), 127);
+        assert_eq!(relu_q(128, 0), 127);
+        assert_eq!(relu_q(1, -128), -127);
+        assert_eq!(relu_q(200, -128), 72);
+        assert_eq!(relu_q(255, -128), 127);
+        assert_eq!(relu_q(256, -128), 127);
+        assert_eq!(relu_q(3, 127), 127);
+        assert_eq!(relu_q(-3, 127), 127);
+        // Against the definition, over a range that covers every clamp.
+        for zp in i8::MIN..=i8::MAX {
+            for v in -300..300 {
+                let expected = (v + i32::from(zp)).clamp(i32::from(zp), 127);
+                assert_eq!(i32::from(relu_q(v, zp)), expected, "v {v} zp {zp}");
+            }
+        }
     }
 
     #[test]

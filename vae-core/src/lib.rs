@@ -19,8 +19,10 @@
 //! #      rows(m.to_le_bytes(), out_dim), vec![n; out_dim]]
 //! # }
 //! # fn layer(a: &[Vec<u8>; 5], in_dim: u16, out_dim: u16, s_in: f32, s_out: f32) -> Dense<'_> {
-//! #     Dense { in_dim, out_dim, input_scale: s_in, output_scale: s_out, weights: &a[0],
-//! #             weight_scales: &a[1], bias: &a[2], multipliers: &a[3], shifts: &a[4] }
+//! #     let input_zero_point = if in_dim == 2 { 0 } else { -128 };
+//! #     Dense { in_dim, out_dim, input_scale: s_in, input_zero_point, output_scale: s_out,
+//! #             weights: &a[0], weight_scales: &a[1], bias: &a[2], multipliers: &a[3],
+//! #             shifts: &a[4] }
 //! # }
 //! # let (s_z, s_h, s_logit) = (4.0f32 / 127.0, 0.05f32, 1.0f32 / 4096.0);
 //! # let (a1, a2) = (arrays(2, 16, s_z, s_h), arrays(16, 784, s_h, s_logit));
@@ -72,6 +74,7 @@
 //! | [`kernel`] | integer arithmetic: `i8 x i8 -> i32` dense, requantize, ReLU, sigmoid thresholds |
 //! | [`rng`] | [`Rng`]: SplitMix64 + Box–Muller Gaussians, identical on every target |
 //! | [`error`] | [`Error`]: one enum, messages that say what to do |
+//! | `quantize`, `host` | host-side (feature `quantize`): float decoder to blob; any blob's decoder behind a trait object |
 //!
 //! Decoding is integer-only after quantizing `z` (one IEEE division and rounding per
 //! latent value): per layer `acc = bias + W_q x_q` in `i32`, hidden layers requantize to
@@ -86,7 +89,9 @@
 //!
 //! # Cargo features
 //!
-//! * `quantize`: the host-side quantizer (module `quantize`, uses `std`), used by `vae-export`.
+//! * `quantize`: host-side tools (use `std`): the quantizer (module `quantize`), used by
+//!   `vae-export` and `vae-train`, and [`Decoder`] with shapes picked at run time (module
+//!   `host`).
 //! * `testing`: host-side helpers for tests (module `testing`, uses `std`; implies `quantize`).
 
 #![no_std]
@@ -101,6 +106,8 @@ extern crate std;
 pub mod decoder;
 pub mod error;
 pub mod format;
+#[cfg(any(test, feature = "quantize"))]
+pub mod host;
 pub mod kernel;
 #[cfg(any(test, feature = "quantize"))]
 pub mod quantize;

@@ -2,14 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
-use vae_core::quantize::{
-    Calibration, FloatLayer, FloatMlp, QuantizeOptions, QuantizedMlp, quantize,
-};
+use vae_core::quantize::QuantizedMlp;
 use vae_train::checkpoint::{self, CHECKPOINT_DIR, CHECKPOINT_FILE};
 use vae_train::config::RunConfig;
-use vae_train::data::{self, NUM_CLASSES};
-use vae_train::model::{Vae, prior_latents};
-use vae_train::{backend, data::Mnist};
+use vae_train::data;
+use vae_train::model::Vae;
+use vae_train::{backend, data::Mnist, int8};
 
 use crate::error::{ExportError, blob_err};
 use crate::host;
@@ -44,7 +42,7 @@ impl ExportOptions {
             out: run_dir.join("decoder.bin"),
             run_dir,
             data_dir: None,
-            calibration: 2000,
+            calibration: int8::DEFAULT_CALIBRATION,
             parity_latents: 512,
             max_test: 10_000,
             quantile: 1.0,
@@ -83,26 +81,8 @@ pub fn run_dir_of(path: &Path) -> PathBuf {
     path.to_path_buf()
 }
 
-/// The float decoder of `vae` as the quantizer's input.
-pub fn float_decoder(vae: &Vae) -> FloatMlp {
-    FloatMlp {
-        latent_dim: vae.latent_dim(),
-        classes: vae.config().conditional.then_some(NUM_CLASSES as u8),
-        layers: vae
-            .decoder_layers()
-            .into_iter()
-            .map(|l| FloatLayer {
-                in_dim: l.in_dim,
-                out_dim: l.out_dim,
-                weights: l.weight,
-                bias: l.bias,
-            })
-            .collect(),
-    }
-}
-
-/// Quantizes `vae`'s decoder, calibrated on encoder means of `calibration` training
-/// digits and as many prior samples (labels cycle 0-9 for those).
+/// Quantizes `vae`'s decoder ([`int8::quantize_decoder`]), calibrated on encoder means
+/// of `calibration` training digits and as many prior samples.
 pub fn quantize_model(
     vae: &Vae,
     mnist: &Mnist,
@@ -110,27 +90,14 @@ pub fn quantize_model(
     quantile: f64,
     seed: u64,
 ) -> Result<QuantizedMlp, ExportError> {
-    let latent = vae.latent_dim();
-    let n = calibration.min(mnist.train.len());
-    let images = &mnist.train.images[..n * vae_core::IMAGE_PIXELS];
-    let mut labels = mnist.train.labels[..n].to_vec();
-    let mut latents = vae.encode_means_labeled(images, Some(&labels));
-    latents.extend(prior_latents(calibration, latent, seed ^ 0xCA11));
-    labels.extend((0..calibration).map(|i| (i % NUM_CLASSES) as u8));
-    let conditional = vae.config().conditional;
-    let options = QuantizeOptions {
+    int8::quantize_decoder(
+        vae,
+        &mnist.train.images,
+        &mnist.train.labels,
+        calibration,
         quantile,
-        seed: Some(seed),
-        note: format!("vae-export {}", env!("CARGO_PKG_VERSION")),
-        ..QuantizeOptions::default()
-    };
-    quantize(
-        &float_decoder(vae),
-        Calibration {
-            latents: &latents,
-            labels: if conditional { &labels } else { &[] },
-        },
-        &options,
+        seed,
+        format!("vae-export {}", env!("CARGO_PKG_VERSION")),
     )
     .map_err(blob_err("quantizing the decoder"))
 }

@@ -5,16 +5,17 @@
 //!   [`ParityReport`] against the float model.
 //! * [`sample`]: digits from any blob through vae-core on the host, byte for byte what
 //!   a chip shows for the same seeds.
-//! * [`host`]: vae-core's decoder with its shapes picked at run time.
+//! * [`host`]: vae-core's decoder with its shapes picked at run time (re-exported from
+//!   `vae_core::host`).
 //!
 //! The `vae-export` binary is a thin command line over these.
 
 pub mod error;
 pub mod export;
-pub mod host;
 pub mod parity;
 pub mod sample;
 
 pub use error::ExportError;
 pub use export::{ExportOptions, Exported, export};
 pub use parity::ParityReport;
+pub use vae_core::host;

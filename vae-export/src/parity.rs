@@ -6,9 +6,8 @@ use serde::Serialize;
 use vae_core::IMAGE_PIXELS;
 use vae_core::quantize::FloatMlp;
 use vae_train::data::Split;
-use vae_train::loss::{bce_with_logits_f64 as bce_with_logits, kl_f64};
-use vae_train::model::{Vae, one_hot, pixels_to_unit, prior_latents, tensor2};
-use vae_train::rng::{Rng, Stream};
+use vae_train::int8::{self, with_condition};
+use vae_train::model::{Vae, prior_latents, tensor2};
 
 use crate::error::{ExportError, blob_err};
 use crate::host::HostDecoder;
@@ -41,23 +40,6 @@ impl ParityReport {
     /// `int8_test_loss - f32_test_loss`.
     pub fn loss_delta(&self) -> f64 {
         self.int8_test_loss - self.f32_test_loss
-    }
-}
-
-/// Rows of `z` with the one-hot label appended for a conditional model.
-fn with_condition(z: &[f32], latent: usize, labels: Option<&[u8]>) -> (Vec<f32>, usize) {
-    match labels {
-        None => (z.to_vec(), latent),
-        Some(labels) => {
-            let hot = one_hot(labels);
-            let classes = hot.len() / labels.len().max(1);
-            let rows = z
-                .chunks_exact(latent)
-                .zip(hot.chunks_exact(classes))
-                .flat_map(|(zr, hr)| zr.iter().chain(hr).copied())
-                .collect();
-            (rows, latent + classes)
-        }
     }
 }
 
@@ -195,44 +177,14 @@ pub fn parity(
 
     // Test loss: one z sample per test digit, the same for both decoders.
     let n_test = max_test.min(test.len());
-    let images = &test.images[..n_test * IMAGE_PIXELS];
-    let test_labels = &test.labels[..n_test];
-    let x = pixels_to_unit(images);
-    let (enc_in, enc_dim) = with_condition(&x, IMAGE_PIXELS, conditional.then_some(test_labels));
-    let (mu, logvar) = vae.encode(tensor2(enc_in, n_test, enc_dim, &device));
-    let (mu, logvar) = (to_host(mu), to_host(logvar));
-    let eps = Rng::for_stream(seed, Stream::EvalNoise, 0).normals_f32(n_test * latent);
-    let z_test: Vec<f32> = mu
-        .iter()
-        .zip(&logvar)
-        .zip(&eps)
-        .map(|((&m, &lv), &e)| m + (0.5 * lv).exp() * e)
-        .collect();
-    let float_logits = vae.decode_logits_batch_labeled(&z_test, conditional.then_some(test_labels));
-    let (mut f32_loss, mut int8_loss) = (0f64, 0f64);
-    for i in 0..n_test {
-        let zi = &z_test[i * latent..(i + 1) * latent];
-        let target = &x[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS];
-        let mu_i: Vec<f64> = mu[i * latent..(i + 1) * latent]
-            .iter()
-            .map(|&v| f64::from(v))
-            .collect();
-        let lv_i: Vec<f64> = logvar[i * latent..(i + 1) * latent]
-            .iter()
-            .map(|&v| f64::from(v))
-            .collect();
-        let kl = kl_f64(&mu_i, &lv_i);
-        decoder
-            .decode_logits_q(zi, conditional.then_some(test_labels[i]), &mut logits)
-            .map_err(blob_err("decoding a test latent"))?;
-        let fl = &float_logits[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS];
-        for ((&t, &a), &b) in target.iter().zip(fl).zip(&logits) {
-            f32_loss += bce_with_logits(f64::from(a), f64::from(t));
-            int8_loss += bce_with_logits(f64::from(b), f64::from(t));
-        }
-        f32_loss += kl;
-        int8_loss += kl;
-    }
+    let (f32_test_loss, int8_test_loss) = int8::test_losses(
+        vae,
+        decoder,
+        &test.images[..n_test * IMAGE_PIXELS],
+        &test.labels[..n_test],
+        seed,
+    )
+    .map_err(blob_err("decoding a test latent"))?;
 
     Ok(ParityReport {
         latents: z.len() / latent,
@@ -241,7 +193,7 @@ pub fn parity(
         pixels_differing: differing as f64 / total_pixels,
         reference_max_abs_logit_error: reference_err,
         test_images: n_test,
-        f32_test_loss: f32_loss / n_test as f64,
-        int8_test_loss: int8_loss / n_test as f64,
+        f32_test_loss,
+        int8_test_loss,
     })
 }

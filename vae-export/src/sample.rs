@@ -25,14 +25,22 @@ impl Sample {
 }
 
 /// `count` digits for seeds `first_seed, first_seed + 1, ...`, exactly as
-/// `Decoder::generate` makes them (on every target). A conditional blob draws `digit`,
-/// or, if `None`, cycles 0-9 (sample `i` is digit `i % 10`, like the firmware).
+/// `Decoder::generate_with_temperature` makes them (on every target; `temperature` 1.0 is
+/// `Decoder::generate`). A conditional blob draws `digit`, or, if `None`, cycles 0-9
+/// (sample `i` is digit `i % 10`, like the firmware).
 pub fn generate(
     decoder: &dyn HostDecoder,
     first_seed: u64,
     count: usize,
     digit: Option<u8>,
+    temperature: f32,
 ) -> Result<Vec<Sample>, ExportError> {
+    if !(temperature.is_finite() && temperature >= 0.0) {
+        return Err(ExportError::Usage(format!(
+            "--temperature {temperature} is not a finite number >= 0: use e.g. 1.0 (the prior) \
+             or 0.8"
+        )));
+    }
     if digit.is_some() && decoder.classes().is_none() {
         return Err(ExportError::Usage(
             "--digit needs a conditional blob (train with `vae-train --conditional`)".into(),
@@ -45,8 +53,11 @@ pub fn generate(
                 .classes()
                 .map(|classes| digit.unwrap_or((i % usize::from(classes)) as u8));
             let mut pixels = [0u8; IMAGE_PIXELS];
+            let z = decoder
+                .sample_latent_with_temperature(seed, temperature)
+                .map_err(blob_err(format!("sampling seed {seed}")))?;
             decoder
-                .decode(&decoder.sample_latent(seed), digit, &mut pixels)
+                .decode(&z, digit, &mut pixels)
                 .map_err(blob_err(format!("generating seed {seed}")))?;
             Ok(Sample {
                 seed,

@@ -94,16 +94,29 @@ struct Coefficients {
 /// The element-wise update; `inline(always)` so each caller below compiles it for its own
 /// instruction set. Every operation is an IEEE add, multiply, divide or square root (no
 /// fused multiply-add), so all variants give bit-identical results.
+///
+/// Moments (and gradients) smaller than [`FLUSH`] in magnitude are set to zero. Without this,
+/// the first moments of weights whose inputs are almost always 0 (MNIST's border pixels)
+/// decay by `beta_1` per step into the subnormal range after a few hundred steps, and
+/// arithmetic on subnormal floats is ~100 times slower on x86: the update's share of a step
+/// grew from 9% to 24% within two epochs. The flush changes an update by at most
+/// `lr * 1e-30 / eps`, far below `f32` resolution of any weight.
 #[inline(always)]
 fn update_generic(w: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], k: &Coefficients) {
     for (((w, m), v), &g) in w.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
+        let g = if g.abs() < FLUSH { 0.0 } else { g };
         let mi = k.b1 * *m + k.c1 * g;
         let vi = k.b2 * *v + k.c2 * (g * g);
+        let mi = if mi.abs() < FLUSH { 0.0 } else { mi };
+        let vi = if vi < FLUSH { 0.0 } else { vi };
         *m = mi;
         *v = vi;
         *w -= k.step * mi / (vi.sqrt() + k.eps);
     }
 }
+
+/// Magnitude below which moments and gradients are treated as zero (see [`update_generic`]).
+const FLUSH: f32 = 1e-30;
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
@@ -211,5 +224,61 @@ impl Optimizer for FusedAdam {
     fn to_device<const D: usize>(mut state: Self::State<D>, device: &Device) -> Self::State<D> {
         state.momentum = state.momentum.to_device(device);
         state
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn coefficients() -> Coefficients {
+        Coefficients {
+            b1: 0.9,
+            b2: 0.999,
+            c1: 0.1,
+            c2: 0.001,
+            step: 1e-3,
+            eps: 1e-8,
+        }
+    }
+
+    #[test]
+    fn update_matches_the_formula_and_flushes_tiny_moments() {
+        let k = coefficients();
+        let mut w = [1.0f32, -2.0, 0.5, 0.25];
+        let mut m = [0.01f32, 1e-33, -0.2, 0.0];
+        let mut v = [1e-4f32, 1e-35, 0.04, 0.0];
+        let g = [0.1f32, 0.0, -0.3, 1e-38];
+        let (w0, m0, v0) = (w, m, v);
+        update(&mut w, &mut m, &mut v, &g, &k);
+        // Element 0 and 2: the plain formula.
+        for i in [0, 2] {
+            let mi = 0.9 * m0[i] + 0.1 * g[i];
+            let vi = 0.999 * v0[i] + 0.001 * g[i] * g[i];
+            assert_eq!(m[i], mi);
+            assert_eq!(v[i], vi);
+            assert_eq!(w[i], w0[i] - 1e-3 * mi / (vi.sqrt() + 1e-8));
+        }
+        // Element 1: moments that would decay toward the subnormal range are flushed.
+        assert_eq!((m[1], v[1], w[1]), (0.0, 0.0, -2.0));
+        // Element 3: a subnormal gradient counts as zero.
+        assert_eq!((m[3], v[3], w[3]), (0.0, 0.0, 0.25));
+        assert!(m.iter().chain(&v).all(|x| *x == 0.0 || x.is_normal()));
+    }
+
+    #[test]
+    fn vectorised_and_generic_updates_agree_bitwise() {
+        let k = coefficients();
+        let n = 1000;
+        let mut rng = crate::rng::Rng::new(9);
+        let g = rng.normals_f32(n);
+        let w0 = rng.normals_f32(n);
+        let m0: Vec<f32> = rng.normals_f32(n).iter().map(|x| x * 0.01).collect();
+        let v0: Vec<f32> = rng.uniform_f32(n, 0.0, 1e-3);
+        let (mut w1, mut m1, mut v1) = (w0.clone(), m0.clone(), v0.clone());
+        let (mut w2, mut m2, mut v2) = (w0, m0, v0);
+        update(&mut w1, &mut m1, &mut v1, &g, &k);
+        update_generic(&mut w2, &mut m2, &mut v2, &g, &k);
+        assert_eq!((w1, m1, v1), (w2, m2, v2));
     }
 }

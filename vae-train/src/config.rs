@@ -122,8 +122,13 @@ pub struct TrainConfig {
     pub epochs: usize,
     /// Images per optimisation step.
     pub batch_size: usize,
-    /// Adam learning rate.
+    /// Adam learning rate (the peak rate under a decaying [`LrSchedule`]).
     pub lr: f64,
+    /// How the learning rate changes over the run. `config.json` files written before
+    /// this field existed trained with a constant rate, so that is what a missing field
+    /// means.
+    #[serde(default = "LrSchedule::constant")]
+    pub lr_schedule: LrSchedule,
     /// Seed of every random choice: weight init, shuffling, the noise of `z`.
     pub seed: u64,
     /// Use only the first N training images (all when `None`).
@@ -138,9 +143,42 @@ impl Default for TrainConfig {
             epochs: 10,
             batch_size: 128,
             lr: 1e-3,
+            lr_schedule: LrSchedule::Constant,
             seed: 1,
             max_train: None,
             max_test: None,
+        }
+    }
+}
+
+/// How the learning rate changes over a run of `epochs` epochs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LrSchedule {
+    /// `lr` at every step.
+    Constant,
+    /// Half a cosine from `lr` at the first step down to 0 after the last step of the run
+    /// (per step, not per epoch). Not the default: on full MNIST, 10 epochs, z = 20, seed
+    /// 1, it measured 107.73 at `lr` 1e-3 and 108.58 at 3e-3 against 104.72 for a constant
+    /// 1e-3 (the model is still improving fast at epoch 10, so decaying early costs more
+    /// than it gains). For longer runs.
+    Cosine,
+}
+
+impl LrSchedule {
+    /// `Constant` (serde's default for configurations that predate the field).
+    pub fn constant() -> Self {
+        Self::Constant
+    }
+
+    /// The rate of step `step` (0-based) out of `total_steps` steps of the whole run.
+    pub fn rate(self, lr: f64, step: usize, total_steps: usize) -> f64 {
+        match self {
+            Self::Constant => lr,
+            Self::Cosine => {
+                let progress = step as f64 / total_steps.max(1) as f64;
+                lr * 0.5 * (1.0 + (std::f64::consts::PI * progress.min(1.0)).cos())
+            }
         }
     }
 }
@@ -288,6 +326,8 @@ pub struct ConfigOverrides {
     pub batch_size: Option<usize>,
     /// `--lr`.
     pub lr: Option<f64>,
+    /// `--lr-schedule`.
+    pub lr_schedule: Option<LrSchedule>,
     /// `--seed`.
     pub seed: Option<u64>,
     /// `--max-train`.
@@ -312,6 +352,7 @@ impl ConfigOverrides {
             epochs: self.epochs.unwrap_or(t.epochs),
             batch_size: self.batch_size.unwrap_or(t.batch_size),
             lr: self.lr.unwrap_or(t.lr),
+            lr_schedule: self.lr_schedule.unwrap_or(t.lr_schedule),
             seed: self.seed.unwrap_or(t.seed),
             max_train: self.max_train.or(t.max_train),
             max_test: self.max_test.or(t.max_test),
@@ -344,6 +385,7 @@ impl ConfigOverrides {
         same("--conditional", &self.conditional, &m.conditional)?;
         same("--batch-size", &self.batch_size, &t.batch_size)?;
         same("--lr", &self.lr, &t.lr)?;
+        same("--lr-schedule", &self.lr_schedule, &t.lr_schedule)?;
         same("--seed", &self.seed, &t.seed)?;
         same("--max-train", &self.max_train.map(Some), &t.max_train)?;
         same("--max-test", &self.max_test.map(Some), &t.max_test)?;
@@ -540,6 +582,27 @@ mod tests {
     }
 
     #[test]
+    fn cosine_schedule_decays_from_lr_to_zero() {
+        let s = LrSchedule::Cosine;
+        assert_eq!(s.rate(1e-3, 0, 100), 1e-3);
+        assert!((s.rate(1e-3, 50, 100) - 0.5e-3).abs() < 1e-15);
+        assert!(s.rate(1e-3, 99, 100) < 1e-6);
+        assert!(s.rate(1e-3, 200, 100).abs() < 1e-15);
+        let rates: Vec<f64> = (0..100).map(|t| s.rate(1e-3, t, 100)).collect();
+        assert!(rates.windows(2).all(|w| w[1] < w[0]));
+        assert_eq!(LrSchedule::Constant.rate(2e-3, 77, 100), 2e-3);
+        assert_eq!(TrainConfig::default().lr_schedule, LrSchedule::Constant);
+    }
+
+    #[test]
+    fn config_without_schedule_reads_as_constant() {
+        let json = r#"{"epochs":10,"batch_size":128,"lr":0.001,"seed":1,
+                       "max_train":null,"max_test":null}"#;
+        let t: TrainConfig = serde_json::from_str(json).unwrap();
+        assert_eq!(t.lr_schedule, LrSchedule::Constant);
+    }
+
+    #[test]
     fn run_config_json_round_trip() {
         let run = RunConfig::new(
             ModelConfig {
@@ -552,6 +615,7 @@ mod tests {
                 epochs: 3,
                 batch_size: 64,
                 lr: 3e-4,
+                lr_schedule: LrSchedule::Constant,
                 seed: 99,
                 max_train: Some(1000),
                 max_test: None,

@@ -6,6 +6,7 @@ pub mod classifier;
 pub mod cli;
 pub mod config;
 pub mod data;
+pub mod int8;
 pub mod loss;
 pub mod metrics;
 pub mod model;

@@ -29,29 +29,43 @@ pub struct EpochMetrics {
     pub seconds: f64,
     /// Training throughput in images per second.
     pub samples_per_s: f64,
+    /// Test loss with the decoder quantized to int8 exactly as `vae-export` does it and run
+    /// through vae-core (same `z` samples as `test_loss`); `None` when not measured (an
+    /// empty field in `metrics.csv`).
+    #[serde(default)]
+    pub test_loss_int8: Option<f64>,
 }
 
 /// Number of columns in a `metrics.csv` row.
-const COLUMNS: usize = 7;
+const COLUMNS: usize = 8;
 
 /// The header line of `metrics.csv` (without a line break).
 pub fn metrics_csv_header() -> &'static str {
-    "epoch,train_loss,test_recon,test_kl,test_loss,seconds,samples_per_s"
+    "epoch,train_loss,test_recon,test_kl,test_loss,seconds,samples_per_s,test_loss_int8"
 }
+
+/// The header of files written before the `test_loss_int8` column (still read).
+const HEADER_WITHOUT_INT8: &str =
+    "epoch,train_loss,test_recon,test_kl,test_loss,seconds,samples_per_s";
 
 impl EpochMetrics {
     /// This epoch as one `metrics.csv` line (without a line break), in the
     /// column order of [`metrics_csv_header`].
     pub fn csv_row(&self) -> String {
+        let int8 = self
+            .test_loss_int8
+            .map(|v| v.to_string())
+            .unwrap_or_default();
         format!(
-            "{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{}",
             self.epoch,
             self.train_loss,
             self.test_recon,
             self.test_kl,
             self.test_loss,
             self.seconds,
-            self.samples_per_s
+            self.samples_per_s,
+            int8
         )
     }
 }
@@ -100,8 +114,8 @@ impl fmt::Display for MetricsError {
             ),
             Self::FieldCount { line, found } => write!(
                 f,
-                "metrics.csv line {line} has {found} fields, expected {COLUMNS}: the file may be \
-                 truncated or edited by hand"
+                "metrics.csv line {line} has {found} fields, expected as many as the header: the \
+                 file may be truncated or edited by hand"
             ),
             Self::BadNumber {
                 line,
@@ -127,16 +141,20 @@ pub fn parse_metrics_csv(text: &str) -> Result<Vec<EpochMetrics>, MetricsError> 
         .map(|(i, l)| (i + 1, l.trim()))
         .filter(|(_, l)| !l.is_empty());
     let (_, header) = lines.next().ok_or(MetricsError::MissingHeader)?;
-    if header != metrics_csv_header() {
+    let columns = if header == metrics_csv_header() {
+        COLUMNS
+    } else if header == HEADER_WITHOUT_INT8 {
+        COLUMNS - 1
+    } else {
         return Err(MetricsError::BadHeader {
             found: header.to_owned(),
         });
-    }
+    };
     let names: Vec<&'static str> = metrics_csv_header().split(',').collect();
     lines
         .map(|(line, row)| {
             let fields: Vec<&str> = row.split(',').map(str::trim).collect();
-            if fields.len() != COLUMNS {
+            if fields.len() != columns {
                 return Err(MetricsError::FieldCount {
                     line,
                     found: fields.len(),
@@ -156,6 +174,10 @@ pub fn parse_metrics_csv(text: &str) -> Result<Vec<EpochMetrics>, MetricsError> 
                 test_loss: float(4)?,
                 seconds: float(5)?,
                 samples_per_s: float(6)?,
+                test_loss_int8: match fields.get(7) {
+                    None | Some(&"") => None,
+                    Some(_) => Some(float(7)?),
+                },
             })
         })
         .collect()
@@ -175,6 +197,7 @@ mod tests {
             test_loss: 150.25 / e,
             seconds: 12.5 * e,
             samples_per_s: 4_800.125 + e,
+            test_loss_int8: epoch.is_multiple_of(2).then_some(150.3 / e),
         }
     }
 
@@ -201,8 +224,14 @@ mod tests {
             test_loss: 6.0,
             seconds: 7.25,
             samples_per_s: 8.0,
+            test_loss_int8: Some(6.125),
         };
-        assert_eq!(m.csv_row(), "3,1.5,2.5,3.5,6,7.25,8");
+        assert_eq!(m.csv_row(), "3,1.5,2.5,3.5,6,7.25,8,6.125");
+        let unmeasured = EpochMetrics {
+            test_loss_int8: None,
+            ..m
+        };
+        assert_eq!(unmeasured.csv_row(), "3,1.5,2.5,3.5,6,7.25,8,");
         assert_eq!(
             metrics_csv_header().split(',').count(),
             m.csv_row().split(',').count()
@@ -218,6 +247,19 @@ mod tests {
             sample(2).csv_row()
         );
         assert_eq!(parse_metrics_csv(&text), Ok(vec![sample(1), sample(2)]));
+    }
+
+    #[test]
+    fn metrics_csv_without_int8_column_still_reads() {
+        let text = format!("{HEADER_WITHOUT_INT8}\n1,2,3,4,7,5,6\n");
+        let rows = parse_metrics_csv(&text).unwrap();
+        assert_eq!(rows[0].test_loss, 7.0);
+        assert_eq!(rows[0].test_loss_int8, None);
+        let mixed = format!("{HEADER_WITHOUT_INT8}\n1,2,3,4,7,5,6,8\n");
+        assert!(matches!(
+            parse_metrics_csv(&mixed),
+            Err(MetricsError::FieldCount { line: 2, found: 8 })
+        ));
     }
 
     #[test]
@@ -237,7 +279,7 @@ mod tests {
             parse_metrics_csv(&short),
             Err(MetricsError::FieldCount { line: 3, found: 3 })
         );
-        let bad = format!("{}\n2,1.0,x,3,4,5,6", metrics_csv_header());
+        let bad = format!("{}\n2,1.0,x,3,4,5,6,", metrics_csv_header());
         let err = parse_metrics_csv(&bad).unwrap_err();
         assert_eq!(
             err,
@@ -248,7 +290,7 @@ mod tests {
             }
         );
         assert!(err.to_string().contains("line 2"));
-        let neg_epoch = format!("{}\n-1,1,2,3,4,5,6", metrics_csv_header());
+        let neg_epoch = format!("{}\n-1,1,2,3,4,5,6,", metrics_csv_header());
         assert!(matches!(
             parse_metrics_csv(&neg_epoch),
             Err(MetricsError::BadNumber {

@@ -967,6 +967,7 @@ mod tests {
                     test_loss: recon + kl,
                     seconds: 10.0,
                     samples_per_s: 6000.0,
+                    test_loss_int8: None,
                 }
             })
             .collect()

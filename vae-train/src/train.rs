@@ -53,6 +53,7 @@ use crate::backend;
 use crate::checkpoint::{self, CheckpointError, CheckpointState, RngState};
 use crate::config::{ConfigError, RunConfig};
 use crate::data::{DataError, IMAGE_PIXELS, Mnist, Split};
+use crate::int8;
 use crate::loss::{bce_with_logits_host, kl_divergence, kl_values, recon_for_training};
 use crate::metrics::{EpochMetrics, metrics_csv_header};
 use crate::model::{Vae, one_hot, tensor2, to_host};
@@ -127,6 +128,8 @@ pub struct TrainOptions {
     pub step_mode: StepMode,
     /// Adam implementation.
     pub optimizer: OptimizerKind,
+    /// Measure the int8 decoder's test loss after every epoch (`test_loss_int8`).
+    pub int8_eval: bool,
 }
 
 impl TrainOptions {
@@ -140,6 +143,7 @@ impl TrainOptions {
             pictures: true,
             step_mode: StepMode::default(),
             optimizer: OptimizerKind::default(),
+            int8_eval: true,
         }
     }
 }
@@ -459,8 +463,11 @@ pub struct Stepper {
 }
 
 impl Stepper {
-    /// A stepper for `mode` (starts the helper thread for [`StepMode::Split`]).
+    /// A stepper for `mode` (starts the helper thread for [`StepMode::Split`]; on a machine
+    /// with a single core, split steps are taken as plain ones).
     pub fn new(mode: StepMode) -> Self {
+        let cores = thread::available_parallelism().map_or(1, |n| n.get());
+        let mode = if cores < 2 { StepMode::Plain } else { mode };
         let worker = (mode == StepMode::Split).then(Worker::spawn);
         Self { mode, worker }
     }
@@ -552,6 +559,33 @@ pub fn evaluate(model: &Vae, images: &[u8], labels: &[u8], seed: u64) -> (f64, f
     }
     let n = n.max(1) as f64;
     (recon / n, kl / n)
+}
+
+/// The test loss of `model`'s decoder quantized as `vae-export` quantizes it (calibrated on
+/// the first training digits), or `None` (with a warning) if it cannot be quantized: a
+/// measurement must not stop a training run.
+fn int8_test_loss(model: &Vae, train: &View<'_>, test: &View<'_>, seed: u64) -> Option<f64> {
+    let measured = int8::quantize_decoder(
+        model,
+        train.images,
+        train.labels,
+        int8::DEFAULT_CALIBRATION,
+        1.0,
+        seed,
+        String::new(),
+    )
+    .and_then(|q| q.to_blob())
+    .and_then(|blob| {
+        let decoder = vae_core::host::open(&blob)?;
+        int8::test_losses(model, decoder.as_ref(), test.images, test.labels, seed)
+    });
+    match measured {
+        Ok((_, int8)) => Some(int8),
+        Err(e) => {
+            eprintln!("warning: the int8 test loss could not be measured this epoch: {e}");
+            None
+        }
+    }
 }
 
 fn write_metrics(run_dir: &Path, rows: &[EpochMetrics]) -> Result<(), TrainError> {
@@ -672,7 +706,11 @@ pub fn train(
                 config.model.conditional,
                 eps,
             ));
-            let (next, value) = stepper.step(model, &mut optim, &batch, train_cfg.lr);
+            let step = (epoch - 1) * n_batches + b;
+            let lr = train_cfg
+                .lr_schedule
+                .rate(train_cfg.lr, step, train_cfg.epochs * n_batches);
+            let (next, value) = stepper.step(model, &mut optim, &batch, lr);
             if !value.is_finite() {
                 bar.finish_and_clear();
                 return Err(TrainError::NonFinite {
@@ -703,6 +741,11 @@ pub fn train(
                 run_dir: run_dir.to_path_buf(),
             });
         }
+        let test_loss_int8 = if opts.int8_eval {
+            int8_test_loss(&model.valid(), &train_view, &test_view, seed)
+        } else {
+            None
+        };
         let row = EpochMetrics {
             epoch,
             train_loss: sum / n_train as f64,
@@ -711,6 +754,7 @@ pub fn train(
             test_loss,
             seconds: t0.elapsed().as_secs_f64(),
             samples_per_s: n_train as f64 / train_secs.max(1e-9),
+            test_loss_int8,
         };
         history.push(row);
         let state = CheckpointState {
@@ -730,8 +774,11 @@ pub fn train(
         write_metrics(run_dir, &history)?;
         render::write_loss_plot(run_dir, &history)?;
         if opts.verbose {
+            let int8 = row
+                .test_loss_int8
+                .map_or(String::new(), |v| format!("  int8 {v:8.3}"));
             println!(
-                "epoch {epoch:>3}/{}  train {:8.3}  test {:8.3} (recon {:8.3} + kl {:7.3})  \
+                "epoch {epoch:>3}/{}  train {:8.3}  test {:8.3} (recon {:8.3} + kl {:7.3}){int8}  \
                  {:6.1}s  {:>7.0} samples/s",
                 train_cfg.epochs,
                 row.train_loss,

@@ -21,6 +21,9 @@ fn conditional() -> QuantizedMlp {
 /// Independent integer forward pass: indexing, i64 sums, i128 rounding, linear threshold
 /// scan. Written from FORMAT.md, sharing no code with the decoder.
 #[allow(clippy::needless_range_loop)]
+/// Written in the other form of the arithmetic: inputs as *real codes* `u = x_q - zp`
+/// (unsigned for hidden layers), the zero point's term unfolded from the bias, hidden
+/// outputs `clamp(v, 0, 127 - zp_next)`.
 fn naive_decode(model: &Model<'_>, z_q: &[i8], label: Option<u8>) -> Vec<u8> {
     let mut x: Vec<i64> = z_q.iter().map(|&v| i64::from(v)).collect();
     let n_layers = model.layers.len();
@@ -31,7 +34,11 @@ fn naive_decode(model: &Model<'_>, z_q: &[i8], label: Option<u8>) -> Vec<u8> {
         let mult = le_i32s(layer.multipliers);
         let mut y = Vec::new();
         for j in 0..rows {
-            let mut acc = i64::from(bias[j]);
+            let zp = i64::from(layer.input_zero_point);
+            let weight_sum: i64 = (0..cols)
+                .map(|i| i64::from(layer.weights[j * cols + i] as i8))
+                .sum();
+            let mut acc = i64::from(bias[j]) + zp * weight_sum;
             if let (0, ModelKind::Conditional { class_bias, .. }) = (k, model.kind) {
                 let c = usize::from(label.unwrap());
                 acc += i64::from(le_i32s(class_bias)[c * rows + j]);
@@ -44,7 +51,8 @@ fn naive_decode(model: &Model<'_>, z_q: &[i8], label: Option<u8>) -> Vec<u8> {
             let half_up = (2 * p.abs() + (1i128 << n)) >> (n + 1);
             let v = if p < 0 { -half_up } else { half_up };
             if k + 1 < n_layers {
-                y.push(v.clamp(0, 127) as i64);
+                let zp_next = i128::from(model.layers[k + 1].input_zero_point);
+                y.push(v.clamp(0, 127 - zp_next) as i64);
             } else {
                 let v = v.clamp(i128::from(i32::MIN), i128::from(i32::MAX)) as i32;
                 let t = le_i32s(model.pixel_thresholds);
@@ -238,6 +246,54 @@ fn generate_is_deterministic_and_equals_decode_of_sampled_latent() {
 
 fn sigmoid_pixel_f64(logit: f64) -> f64 {
     255.0 / (1.0 + (-logit).exp())
+}
+
+#[test]
+fn temperature_scales_the_latent() {
+    let u_blob = unconditional().blob();
+    let c_blob = conditional().blob();
+    let u = Dec::from_bytes(&u_blob).unwrap();
+    let c = Dec::from_bytes(&c_blob).unwrap();
+    let z = Dec::sample_latent(5);
+    let half = Dec::sample_latent_with_temperature(5, 0.5).unwrap();
+    for (a, b) in z.iter().zip(&half) {
+        assert_eq!(*b, a * 0.5);
+    }
+    assert_eq!(Dec::sample_latent_with_temperature(5, 1.0), Ok(z));
+    assert_eq!(
+        Dec::sample_latent_with_temperature(5, 0.0),
+        Ok([0.0; LATENT])
+    );
+    for bad in [f32::NAN, f32::INFINITY, -0.5] {
+        assert_eq!(
+            Dec::sample_latent_with_temperature(5, bad),
+            Err(Error::InvalidTemperature)
+        );
+    }
+    let (mut a, mut b) = ([0u8; IMAGE_PIXELS], [0u8; IMAGE_PIXELS]);
+    u.generate(5, &mut a).unwrap();
+    u.generate_with_temperature(5, 1.0, &mut b).unwrap();
+    assert_eq!(a, b);
+    u.generate_with_temperature(5, 0.5, &mut a).unwrap();
+    u.decode(&half, &mut b).unwrap();
+    assert_eq!(a, b);
+    c.generate_digit_with_temperature(2, 5, 0.5, &mut a)
+        .unwrap();
+    c.decode_digit(2, &half, &mut b).unwrap();
+    assert_eq!(a, b);
+    // Label errors come before the temperature's.
+    assert_eq!(
+        c.generate_digit_with_temperature(10, 5, f32::NAN, &mut a),
+        Err(Error::InvalidDigit(10))
+    );
+    assert_eq!(
+        u.generate_digit_with_temperature(1, 5, 0.5, &mut a),
+        Err(Error::NotConditional)
+    );
+    assert_eq!(
+        u.generate_with_temperature(5, -1.0, &mut a),
+        Err(Error::InvalidTemperature)
+    );
 }
 
 #[test]

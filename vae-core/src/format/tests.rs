@@ -35,7 +35,7 @@ fn round_trip_unconditional_and_conditional() {
         assert_eq!(encoded_len(&model), Ok(blob.len()));
         assert_eq!(blob_len(&blob), Ok(blob.len()));
         assert_eq!(&blob[..4], b"VAE8");
-        assert_eq!(&blob[4..8], &[1, 0, 0, 0]);
+        assert_eq!(&blob[4..8], &[2, 0, 0, 0]);
         let parsed = parse(&blob).expect("valid blob");
         assert_eq!(parsed, model);
         // Zero copy: the weights are borrowed from the blob.
@@ -117,7 +117,7 @@ fn bad_magic() {
 #[test]
 fn other_major_versions_are_rejected_before_crc_and_body() {
     let mut blob = small().blob();
-    for major in [0u16, 2, 0xFFFF] {
+    for major in [0u16, 1, 3, 0xFFFF] {
         blob[4..6].copy_from_slice(&major.to_le_bytes());
         // The CRC is now wrong and the body could be anything: the version wins.
         let body_end = blob.len() - CRC_LEN;
@@ -293,6 +293,9 @@ fn inconsistent_models_are_malformed() {
             .latent_dim =
             4),
         (&q, "latent_dim is 0", |q| q.latent_dim = 0),
+        (&q, "input_zero_point is not 0", |q| q.layers[0]
+            .input_zero_point =
+            -128),
         (&q, "the model has no layers", |q| q.layers.clear()),
         (&q, "out_dim is not 784", |q| {
             q.layers.pop();

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use vae_train::config::{ModelConfig, RunConfig, TrainConfig};
+use vae_train::config::{LrSchedule, ModelConfig, RunConfig, TrainConfig};
 use vae_train::data::{self, Mnist};
 use vae_train::train::TrainOptions;
 
@@ -30,6 +30,7 @@ pub fn small_config(mnist: &Mnist, latent_dim: usize, epochs: usize) -> RunConfi
             epochs,
             batch_size: 32,
             lr: 2e-3,
+            lr_schedule: LrSchedule::Cosine,
             seed: 7,
             max_train: None,
             max_test: None,

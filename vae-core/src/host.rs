@@ -1,11 +1,14 @@
-//! vae-core's [`Decoder`] with its shapes chosen at run time, for host tools.
+//! [`Decoder`] with its shapes chosen at run time, for host tools (feature `quantize`).
 //!
 //! A `Decoder<LATENT, HIDDEN>` fixes its shapes at compile time, as firmware wants. Host
 //! tools open whatever blob they are given, so [`open`] picks the instance for the blob's
 //! latent size (1 to [`MAX_HOST_LATENT`]) with room for hidden layers up to
 //! [`HOST_HIDDEN`] wide, behind the object-safe [`HostDecoder`].
 
-use vae_core::{Decoder, Error, IMAGE_PIXELS};
+use std::boxed::Box;
+use std::vec::Vec;
+
+use crate::{Decoder, Error, IMAGE_PIXELS};
 
 /// Widest hidden layer a host tool accepts.
 pub const HOST_HIDDEN: usize = 4096;
@@ -20,7 +23,7 @@ pub trait HostDecoder {
     /// `Some(classes)` for a conditional blob.
     fn classes(&self) -> Option<u8>;
     /// The parsed blob.
-    fn model(&self) -> &vae_core::Model<'_>;
+    fn model(&self) -> &crate::Model<'_>;
     /// Quantizes `z` with the blob's latent scale.
     fn quantize_latent(&self, z: &[f32], z_q: &mut [i8]) -> Result<(), Error>;
     /// [`Decoder::decode_q`].
@@ -53,6 +56,12 @@ pub trait HostDecoder {
     ) -> Result<(), Error>;
     /// The latent [`Decoder::generate`] uses for `seed`.
     fn sample_latent(&self, seed: u64) -> Vec<f32>;
+    /// [`Decoder::sample_latent_with_temperature`].
+    fn sample_latent_with_temperature(
+        &self,
+        seed: u64,
+        temperature: f32,
+    ) -> Result<Vec<f32>, Error>;
 }
 
 fn fixed<T, const N: usize>(v: &[T]) -> Result<&[T; N], Error> {
@@ -70,7 +79,7 @@ impl<const L: usize> HostDecoder for Decoder<'_, L, HOST_HIDDEN> {
     fn classes(&self) -> Option<u8> {
         Decoder::classes(self)
     }
-    fn model(&self) -> &vae_core::Model<'_> {
+    fn model(&self) -> &crate::Model<'_> {
         Decoder::model(self)
     }
     fn quantize_latent(&self, z: &[f32], z_q: &mut [i8]) -> Result<(), Error> {
@@ -124,6 +133,13 @@ impl<const L: usize> HostDecoder for Decoder<'_, L, HOST_HIDDEN> {
     fn sample_latent(&self, seed: u64) -> Vec<f32> {
         Self::sample_latent(seed).to_vec()
     }
+    fn sample_latent_with_temperature(
+        &self,
+        seed: u64,
+        temperature: f32,
+    ) -> Result<Vec<f32>, Error> {
+        Ok(Self::sample_latent_with_temperature(seed, temperature)?.to_vec())
+    }
 }
 
 macro_rules! open_with_latent {
@@ -139,7 +155,7 @@ macro_rules! open_with_latent {
 /// [`Decoder::from_bytes`] applies; a latent over [`MAX_HOST_LATENT`] or a hidden layer
 /// over [`HOST_HIDDEN`] is [`Error::DimsMismatch`].
 pub fn open(blob: &[u8]) -> Result<Box<dyn HostDecoder + '_>, Error> {
-    let latent = usize::from(vae_core::format::parse(blob)?.latent_dim);
+    let latent = usize::from(crate::format::parse(blob)?.latent_dim);
     open_with_latent!(blob, latent,
         1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32
         33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61

@@ -1,0 +1,145 @@
+//! The int8 decoder of a model, made exactly as `vae-export` makes it, and its test loss.
+//!
+//! Training measures [`test_losses`] every epoch (the `test_loss_int8` column of
+//! `metrics.csv`); `vae-export` uses the same functions for the blob it writes and for its
+//! parity report, so the last epoch's `test_loss_int8` is the exported blob's test loss.
+
+use vae_core::IMAGE_PIXELS;
+use vae_core::host::HostDecoder;
+use vae_core::quantize::{
+    Calibration, FloatLayer, FloatMlp, QuantizeOptions, QuantizedMlp, quantize,
+};
+
+use crate::data::NUM_CLASSES;
+use crate::loss::{bce_with_logits_f64, kl_f64};
+use crate::model::{Vae, one_hot, pixels_to_unit, prior_latents, tensor2, to_host};
+use crate::rng::{Rng, Stream};
+
+/// Training digits (and as many prior samples) the activation scales are calibrated on.
+pub const DEFAULT_CALIBRATION: usize = 2000;
+
+/// The float decoder of `vae` as the quantizer's input.
+pub fn float_decoder(vae: &Vae) -> FloatMlp {
+    FloatMlp {
+        latent_dim: vae.latent_dim(),
+        classes: vae.config().conditional.then_some(NUM_CLASSES as u8),
+        layers: vae
+            .decoder_layers()
+            .into_iter()
+            .map(|l| FloatLayer {
+                in_dim: l.in_dim,
+                out_dim: l.out_dim,
+                weights: l.weight,
+                bias: l.bias,
+            })
+            .collect(),
+    }
+}
+
+/// Quantizes `vae`'s decoder, calibrated on the encoder means of the first `calibration`
+/// digits of `train_images` / `train_labels` and on as many prior samples (whose labels
+/// cycle 0-9). `note` goes into the blob's metadata.
+pub fn quantize_decoder(
+    vae: &Vae,
+    train_images: &[u8],
+    train_labels: &[u8],
+    calibration: usize,
+    quantile: f64,
+    seed: u64,
+    note: String,
+) -> Result<QuantizedMlp, vae_core::Error> {
+    let latent = vae.latent_dim();
+    let n = calibration
+        .min(train_labels.len())
+        .min(train_images.len() / IMAGE_PIXELS);
+    let images = &train_images[..n * IMAGE_PIXELS];
+    let mut labels = train_labels[..n].to_vec();
+    let mut latents = vae.encode_means_labeled(images, Some(&labels));
+    latents.extend(prior_latents(calibration, latent, seed ^ 0xCA11));
+    labels.extend((0..calibration).map(|i| (i % NUM_CLASSES) as u8));
+    let options = QuantizeOptions {
+        quantile,
+        seed: Some(seed),
+        note,
+        ..QuantizeOptions::default()
+    };
+    let conditional = vae.config().conditional;
+    quantize(
+        &float_decoder(vae),
+        Calibration {
+            latents: &latents,
+            labels: if conditional { &labels } else { &[] },
+        },
+        &options,
+    )
+}
+
+/// `z` rows with the one-hot `labels` appended to each (conditional models), and the
+/// resulting row width.
+pub fn with_condition(z: &[f32], latent: usize, labels: Option<&[u8]>) -> (Vec<f32>, usize) {
+    match labels {
+        None => (z.to_vec(), latent),
+        Some(labels) => {
+            let hot = one_hot(labels);
+            let classes = hot.len() / labels.len().max(1);
+            let rows = z
+                .chunks_exact(latent)
+                .zip(hot.chunks_exact(classes))
+                .flat_map(|(zr, hr)| zr.iter().chain(hr).copied())
+                .collect();
+            (rows, latent + classes)
+        }
+    }
+}
+
+/// Test losses (per image, negative ELBO) of the float decoder and of `decoder` (the int8
+/// blob of `vae`), with the same encoder and the same `z` sample per test digit, drawn
+/// as [`evaluate`](crate::train::evaluate) draws them for `seed`. Returns `(f32, int8)`.
+pub fn test_losses(
+    vae: &Vae,
+    decoder: &dyn HostDecoder,
+    images: &[u8],
+    labels: &[u8],
+    seed: u64,
+) -> Result<(f64, f64), vae_core::Error> {
+    let device = vae.device();
+    let latent = vae.latent_dim();
+    let conditional = decoder.classes().is_some();
+    let n = labels.len().min(images.len() / IMAGE_PIXELS);
+    if n == 0 {
+        return Ok((f64::NAN, f64::NAN));
+    }
+    let labels = &labels[..n];
+    let x = pixels_to_unit(&images[..n * IMAGE_PIXELS]);
+    let (enc_in, enc_dim) = with_condition(&x, IMAGE_PIXELS, conditional.then_some(labels));
+    let (mu, logvar) = vae.encode(tensor2(enc_in, n, enc_dim, &device));
+    let (mu, logvar) = (to_host(mu), to_host(logvar));
+    let eps = Rng::for_stream(seed, Stream::EvalNoise, 0).normals_f32(n * latent);
+    let z: Vec<f32> = mu
+        .iter()
+        .zip(&logvar)
+        .zip(&eps)
+        .map(|((&m, &lv), &e)| m + (0.5 * lv).exp() * e)
+        .collect();
+    let float_logits = vae.decode_logits_batch_labeled(&z, conditional.then_some(labels));
+    let (mut f32_loss, mut int8_loss) = (0f64, 0f64);
+    let mut logits = [0f32; IMAGE_PIXELS];
+    let rows = z
+        .chunks_exact(latent)
+        .zip(mu.chunks_exact(latent).zip(logvar.chunks_exact(latent)))
+        .zip(x.chunks_exact(IMAGE_PIXELS))
+        .zip(float_logits.chunks_exact(IMAGE_PIXELS))
+        .zip(labels);
+    for ((((zi, (mi, lvi)), target), fl), &label) in rows {
+        let as_f64 = |v: &[f32]| v.iter().map(|&a| f64::from(a)).collect::<Vec<_>>();
+        let kl = kl_f64(&as_f64(mi), &as_f64(lvi));
+        decoder.decode_logits_q(zi, conditional.then_some(label), &mut logits)?;
+        for ((&t, &a), &b) in target.iter().zip(fl).zip(&logits) {
+            f32_loss += bce_with_logits_f64(f64::from(a), f64::from(t));
+            int8_loss += bce_with_logits_f64(f64::from(b), f64::from(t));
+        }
+        f32_loss += kl;
+        int8_loss += kl;
+    }
+    Ok((f32_loss / n as f64, int8_loss / n as f64))
+}
