@@ -65,6 +65,47 @@ fn rows<'l>(layer: Dense<'l>, class_bias: &'l [u8]) -> impl Iterator<Item = RowP
         })
 }
 
+/// The per-row parameters of a layer by row index, for the integer path: the same values
+/// as [`rows`], read with a few loads and bounds checks instead of a five-way zipped
+/// iterator whose state the (out-of-line) dense sink reloads and stores for every row;
+/// on the Cortex-M4 that bookkeeping was about 50 instructions a row.
+struct RowTable<'l> {
+    bias: &'l [[u8; 4]],
+    class_bias: &'l [[u8; 4]],
+    multipliers: &'l [[u8; 4]],
+    shifts: &'l [u8],
+    weight_scales: &'l [[u8; 4]],
+}
+
+impl<'l> RowTable<'l> {
+    /// `class_bias` as in [`rows`]: the chosen class's row, or empty (adds 0).
+    fn new(layer: Dense<'l>, class_bias: &'l [u8]) -> Self {
+        RowTable {
+            bias: layer.bias.as_chunks().0,
+            class_bias: class_bias.as_chunks().0,
+            multipliers: layer.multipliers.as_chunks().0,
+            shifts: layer.shifts,
+            weight_scales: layer.weight_scales.as_chunks().0,
+        }
+    }
+
+    /// Row `j`'s parameters; `None` past the end of the layer.
+    #[inline(always)]
+    fn get(&self, j: usize) -> Option<RowParams> {
+        let extra = self.class_bias.get(j).map_or(0, |&b| i32::from_le_bytes(b));
+        Some(RowParams {
+            bias: i32::from_le_bytes(*self.bias.get(j)?).wrapping_add(extra),
+            multiplier: i32::from_le_bytes(*self.multipliers.get(j)?),
+            shift: *self.shifts.get(j)?,
+            // NaN past the end (as `le_f32`), so that callers that do not read it pay nothing.
+            weight_scale: self
+                .weight_scales
+                .get(j)
+                .map_or(f32::NAN, |&b| f32::from_le_bytes(b)),
+        })
+    }
+}
+
 /// Float dense layer with dequantized weights and bias; optional ReLU.
 fn dense_f32(layer: Dense<'_>, x: &[f32], class_bias: &[u8], out: &mut [f32], relu: bool) {
     let cols = usize::from(layer.in_dim);
@@ -422,15 +463,17 @@ impl<'a, const LATENT: usize, const HIDDEN: usize> Decoder<'a, LATENT, HIDDEN> {
             };
             let width = usize::from(layer.out_dim);
             let y = dst.get_mut(..width).ok_or(INCONSISTENT)?;
-            let mut outputs = rows(*layer, class_bias).zip(y.iter_mut());
+            let params = RowTable::new(*layer, class_bias);
+            let mut j = 0;
             kernel::dense(layer.weights, x, |dot| {
-                if let Some((row, slot)) = outputs.next() {
+                if let (Some(row), Some(slot)) = (params.get(j), y.get_mut(j)) {
                     let acc = dot.wrapping_add(row.bias);
                     *slot = kernel::relu_q(
                         kernel::requantize(acc, row.multiplier, row.shift),
                         zero_point,
                     );
                 }
+                j += 1;
             });
             class_bias = &[];
             src_len = Some(width);
@@ -440,11 +483,13 @@ impl<'a, const LATENT: usize, const HIDDEN: usize> Decoder<'a, LATENT, HIDDEN> {
             None => z_q.as_slice(),
             Some(n) => src.get(..n).ok_or(INCONSISTENT)?,
         };
-        let mut params = rows(*last, class_bias);
+        let params = RowTable::new(*last, class_bias);
+        let mut j = 0;
         kernel::dense(last.weights, x, |dot| {
-            if let Some(row) = params.next() {
+            if let Some(row) = params.get(j) {
                 sink(&row, dot.wrapping_add(row.bias));
             }
+            j += 1;
         });
         Ok(())
     }
