@@ -95,6 +95,25 @@ loss_rows() {
   add "$1" "$2, $ep epoch(s)" "$loss" "$(printf '%.2f (recon %.2f + KL %.2f)' "$loss" "$recon" "$kl")" "$4"
 }
 
+# epoch_rows KEY RUN CMD: test loss per epoch (f32 and int8) and training throughput.
+epoch_rows() {
+  local csv="$2/metrics.csv" per_epoch speed
+  per_epoch=$(python3 -c '
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+def f(v): return f"{float(v):.2f}" if v else "-"
+print("; ".join(f"{r[\"epoch\"]}: {f(r[\"test_loss\"])} / {f(r.get(\"test_loss_int8\", \"\"))}" for r in rows))
+' "$csv")
+  add "$1_per_epoch" "test loss per epoch, f32 / int8 ($(basename "$2"))" "$per_epoch" "$per_epoch" "$3 (metrics.csv)"
+  speed=$(python3 -c '
+import csv, statistics, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+print(statistics.median(float(r["samples_per_s"]) for r in rows))
+' "$csv")
+  add "$1_samples_per_s" "training throughput, median over epochs ($(basename "$2"))" "$speed" \
+    "$(printf '%.0f samples/s' "$speed")" "$3 (metrics.csv samples_per_s)"
+}
+
 if [ "$quick" = 1 ]; then
   step "train tiny model on the fixture"
   tiny=(--latent-dim 4 --encoder-hidden 32 --decoder-hidden 32)
@@ -102,6 +121,7 @@ if [ "$quick" = 1 ]; then
   main_run="$out/quick"
   loss_rows test_loss "test loss, tiny z = 4 model" "$main_run" \
     "vae-train --epochs 1 ${tiny[*]} --data-dir $data_dir --out $o/quick"
+  epoch_rows quick "$main_run" "vae-train --epochs 1 ${tiny[*]} --data-dir $data_dir --out $o/quick"
   export_args=(--calibration 200 --parity 64)
   score_count=200
 else
@@ -109,6 +129,7 @@ else
   train z20 10
   main_run="$out/z20"
   loss_rows test_loss_z20 "test loss, z = 20 (defaults)" "$main_run" "vae-train --out $o/z20"
+  epoch_rows z20 "$main_run" "vae-train --out $o/z20"
   step "train z = 2 (10 epochs)"
   train z2 10 --latent-dim 2
   loss_rows test_loss_z2 "test loss, z = 2" "$out/z2" "vae-train --latent-dim 2 --out $o/z2"
@@ -149,6 +170,27 @@ for part in real_test_digits blob_samples; do
   add "${part}_inception_score" "$part: inception score" "$(json "$score" "d['$part']['inception_score']")" \
     "$(json "$score" "f\"{d['$part']['inception_score']:.2f}\"")" "$score_cmd"
 done
+
+if [ "$quick" = 0 ]; then
+  step "conditional model: train, export, score the asked digit (temperatures 1 and 0.6)"
+  train cond 10 --conditional
+  loss_rows test_loss_cond "test loss, conditional z = 20" "$out/cond" "vae-train --conditional --out $o/cond"
+  "$export_bin" --run "$out/cond" --data-dir "$data_dir" --out "$out/cond/decoder.bin" \
+    --json "$out/cond/parity.json" > "$out/export-cond.log" 2>&1 ||
+    { tail -20 "$out/export-cond.log"; echo "error: export of cond failed" >&2; exit 1; }
+  cscore="$out/cond/score.json"
+  "$export_bin" score --blob "$out/cond/decoder.bin" --data-dir "$data_dir" --cache "$out/classifier" \
+    --count "$score_count" --temperature 1.0,0.6 --json "$cscore" > "$out/score-cond.log" 2>&1 ||
+    { tail -20 "$out/score-cond.log"; echo "error: scoring cond failed" >&2; exit 1; }
+  cscore_cmd="vae-export score --blob $o/cond/decoder.bin --count $score_count --temperature 1.0,0.6"
+  for i in 0 1; do
+    t=$(json "$cscore" "d['by_temperature'][$i]['temperature']")
+    add "cond_agreement_t$i" "conditional blob, temperature $t: asked = recognised (all / worst digit)" \
+      "$(json "$cscore" "d['by_temperature'][$i]['score']['agreement']")" \
+      "$(json "$cscore" "(lambda s: f\"{s['agreement']:.3f} (worst digit {min(s['per_digit_agreement']):.3f}); confident {s['confident_share']:.3f}, IS {s['inception_score']:.2f}\")(d['by_temperature'][$i]['score'])")" \
+      "$cscore_cmd"
+  done
+fi
 
 step "decode benchmark (criterion, single thread)"
 bench_args=()
@@ -192,6 +234,12 @@ if [ -x "$llvm_size" ] && [ -f "$elf" ]; then
   read -r text data bss <<< "$("$llvm_size" "$elf" | awk 'NR==2 {print $1, $2, $3}')"
   add m4_flash_bytes "Cortex-M4F firmware flash (text + data)" "$((text + data))" \
     "$((text + data)) bytes (RAM: data $data + bss $bss)" "llvm-size $elf"
+  m4_blob=$(stat -c %s examples/models/decoder.bin)
+  (cd examples/qemu-cortex-m && env -u CARGO_TARGET_DIR cargo build -q --profile lean --bin lean) > /dev/null 2>&1 &&
+  lean=examples/qemu-cortex-m/target/thumbv7em-none-eabihf/lean/lean &&
+  read -r text data bss <<< "$("$llvm_size" "$lean" | awk 'NR==2 {print $1, $2, $3}')" &&
+  add m4_lean_code_bytes "Cortex-M4F lean firmware, code (flash minus the blob)" "$((text + data - m4_blob))" \
+    "$((text + data - m4_blob)) bytes (RAM: data $data + bss $bss)" "llvm-size $lean"
 fi
 
 step "write RESULTS.md and RESULTS.json to $dest"
