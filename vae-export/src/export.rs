@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use vae_core::quantize::QuantizedMlp;
+use vae_core::quantize::{Clipping, QuantizedMlp};
 use vae_train::checkpoint::{self, CHECKPOINT_DIR, CHECKPOINT_FILE};
 use vae_train::config::RunConfig;
 use vae_train::data;
@@ -29,8 +29,8 @@ pub struct ExportOptions {
     pub parity_latents: usize,
     /// Test digits for the test loss of the float and int8 decoders.
     pub max_test: usize,
-    /// Activation quantile mapped to the int8 maximum (`1.0` = the maximum).
-    pub quantile: f64,
+    /// How activation ranges are chosen from the calibration set.
+    pub clipping: Clipping,
 }
 
 impl ExportOptions {
@@ -45,7 +45,7 @@ impl ExportOptions {
             calibration: int8::DEFAULT_CALIBRATION,
             parity_latents: 512,
             max_test: 10_000,
-            quantile: 1.0,
+            clipping: Clipping::default(),
         }
     }
 }
@@ -87,7 +87,7 @@ pub fn quantize_model(
     vae: &Vae,
     mnist: &Mnist,
     calibration: usize,
-    quantile: f64,
+    clipping: Clipping,
     seed: u64,
 ) -> Result<QuantizedMlp, ExportError> {
     int8::quantize_decoder(
@@ -95,7 +95,7 @@ pub fn quantize_model(
         &mnist.train.images,
         &mnist.train.labels,
         calibration,
-        quantile,
+        clipping,
         seed,
         format!("vae-export {}", env!("CARGO_PKG_VERSION")),
     )
@@ -114,7 +114,9 @@ pub fn export(options: &ExportOptions) -> Result<Exported, ExportError> {
             "--calibration needs at least 1 digit".into(),
         ));
     }
-    if !(options.quantile > 0.5 && options.quantile <= 1.0) {
+    if let Clipping::Quantile(q) = options.clipping
+        && !(q > 0.5 && q <= 1.0)
+    {
         return Err(ExportError::Usage("--quantile must be in (0.5, 1]".into()));
     }
     let run_dir = run_dir_of(&options.run_dir);
@@ -123,7 +125,7 @@ pub fn export(options: &ExportOptions) -> Result<Exported, ExportError> {
     let mnist = data::load(&data_dir)?;
     let seed = config.train.seed;
 
-    let mut quantized = quantize_model(&vae, &mnist, options.calibration, options.quantile, seed)?;
+    let mut quantized = quantize_model(&vae, &mnist, options.calibration, options.clipping, seed)?;
     let blob = quantized.to_blob().map_err(blob_err("encoding the blob"))?;
     let report = {
         let decoder = host::open(&blob).map_err(blob_err("re-reading the new blob"))?;

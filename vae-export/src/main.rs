@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use vae_core::quantize::Clipping;
 use vae_export::sample::{Sample, generate};
 use vae_export::{ExportError, ExportOptions, export, host};
 use vae_train::pictures;
@@ -67,9 +68,10 @@ struct ExportArgs {
     /// Test digits for the int8-vs-f32 test loss.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     max_test: usize,
-    /// Quantile of |activation| mapped to the int8 maximum (1 = the maximum).
-    #[arg(long, value_name = "Q", default_value_t = 1.0)]
-    quantile: f64,
+    /// Clip each activation at this quantile of its calibration values (1 = the
+    /// maximum) instead of the default, the clip with the least quantization error (MSE).
+    #[arg(long, value_name = "Q")]
+    quantile: Option<f64>,
     /// Also write the parity report as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -164,7 +166,9 @@ fn run_export(args: ExportArgs) -> Result<(), ExportError> {
     options.calibration = args.calibration;
     options.parity_latents = args.parity;
     options.max_test = args.max_test;
-    options.quantile = args.quantile;
+    if let Some(q) = args.quantile {
+        options.clipping = Clipping::Quantile(q);
+    }
     let exported = export(&options)?;
 
     let q = &exported.quantized;

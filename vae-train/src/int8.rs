@@ -7,7 +7,7 @@
 use vae_core::IMAGE_PIXELS;
 use vae_core::host::HostDecoder;
 use vae_core::quantize::{
-    Calibration, FloatLayer, FloatMlp, QuantizeOptions, QuantizedMlp, quantize,
+    Calibration, Clipping, FloatLayer, FloatMlp, QuantizeOptions, QuantizedMlp, quantize,
 };
 
 use crate::data::NUM_CLASSES;
@@ -44,7 +44,7 @@ pub fn quantize_decoder(
     train_images: &[u8],
     train_labels: &[u8],
     calibration: usize,
-    quantile: f64,
+    clipping: Clipping,
     seed: u64,
     note: String,
 ) -> Result<QuantizedMlp, vae_core::Error> {
@@ -58,7 +58,7 @@ pub fn quantize_decoder(
     latents.extend(prior_latents(calibration, latent, seed ^ 0xCA11));
     labels.extend((0..calibration).map(|i| (i % NUM_CLASSES) as u8));
     let options = QuantizeOptions {
-        quantile,
+        clipping,
         seed: Some(seed),
         note,
         ..QuantizeOptions::default()

@@ -570,7 +570,7 @@ fn int8_test_loss(model: &Vae, train: &View<'_>, test: &View<'_>, seed: u64) -> 
         train.images,
         train.labels,
         int8::DEFAULT_CALIBRATION,
-        1.0,
+        vae_core::quantize::Clipping::default(),
         seed,
         String::new(),
     )

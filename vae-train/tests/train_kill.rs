@@ -33,6 +33,9 @@ fn train_cmd(out: &Path, resume: bool) -> Command {
             "16",
             "--seed",
             "3",
+            // The schedule depends on the step count: resuming must land on the same rates.
+            "--lr-schedule",
+            "cosine",
         ])
         .arg("--no-pictures")
         .stdout(std::process::Stdio::null())

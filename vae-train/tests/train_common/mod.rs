@@ -30,7 +30,7 @@ pub fn small_config(mnist: &Mnist, latent_dim: usize, epochs: usize) -> RunConfi
             epochs,
             batch_size: 32,
             lr: 2e-3,
-            lr_schedule: LrSchedule::Cosine,
+            lr_schedule: LrSchedule::Constant,
             seed: 7,
             max_train: None,
             max_test: None,
