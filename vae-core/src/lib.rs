@@ -96,7 +96,8 @@
 
 #![no_std]
 // `unsafe` is denied everywhere but in `kernel::dsp` (three one-instruction `asm!`
-// blocks for the Cortex-M4 SMLAD kernel, measured and tested against golden bytes).
+// blocks and the four-row SMLAD loop of the Cortex-M4 kernel, measured and tested
+// against golden bytes).
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
