@@ -72,7 +72,7 @@
 //! | [`format`] | the blob: header, CRC-32, postcard body ([`format::Model`]), [`format::parse`] and the writer [`format::encode`] |
 //! | [`decoder`] | [`Decoder`]: shapes as const generics, decode / generate |
 //! | [`kernel`] | integer arithmetic: `i8 x i8 -> i32` dense, requantize, ReLU, sigmoid thresholds |
-//! | [`rng`] | [`Rng`]: SplitMix64 + Box–Muller Gaussians, identical on every target |
+//! | [`rng`] | [`Rng`]: SplitMix64 + polar-method Gaussians, identical on every target |
 //! | [`error`] | [`Error`]: one enum, messages that say what to do |
 //! | `quantize`, `host` | host-side (feature `quantize`): float decoder to blob; any blob's decoder behind a trait object |
 //!
@@ -96,7 +96,8 @@
 
 #![no_std]
 // `unsafe` is denied everywhere but in `kernel::dsp` (three one-instruction `asm!`
-// blocks for the Cortex-M4 SMLAD kernel, measured and tested against golden bytes).
+// blocks and the four-row SMLAD loop of the Cortex-M4 kernel, measured and tested
+// against golden bytes).
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 

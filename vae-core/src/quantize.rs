@@ -220,7 +220,6 @@ pub struct QuantizeOptions {
     pub note: String,
 }
 
-
 /// Owned arrays of one [`Dense`] layer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OwnedDense {

@@ -17,6 +17,8 @@ use cortex_m_semihosting::{debug, hprint, hprintln};
 use panic_semihosting as _; // prints the panic message, then exits non-zero
 use vae_core::{Decoder, IMAGE_PIXELS, IMAGE_SIDE, format::crc32};
 
+mod vectors;
+
 mod model {
     include!(concat!(env!("OUT_DIR"), "/model.rs"));
 }

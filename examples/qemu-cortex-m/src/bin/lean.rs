@@ -13,6 +13,9 @@ use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hio};
 use vae_core::{Decoder, IMAGE_PIXELS, IMAGE_SIDE, format::crc32};
 
+#[path = "../vectors.rs"]
+mod vectors;
+
 #[allow(dead_code)] // MACS_PER_DIGIT is for the measuring firmware
 mod model {
     include!(concat!(env!("OUT_DIR"), "/model.rs"));

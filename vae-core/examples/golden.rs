@@ -1,0 +1,79 @@
+//! Regenerates the golden files of the committed blobs from the host decoder alone:
+//! `examples/models/golden.txt` and `golden.u8` (seeds 0..7 of `decoder.bin`) and
+//! `golden-small.txt` (of `decoder-small.bin`).
+//!
+//! ```sh
+//! cargo run -p vae-core --example golden            # rewrites the three files
+//! cargo run -p vae-core --example golden -- --check # only compares, exit 1 on a difference
+//! ```
+//!
+//! Each image is what the firmwares (and `tests/tests/golden.rs`) compute: `generate(seed)`
+//! for an unconditional blob, `generate_digit(seed % 10, seed)` for a conditional one, and
+//! its line is `seed N: crc32 XXXXXXXX` with [`crc32`] of the 784 bytes.
+
+use std::path::Path;
+use std::{env, fs, process};
+
+use vae_core::format::crc32;
+use vae_core::{Decoder, Error, IMAGE_PIXELS};
+
+/// Seeds of the golden images (the firmwares' `SEEDS`).
+const SEEDS: std::ops::Range<u64> = 0..8;
+
+/// The golden images of a blob, concatenated, and their `seed` lines.
+fn golden<const LATENT: usize, const HIDDEN: usize>(
+    blob: &[u8],
+) -> Result<(Vec<u8>, String), Error> {
+    let decoder = Decoder::<LATENT, HIDDEN>::from_bytes(blob)?;
+    let (mut bytes, mut lines) = (Vec::new(), String::new());
+    for seed in SEEDS {
+        let mut image = [0u8; IMAGE_PIXELS];
+        if decoder.is_conditional() {
+            decoder.generate_digit((seed % 10) as u8, seed, &mut image)?;
+        } else {
+            decoder.generate(seed, &mut image)?;
+        }
+        bytes.extend_from_slice(&image);
+        lines.push_str(&format!("seed {seed}: crc32 {:08x}\n", crc32(&image)));
+    }
+    Ok((bytes, lines))
+}
+
+/// Writes `contents` to `path`, or with `check` compares; returns whether they matched.
+fn write_or_check(path: &Path, contents: &[u8], check: bool) -> bool {
+    let same = fs::read(path).is_ok_and(|old| old == contents);
+    if check {
+        println!(
+            "{}: {}",
+            path.display(),
+            if same { "same" } else { "DIFFERS" }
+        );
+    } else {
+        fs::write(path, contents).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        println!(
+            "{}: {}",
+            path.display(),
+            if same { "unchanged" } else { "rewritten" }
+        );
+    }
+    same
+}
+
+fn main() {
+    let check = env::args().any(|a| a == "--check");
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/models");
+    let read = |name: &str| fs::read(models.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let (bytes, lines) = golden::<20, 256>(&read("decoder.bin")).expect("decoder.bin");
+    let (_, small_lines) =
+        golden::<20, 128>(&read("decoder-small.bin")).expect("decoder-small.bin");
+    let mut same = write_or_check(&models.join("golden.u8"), &bytes, check);
+    same &= write_or_check(&models.join("golden.txt"), lines.as_bytes(), check);
+    same &= write_or_check(
+        &models.join("golden-small.txt"),
+        small_lines.as_bytes(),
+        check,
+    );
+    if check && !same {
+        process::exit(1);
+    }
+}
