@@ -101,8 +101,8 @@ epoch_rows() {
   per_epoch=$(python3 -c '
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
-def f(v): return f"{float(v):.2f}" if v else "-"
-print("; ".join(f"{r[\"epoch\"]}: {f(r[\"test_loss\"])} / {f(r.get(\"test_loss_int8\", \"\"))}" for r in rows))
+def f(v): return "%.2f" % float(v) if v else "-"
+print("; ".join("%s: %s / %s" % (r["epoch"], f(r["test_loss"]), f(r.get("test_loss_int8") or "")) for r in rows))
 ' "$csv")
   add "$1_per_epoch" "test loss per epoch, f32 / int8 ($(basename "$2"))" "$per_epoch" "$per_epoch" "$3 (metrics.csv)"
   speed=$(python3 -c '
@@ -172,7 +172,7 @@ for part in real_test_digits blob_samples; do
 done
 
 if [ "$quick" = 0 ]; then
-  step "conditional model: train, export, score the asked digit (temperatures 1 and 0.6)"
+  step "conditional model: train, export, score the asked digit (temperatures 1 and 0.5)"
   train cond 10 --conditional
   loss_rows test_loss_cond "test loss, conditional z = 20" "$out/cond" "vae-train --conditional --out $o/cond"
   "$export_bin" --run "$out/cond" --data-dir "$data_dir" --out "$out/cond/decoder.bin" \
@@ -180,11 +180,11 @@ if [ "$quick" = 0 ]; then
     { tail -20 "$out/export-cond.log"; echo "error: export of cond failed" >&2; exit 1; }
   cscore="$out/cond/score.json"
   "$export_bin" score --blob "$out/cond/decoder.bin" --data-dir "$data_dir" --cache "$out/classifier" \
-    --count "$score_count" --temperature 1.0,0.6 --json "$cscore" > "$out/score-cond.log" 2>&1 ||
+    --count "$score_count" --temperature 1.0,0.5 --json "$cscore" > "$out/score-cond.log" 2>&1 ||
     { tail -20 "$out/score-cond.log"; echo "error: scoring cond failed" >&2; exit 1; }
-  cscore_cmd="vae-export score --blob $o/cond/decoder.bin --count $score_count --temperature 1.0,0.6"
+  cscore_cmd="vae-export score --blob $o/cond/decoder.bin --count $score_count --temperature 1.0,0.5"
   for i in 0 1; do
-    t=$(json "$cscore" "d['by_temperature'][$i]['temperature']")
+    t=$(json "$cscore" "round(d['by_temperature'][$i]['temperature'], 3)")
     add "cond_agreement_t$i" "conditional blob, temperature $t: asked = recognised (all / worst digit)" \
       "$(json "$cscore" "d['by_temperature'][$i]['score']['agreement']")" \
       "$(json "$cscore" "(lambda s: f\"{s['agreement']:.3f} (worst digit {min(s['per_digit_agreement']):.3f}); confident {s['confident_share']:.3f}, IS {s['inception_score']:.2f}\")(d['by_temperature'][$i]['score'])")" \

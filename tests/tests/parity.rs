@@ -21,6 +21,7 @@ fn trained_run(conditional: bool) -> tempfile::TempDir {
             encoder_hidden: vec![128],
             decoder_hidden: vec![64, 64],
             conditional,
+            ..ModelConfig::default()
         },
         TrainConfig {
             epochs: 3,

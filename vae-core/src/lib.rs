@@ -1,5 +1,6 @@
 //! Draw MNIST digits on a microcontroller: the int8 decoder of a variational autoencoder,
-//! `#![no_std]`, no allocation, no `unsafe`, no panics on any blob or input.
+//! `#![no_std]`, no allocation, no panics on any blob or input, and no `unsafe` except the
+//! Cortex-M4/M7 SMLAD kernel (`asm!`, compiled only for those targets).
 //!
 //! # The 30-second tour
 //!

@@ -23,6 +23,8 @@ fn classic() -> ModelConfig {
         encoder_hidden: vec![400],
         decoder_hidden: vec![400],
         conditional: false,
+        // The PyTorch example's activation, for a like-for-like comparison.
+        encoder_activation: vae_train::config::Activation::Relu,
     }
 }
 

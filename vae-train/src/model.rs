@@ -17,10 +17,10 @@
 
 use burn::module::{Module, Param};
 use burn::nn::Linear;
-use burn::tensor::activation::relu;
+use burn::tensor::activation::{relu, silu};
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::config::{ConfigError, ModelConfig};
+use crate::config::{Activation, ConfigError, ModelConfig};
 use crate::data::{IMAGE_PIXELS, NUM_CLASSES};
 use crate::rng::{Rng, Stream};
 
@@ -183,7 +183,11 @@ impl Vae {
     pub fn encode(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
         let mut h = x;
         for layer in &self.encoder {
-            h = relu(layer.forward(h));
+            h = layer.forward(h);
+            h = match self.config.encoder_activation {
+                Activation::Relu => relu(h),
+                Activation::Silu => silu(h),
+            };
         }
         (self.mu.forward(h.clone()), self.logvar.forward(h))
     }
@@ -388,6 +392,7 @@ mod tests {
             encoder_hidden: vec![16, 8],
             decoder_hidden: vec![8],
             conditional,
+            ..ModelConfig::default()
         }
     }
 
@@ -434,8 +439,13 @@ mod tests {
         let enc = vae.encoder_layers();
         for n in 0..2 {
             let x = pixels_to_unit(&images[n * 784..(n + 1) * 784]);
-            let h = relu_v(enc[0].apply(&x));
-            let h = relu_v(enc[1].apply(&h));
+            let act = |v: Vec<f32>| -> Vec<f32> {
+                v.into_iter()
+                    .map(|x| vae.config().encoder_activation.apply(x))
+                    .collect()
+            };
+            let h = act(enc[0].apply(&x));
+            let h = act(enc[1].apply(&h));
             let mu = enc[2].apply(&h);
             for (a, b) in mu.iter().zip(&means[n * 3..(n + 1) * 3]) {
                 assert!((a - b).abs() < 1e-4, "{a} vs {b}");

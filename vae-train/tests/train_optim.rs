@@ -16,6 +16,7 @@ fn config() -> ModelConfig {
         encoder_hidden: vec![64, 32],
         decoder_hidden: vec![32],
         conditional: false,
+        ..ModelConfig::default()
     }
 }
 

@@ -48,6 +48,8 @@ pub static BOOT2_FIRMWARE: [u8; 256] = rp2040_boot2::BOOT_LOADER_W25Q080;
 const XTAL_HZ: u32 = 12_000_000;
 /// Time between two digits when the button is left alone.
 const PERIOD_US: u64 = 1_000_000;
+/// Sampling temperature for a conditional blob's digits (`z ~ N(0, 0.5² I)`).
+const DIGIT_TEMPERATURE: f32 = 0.5;
 /// The button must read released this long before the next press counts.
 const DEBOUNCE_US: u64 = 20_000;
 /// Grey ramp for ASCII art, dark to bright.
@@ -138,7 +140,11 @@ fn main() -> ! {
 
         let start = timer.get_counter();
         let result = match classes {
-            Some(_) => decoder.generate_digit(digit, seed, &mut image),
+            // Temperature 0.5: the asked digit is recognised 99.4% of the time (worst
+            // digit 98.1%) against 85% at 1.0 (README, conditional model).
+            Some(_) => {
+                decoder.generate_digit_with_temperature(digit, seed, DIGIT_TEMPERATURE, &mut image)
+            }
             None => decoder.generate(seed, &mut image),
         };
         let decode_us = (timer.get_counter() - start).to_micros();

@@ -25,6 +25,7 @@ pub fn small_config(mnist: &Mnist, latent_dim: usize, epochs: usize) -> RunConfi
             encoder_hidden: vec![96],
             decoder_hidden: vec![96],
             conditional: false,
+            ..ModelConfig::default()
         },
         TrainConfig {
             epochs,
