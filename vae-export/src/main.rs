@@ -255,18 +255,30 @@ fn run_sample(args: SampleArgs) -> Result<(), ExportError> {
             println!("{}", s.crc_line());
         }
     }
+    // Everything is rendered before anything is written, and a failed second write
+    // removes the first: either every requested file is written or none.
+    let grid = match &args.out {
+        Some(_) => {
+            let images: Vec<&[u8]> = samples
+                .iter()
+                .map(|s: &Sample| s.pixels.as_slice())
+                .collect();
+            let cols = (args.count as f64).sqrt().ceil() as usize;
+            Some(pictures::samples(&images, cols)?)
+        }
+        None => None,
+    };
     if let Some(raw) = &args.raw {
         let bytes: Vec<u8> = samples.iter().flat_map(|s| s.pixels).collect();
         write_file(raw, &bytes)?;
     }
-    if let Some(out) = &args.out {
-        let images: Vec<&[u8]> = samples
-            .iter()
-            .map(|s: &Sample| s.pixels.as_slice())
-            .collect();
-        let cols = (args.count as f64).sqrt().ceil() as usize;
-        let grid = pictures::samples(&images, cols)?;
-        pictures::save_png(&grid, out)?;
+    if let (Some(out), Some(grid)) = (&args.out, &grid) {
+        if let Err(e) = pictures::save_png(grid, out) {
+            if let Some(raw) = &args.raw {
+                let _ = std::fs::remove_file(raw);
+            }
+            return Err(e.into());
+        }
         eprintln!("wrote {} ({} digits)", out.display(), samples.len());
     }
     Ok(())

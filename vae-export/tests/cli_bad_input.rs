@@ -176,6 +176,18 @@ fn sample_bad_flags() {
         export_cmd().args(["sample", "--blob", s(blob)]),
         &["nothing to write"],
     );
+    for bad in ["-1", "NaN", "inf"] {
+        assert_clean_failure(
+            export_cmd().args([
+                "sample",
+                "--blob",
+                s(blob),
+                &format!("--temperature={bad}"),
+                "--crc",
+            ]),
+            &["--temperature"],
+        );
+    }
 }
 
 #[test]
@@ -196,9 +208,31 @@ fn sample_output_under_a_regular_file() {
                 flag,
                 s(&target),
             ]),
-            &["file/out.png"],
+            // --raw goes through atomic_write, which names the file in the way.
+            if flag == "--raw" {
+                &["file/out.png", "is a file, not a folder"][..]
+            } else {
+                &["file/out.png", "not a directory"][..]
+            },
         );
     }
+    // A good --raw with a bad --out: neither is left behind.
+    let raw = t.path().join("good.raw");
+    assert_clean_failure(
+        export_cmd().args([
+            "sample",
+            "--blob",
+            s(blob),
+            "--count",
+            "2",
+            "--raw",
+            s(&raw),
+            "--out",
+            s(&file.join("out.png")),
+        ]),
+        &["file/out.png"],
+    );
+    assert!(!raw.exists(), "--raw written although --out failed");
     assert_eq!(std::fs::read(&file).unwrap(), b"not a folder");
     assert_eq!(
         std::fs::read_dir(t.path()).unwrap().count(),
@@ -324,7 +358,7 @@ fn export_output_under_a_regular_file() {
             .args(["--run", s(run), "--out", s(&file.join("decoder.bin"))])
             .args(["--data-dir", s(&fixture())])
             .args(["--calibration", "16", "--parity", "8", "--max-test", "16"]),
-        &["file/decoder.bin"],
+        &["file/decoder.bin", "is a file, not a folder"],
     );
     assert_eq!(std::fs::read(&file).unwrap(), b"x");
 }

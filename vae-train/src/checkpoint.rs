@@ -143,6 +143,16 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> io::Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    if let Some(file) = dir.ancestors().find(|a| a.is_file()) {
+        // create_dir_all would only say "File exists".
+        return Err(io::Error::new(
+            io::ErrorKind::NotADirectory,
+            format!(
+                "{} is a file, not a folder: choose an output path inside a folder",
+                file.display()
+            ),
+        ));
+    }
     fs::create_dir_all(&dir)?;
     let name = path
         .file_name()
