@@ -205,6 +205,66 @@ fn check_shapes<const L: usize, const H: usize>(
             );
         }
 
+        // Temperatures (from the latent's first value: NaN, infinities, negatives, huge):
+        // label errors, then InvalidTemperature, then the scaled latent's own errors.
+        let t = z.first().copied().unwrap_or(1.0);
+        let scaled = Decoder::<L, H>::sample_latent_with_temperature(seed, t);
+        let valid_t = t.is_finite() && t >= 0.0;
+        match &scaled {
+            Ok(zs) => {
+                assert!(valid_t, "temperature {t} accepted");
+                assert!(
+                    zs.iter()
+                        .zip(&sampled)
+                        .all(|(a, b)| a.to_bits() == (b * t).to_bits()),
+                    "sample_latent_with_temperature is not sample_latent * t"
+                );
+            }
+            Err(e) => {
+                assert!(!valid_t, "temperature {t} rejected");
+                assert_eq!(*e, Error::InvalidTemperature);
+            }
+        }
+        let scaled_err = |label: Option<u8>| {
+            label_error(classes, label)
+                .or(scaled.as_ref().err().copied())
+                .or_else(|| scaled.as_ref().ok().and_then(|zs| latent_error(zs)))
+        };
+        let expected = scaled_err(None);
+        expect(
+            decoder.generate_with_temperature(seed, t, &mut out),
+            expected,
+            "generate_with_temperature",
+        );
+        if let (None, Ok(zs)) = (expected, &scaled) {
+            expect(
+                decoder.decode(zs, &mut again),
+                None,
+                "decode of the scaled latent",
+            );
+            assert_eq!(
+                out, again,
+                "generate_with_temperature is not decode(scaled)"
+            );
+        }
+        let expected = scaled_err(Some(digit));
+        expect(
+            decoder.generate_digit_with_temperature(digit, seed, t, &mut out),
+            expected,
+            "generate_digit_with_temperature",
+        );
+        if let (None, Ok(zs)) = (expected, &scaled) {
+            expect(
+                decoder.decode_digit(digit, zs, &mut again),
+                None,
+                "decode_digit of the scaled latent",
+            );
+            assert_eq!(
+                out, again,
+                "generate_digit_with_temperature is not decode_digit(scaled)"
+            );
+        }
+
         // Float paths: no panic, same error rules.
         let mut logits = [0f32; IMAGE_PIXELS];
         expect(

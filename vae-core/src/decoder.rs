@@ -298,6 +298,8 @@ impl<'a, const LATENT: usize, const HIDDEN: usize> Decoder<'a, LATENT, HIDDEN> {
         temperature: f32,
         out: &mut [u8; IMAGE_PIXELS],
     ) -> Result<(), Error> {
+        // Label errors (a conditional model needs a digit) first, as for every other call.
+        self.class_bias(None)?;
         self.decode(
             &Self::sample_latent_with_temperature(seed, temperature)?,
             out,

@@ -294,6 +294,10 @@ fn temperature_scales_the_latent() {
         u.generate_with_temperature(5, -1.0, &mut a),
         Err(Error::InvalidTemperature)
     );
+    assert_eq!(
+        c.generate_with_temperature(5, f32::NAN, &mut a),
+        Err(Error::MissingDigit)
+    );
 }
 
 #[test]
