@@ -297,7 +297,8 @@ pub enum Clipping {
 }
 
 impl Default for Clipping {
-    /// [`Clipping::Mse`]: see README ("int8 export") for the measurement behind it.
+    /// [`Clipping::Mse`]: the measurement behind it is in the module docs (and README,
+    /// "Design decisions").
     fn default() -> Self {
         Clipping::Mse
     }
