@@ -115,8 +115,7 @@ fn dense_f32(layer: Dense<'_>, x: &[f32], class_bias: &[u8], out: &mut [f32], re
     let weight_rows = layer.weights.chunks_exact(cols);
     for (w_row, (row, y)) in weight_rows.zip(rows(layer, class_bias).zip(out)) {
         // The stored bias holds `-input_zero_point * sum_i W_q[j][i]`: take it out again.
-        let weight_sum = w_row.iter().fold(0i64, |a, &w| a + i64::from(w as i8));
-        let bias = i64::from(row.bias) + i64::from(layer.input_zero_point) * weight_sum;
+        let bias = i64::from(row.bias) + layer.zero_point_term(w_row);
         let mut acc = bias as f32 * (layer.input_scale * row.weight_scale);
         for (&w, &xi) in w_row.iter().zip(x) {
             acc += (f32::from(w as i8) * row.weight_scale) * xi;

@@ -192,6 +192,16 @@ pub struct Dense<'a> {
     pub shifts: &'a [u8],
 }
 
+impl Dense<'_> {
+    /// `input_zero_point * sum_i W_q[j][i]` for one row `w_row` of this layer's weights:
+    /// the term the exporter folded into `bias[j]` (see [`Dense::input_zero_point`]), which
+    /// float paths add back to get the bias of the real-valued layer.
+    pub fn zero_point_term(&self, w_row: &[u8]) -> i64 {
+        let sum: i64 = w_row.iter().map(|&w| i64::from(w as i8)).sum();
+        i64::from(self.input_zero_point) * sum
+    }
+}
+
 /// Where a blob came from. Not used for decoding; all fields may be left empty.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metadata<'a> {

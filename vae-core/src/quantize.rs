@@ -166,8 +166,7 @@ impl FloatMlp {
                 let mut weights = Vec::with_capacity(rows * (cols + extra));
                 for (j, w_row) in l.weights.chunks_exact(cols.max(1)).enumerate().take(rows) {
                     // Unfold the zero point's term from the stored bias.
-                    let weight_sum: i64 = w_row.iter().map(|&w| i64::from(w as i8)).sum();
-                    bias[j] += i64::from(l.input_zero_point) * weight_sum;
+                    bias[j] += l.zero_point_term(w_row);
                     let acc_scale = l.input_scale * s_w[j];
                     weights.extend(w_row.iter().map(|&w| f32::from(w as i8) * s_w[j]));
                     if extra > 0 {

@@ -12,7 +12,7 @@ use vae_core::quantize::{
 
 use crate::data::NUM_CLASSES;
 use crate::loss::{bce_with_logits_f64, kl_f64};
-use crate::model::{Vae, one_hot, pixels_to_unit, prior_latents, tensor2, to_host};
+use crate::model::{Vae, append_condition, pixels_to_unit, prior_latents, tensor2, to_host};
 use crate::rng::{Rng, Stream};
 
 /// Training digits (and as many prior samples) the activation scales are calibrated on.
@@ -79,16 +79,10 @@ pub fn quantize_decoder(
 pub fn with_condition(z: &[f32], latent: usize, labels: Option<&[u8]>) -> (Vec<f32>, usize) {
     match labels {
         None => (z.to_vec(), latent),
-        Some(labels) => {
-            let hot = one_hot(labels);
-            let classes = hot.len() / labels.len().max(1);
-            let rows = z
-                .chunks_exact(latent)
-                .zip(hot.chunks_exact(classes))
-                .flat_map(|(zr, hr)| zr.iter().chain(hr).copied())
-                .collect();
-            (rows, latent + classes)
-        }
+        Some(labels) => (
+            append_condition(z, latent, labels.to_vec()),
+            latent + NUM_CLASSES,
+        ),
     }
 }
 

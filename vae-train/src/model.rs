@@ -349,7 +349,7 @@ fn labels_for(labels: Option<&[u8]>, start: usize, rows: usize) -> Vec<u8> {
 }
 
 /// Appends each label's one-hot row to the `width`-wide rows of `rows`.
-fn append_condition(rows: &[f32], width: usize, labels: Vec<u8>) -> Vec<f32> {
+pub(crate) fn append_condition(rows: &[f32], width: usize, labels: Vec<u8>) -> Vec<f32> {
     let hot = one_hot(&labels);
     let mut out = Vec::with_capacity(rows.len() + hot.len());
     for (row, h) in rows.chunks_exact(width).zip(hot.chunks_exact(NUM_CLASSES)) {
