@@ -12,6 +12,9 @@ use vae_train::train::{TrainOptions, train};
 /// of the sigmoid a handful of levels away; the mean is the real check.
 const MAX_PIXEL_ERROR: u8 = 32;
 
+/// Components of the learned prior of the test models.
+const PRIOR_COMPONENTS: usize = 6;
+
 fn trained_run(conditional: bool) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let mnist = data::load_from_dir(&fixture_dir()).unwrap();
@@ -21,6 +24,7 @@ fn trained_run(conditional: bool) -> tempfile::TempDir {
             encoder_hidden: vec![128],
             decoder_hidden: vec![64, 64],
             conditional,
+            prior_components: PRIOR_COMPONENTS,
             ..ModelConfig::default()
         },
         TrainConfig {
@@ -68,6 +72,42 @@ fn check_parity(conditional: bool) {
     let model = vae_core::format::parse(&on_disk).unwrap();
     assert_eq!(model.metadata.test_loss, Some(r.int8_test_loss as f32));
     assert_eq!(model.classes().is_some(), conditional);
+    check_prior(run.path(), &model);
+}
+
+/// The blob carries the trained mixture prior, value for value, and its decoder samples
+/// from it.
+fn check_prior(run: &std::path::Path, model: &vae_core::format::Model<'_>) {
+    use vae_core::format::Prior;
+    let device = vae_train::backend::device();
+    let (_, vae) = vae_train::checkpoint::load_model(run, &device).unwrap();
+    let trained = vae.mixture_prior().expect("trained with a mixture prior");
+    let Prior::Mixture {
+        components,
+        means,
+        stds,
+        ..
+    } = model.prior
+    else {
+        panic!("the blob has no mixture prior: {:?}", model.prior);
+    };
+    assert_eq!(usize::from(components), PRIOR_COMPONENTS);
+    let f32s = |b: &[u8]| -> Vec<f32> {
+        b.chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+            .collect()
+    };
+    assert_eq!(f32s(means), trained.means);
+    assert_eq!(f32s(stds), trained.stds);
+    // Every prior latent sits near one of the component means (within 6 sd per value).
+    let decoder = vae_core::Decoder::<8, 64>::from_model(model.clone()).unwrap();
+    for seed in 0..200 {
+        let z = decoder.prior_latent(seed);
+        let near = (0..PRIOR_COMPONENTS).any(|k| {
+            (0..8).all(|i| (z[i] - trained.means[k * 8 + i]).abs() <= 6.0 * trained.stds[k * 8 + i])
+        });
+        assert!(near, "seed {seed}: {z:?} is far from every component");
+    }
 }
 
 #[test]

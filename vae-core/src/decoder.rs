@@ -2,7 +2,7 @@
 
 use crate::IMAGE_PIXELS;
 use crate::error::Error;
-use crate::format::{self, Dense, Metadata, Model, ModelKind};
+use crate::format::{self, Dense, Metadata, Model, ModelKind, Prior};
 use crate::kernel::{self, le_f32, le_i32};
 use crate::rng::Rng;
 
@@ -28,6 +28,15 @@ use crate::rng::Rng;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Decoder<'a, const LATENT: usize, const HIDDEN: usize> {
     model: Model<'a>,
+}
+
+/// [`Error::InvalidTemperature`] unless `temperature` is finite and `>= 0`.
+fn check_temperature(temperature: f32) -> Result<(), Error> {
+    if temperature.is_finite() && temperature >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::InvalidTemperature)
+    }
 }
 
 /// Unreachable for a validated model; returned instead of panicking.
@@ -194,8 +203,9 @@ impl<'a, const LATENT: usize, const HIDDEN: usize> Decoder<'a, LATENT, HIDDEN> {
         &self.model.metadata
     }
 
-    /// The latent [`generate`](Self::generate) uses for `seed`: `LATENT` standard normal
-    /// samples from [`Rng::new(seed)`](Rng::new), in order.
+    /// `LATENT` standard normal samples from [`Rng::new(seed)`](Rng::new), in order: the
+    /// latent [`generate`](Self::generate) uses for a blob with the standard prior
+    /// ([`prior_latent`](Self::prior_latent) covers both kinds of prior).
     pub fn sample_latent(seed: u64) -> [f32; LATENT] {
         let mut z = [0f32; LATENT];
         Rng::new(seed).fill_gaussian(&mut z);
@@ -205,17 +215,72 @@ impl<'a, const LATENT: usize, const HIDDEN: usize> Decoder<'a, LATENT, HIDDEN> {
     /// [`sample_latent`](Self::sample_latent) scaled by `temperature` (one `f32`
     /// multiplication per value, so bit-identical on every target): `z ~ N(0, t² I)`.
     ///
-    /// Temperatures below 1 draw from the core of the prior, where a VAE's decoder has seen
-    /// the most training codes: cleaner, more recognisable, less varied digits (README
-    /// measures the trade-off). [`Error::InvalidTemperature`] unless finite and `>= 0`.
+    /// [`Error::InvalidTemperature`] unless finite and `>= 0`.
     pub fn sample_latent_with_temperature(
         seed: u64,
         temperature: f32,
     ) -> Result<[f32; LATENT], Error> {
-        if !(temperature.is_finite() && temperature >= 0.0) {
-            return Err(Error::InvalidTemperature);
-        }
+        check_temperature(temperature)?;
         Ok(Self::sample_latent(seed).map(|v| v * temperature))
+    }
+
+    /// The latent [`generate`](Self::generate) decodes for `seed`: a draw from the blob's
+    /// prior ([`Model::prior`]).
+    ///
+    /// * [`Prior::Standard`]: exactly [`sample_latent(seed)`](Self::sample_latent).
+    /// * [`Prior::Mixture`]: the first `u32` of [`Rng::new(seed)`](Rng::new) picks the
+    ///   component `k` (the first with `r < cumulative[k]`, else the last), then
+    ///   `z[i] = means[k][i] + stds[k][i] * g[i]` with the following `LATENT` Gaussians.
+    ///
+    /// Plain `f32` arithmetic: bit-identical on every target.
+    pub fn prior_latent(&self, seed: u64) -> [f32; LATENT] {
+        self.prior_latent_scaled(seed, 1.0)
+    }
+
+    /// [`prior_latent`](Self::prior_latent) with the spread around the prior's centre
+    /// scaled by `temperature`: `z ~ N(0, t² I)` for a standard prior, `means[k] + t *
+    /// stds[k] * g` for a mixture (the component weights are unchanged). `1.0` gives
+    /// exactly `prior_latent`'s latent.
+    ///
+    /// Temperatures below 1 draw from the cores of the prior, where the decoder has seen
+    /// the most training codes: cleaner, less varied digits (README measures the
+    /// trade-off). [`Error::InvalidTemperature`] unless finite and `>= 0`.
+    pub fn prior_latent_with_temperature(
+        &self,
+        seed: u64,
+        temperature: f32,
+    ) -> Result<[f32; LATENT], Error> {
+        check_temperature(temperature)?;
+        Ok(self.prior_latent_scaled(seed, temperature))
+    }
+
+    fn prior_latent_scaled(&self, seed: u64, temperature: f32) -> [f32; LATENT] {
+        let Prior::Mixture {
+            cumulative,
+            means,
+            stds,
+            ..
+        } = self.model.prior
+        else {
+            return Self::sample_latent(seed).map(|v| v * temperature);
+        };
+        let mut rng = Rng::new(seed);
+        let r = rng.next_u32();
+        let (bounds, _) = cumulative.as_chunks::<4>();
+        let last = bounds.len().saturating_sub(1);
+        let k = bounds
+            .iter()
+            .position(|b| r < u32::from_le_bytes(*b))
+            .unwrap_or(last);
+        let mut z = [0f32; LATENT];
+        rng.fill_gaussian(&mut z);
+        // A validated mixture has components * LATENT values; `skip` and `zip` stop
+        // early rather than panic on anything else.
+        let row = |values: &'a [u8]| values.chunks_exact(4).skip(k * LATENT).map(le_f32);
+        for ((v, m), sd) in z.iter_mut().zip(row(means)).zip(row(stds)) {
+            *v = m + (temperature * sd) * *v;
+        }
+        z
     }
 
     /// Quantizes a latent vector with the blob's scale ([`kernel::quantize_i8`]);
@@ -272,12 +337,12 @@ impl<'a, const LATENT: usize, const HIDDEN: usize> Decoder<'a, LATENT, HIDDEN> {
         self.pixels(z_q, class_bias, out)
     }
 
-    /// A random image: `decode(&Self::sample_latent(seed), out)`.
+    /// A random image: `decode(&self.prior_latent(seed), out)`.
     pub fn generate(&self, seed: u64, out: &mut [u8; IMAGE_PIXELS]) -> Result<(), Error> {
-        self.decode(&Self::sample_latent(seed), out)
+        self.decode(&self.prior_latent(seed), out)
     }
 
-    /// A random image of `digit`: `decode_digit(digit, &Self::sample_latent(seed), out)`.
+    /// A random image of `digit`: `decode_digit(digit, &self.prior_latent(seed), out)`.
     /// The same seed gives the same latent (the same "style") for every digit.
     pub fn generate_digit(
         &self,
@@ -285,12 +350,12 @@ impl<'a, const LATENT: usize, const HIDDEN: usize> Decoder<'a, LATENT, HIDDEN> {
         seed: u64,
         out: &mut [u8; IMAGE_PIXELS],
     ) -> Result<(), Error> {
-        self.decode_digit(digit, &Self::sample_latent(seed), out)
+        self.decode_digit(digit, &self.prior_latent(seed), out)
     }
 
-    /// [`generate`](Self::generate) with `z ~ N(0, t² I)`
-    /// ([`sample_latent_with_temperature`](Self::sample_latent_with_temperature)); `1.0`
-    /// gives exactly `generate`'s image.
+    /// [`generate`](Self::generate) with the latent of
+    /// [`prior_latent_with_temperature`](Self::prior_latent_with_temperature); `1.0` gives
+    /// exactly `generate`'s image.
     pub fn generate_with_temperature(
         &self,
         seed: u64,
@@ -299,14 +364,12 @@ impl<'a, const LATENT: usize, const HIDDEN: usize> Decoder<'a, LATENT, HIDDEN> {
     ) -> Result<(), Error> {
         // Label errors (a conditional model needs a digit) first, as for every other call.
         self.class_bias(None)?;
-        self.decode(
-            &Self::sample_latent_with_temperature(seed, temperature)?,
-            out,
-        )
+        self.decode(&self.prior_latent_with_temperature(seed, temperature)?, out)
     }
 
-    /// [`generate_digit`](Self::generate_digit) with `z ~ N(0, t² I)`; `1.0` gives exactly
-    /// `generate_digit`'s image.
+    /// [`generate_digit`](Self::generate_digit) with the latent of
+    /// [`prior_latent_with_temperature`](Self::prior_latent_with_temperature); `1.0` gives
+    /// exactly `generate_digit`'s image.
     pub fn generate_digit_with_temperature(
         &self,
         digit: u8,
@@ -318,7 +381,7 @@ impl<'a, const LATENT: usize, const HIDDEN: usize> Decoder<'a, LATENT, HIDDEN> {
         self.class_bias(Some(digit))?;
         self.decode_digit(
             digit,
-            &Self::sample_latent_with_temperature(seed, temperature)?,
+            &self.prior_latent_with_temperature(seed, temperature)?,
             out,
         )
     }

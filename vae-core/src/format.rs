@@ -9,7 +9,8 @@
 //! 4       2     major version, u16 LE  (FORMAT_MAJOR)
 //! 6       2     minor version, u16 LE  (FORMAT_MINOR)
 //! 8       4     body length L, u32 LE
-//! 12      L     body: postcard encoding of `Model`
+//! 12      L     body: postcard encoding of `Model` (the 2.0 fields), then of `Prior`
+//!               (appended in 2.1)
 //! 12+L    4     CRC-32 (IEEE) of bytes 0..12+L, u32 LE
 //! ```
 //!
@@ -28,7 +29,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::IMAGE_PIXELS;
 use crate::error::Error;
-use crate::kernel::{NUM_THRESHOLDS, le_i32, le_i32_at};
+use crate::kernel::{NUM_THRESHOLDS, le_f32, le_i32, le_i32_at};
 
 /// First four bytes of every blob.
 pub const MAGIC: [u8; 4] = *b"VAE8";
@@ -37,7 +38,12 @@ pub const MAGIC: [u8; 4] = *b"VAE8";
 pub const FORMAT_MAJOR: u16 = 2;
 /// Minor format version written by this crate. Readers accept any minor version of their
 /// major: minor versions only append fields at the end of the body.
-pub const FORMAT_MINOR: u16 = 0;
+///
+/// * 2.0: the decoder.
+/// * 2.1: appends [`Model::prior`] (a 2.0 blob reads as [`Prior::Standard`]).
+pub const FORMAT_MINOR: u16 = 1;
+/// Largest number of components of a [`Prior::Mixture`].
+pub const MAX_PRIOR_COMPONENTS: usize = 1024;
 /// Bytes before the body: magic, major, minor, body length.
 pub const HEADER_LEN: usize = 12;
 /// Bytes after the body: the CRC-32.
@@ -63,7 +69,7 @@ pub type Layers<'a> = heapless::Vec<Dense<'a>, MAX_LAYERS>;
 /// # Example: writing a blob (what `vae-export` does)
 ///
 /// ```
-/// use vae_core::format::{self, Dense, Layers, Metadata, Model, ModelKind};
+/// use vae_core::format::{self, Dense, Layers, Metadata, Model, ModelKind, Prior};
 /// use vae_core::IMAGE_PIXELS;
 ///
 /// // A 2 -> 784 model: every weight 1 (an i8 as a raw byte), zero bias.
@@ -99,6 +105,7 @@ pub type Layers<'a> = heapless::Vec<Dense<'a>, MAX_LAYERS>;
 ///     .expect("one layer fits"),
 ///     pixel_thresholds: &thresholds,
 ///     metadata: Metadata { seed: Some(7), test_loss: None, note: "doc example" },
+///     prior: Prior::Standard,
 /// };
 ///
 /// let mut blob = vec![0u8; format::encoded_len(&model)?];
@@ -127,6 +134,81 @@ pub struct Model<'a> {
     /// Provenance; not used for decoding.
     #[serde(borrow)]
     pub metadata: Metadata<'a>,
+    /// The distribution [`Decoder::generate`](crate::Decoder::generate) draws latents from
+    /// (format 2.1). Not part of the postcard encoding of `Model` itself: [`encode`]
+    /// writes it after the 2.0 fields and [`parse`] reads it from there.
+    #[serde(skip)]
+    pub prior: Prior<'a>,
+}
+
+/// The prior `p(z)` the model was trained with: what random latents are drawn from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub enum Prior<'a> {
+    /// `z ~ N(0, I)` (every 2.0 blob).
+    #[default]
+    Standard,
+    /// A mixture of `components` diagonal Gaussians: component `k` with probability
+    /// `(cumulative[k] - cumulative[k - 1]) / 2^32` (`cumulative[-1] = 0`), then
+    /// `z[i] = means[k][i] + stds[k][i] * g[i]` with `g ~ N(0, I)`.
+    Mixture {
+        /// Number of components, `1..=MAX_PRIOR_COMPONENTS`.
+        components: u16,
+        /// `components` non-decreasing `u32` LE: the upper ends of the components'
+        /// intervals of a uniform `u32` draw `r` (component `k` is the first with
+        /// `r < cumulative[k]`, the last one if there is none).
+        #[serde(serialize_with = "as_bytes")]
+        cumulative: &'a [u8],
+        /// `components * latent_dim` finite `f32` LE, row-major `[component][latent]`.
+        #[serde(serialize_with = "as_bytes")]
+        means: &'a [u8],
+        /// `components * latent_dim` finite, positive `f32` LE, row-major.
+        #[serde(serialize_with = "as_bytes")]
+        stds: &'a [u8],
+    },
+}
+
+impl Prior<'_> {
+    /// Checks a mixture's shape and values for a `latent_dim`-wide latent (a standard
+    /// prior always passes): [`Error::Malformed`] naming the broken rule.
+    pub fn validate(&self, latent_dim: u16) -> Result<(), Error> {
+        let Prior::Mixture {
+            components,
+            cumulative,
+            means,
+            stds,
+        } = *self
+        else {
+            return Ok(());
+        };
+        let k = usize::from(components);
+        if k == 0 || k > MAX_PRIOR_COMPONENTS {
+            return Err(malformed("the prior's component count is 0 or over 1024"));
+        }
+        if cumulative.len() != 4 * k {
+            return Err(malformed(
+                "the prior's cumulative length is not 4 * components",
+            ));
+        }
+        let values = 4 * k * usize::from(latent_dim);
+        if means.len() != values || stds.len() != values {
+            return Err(malformed(
+                "the prior's means or stds length is not 4 * components * latent_dim",
+            ));
+        }
+        let bounds = cumulative.chunks_exact(4).map(le_i32).map(|v| v as u32);
+        if bounds.clone().zip(bounds.skip(1)).any(|(a, b)| a > b) {
+            return Err(malformed("the prior's cumulative weights decrease"));
+        }
+        if means.chunks_exact(4).map(le_f32).any(|m| !m.is_finite()) {
+            return Err(malformed("a prior mean is NaN or infinite"));
+        }
+        if !stds.chunks_exact(4).map(le_f32).all(positive_finite) {
+            return Err(malformed(
+                "a prior standard deviation is zero, negative, NaN or infinite",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Whether the decoder takes a class label.
@@ -254,7 +336,8 @@ impl Model<'_> {
     ///   `|bias| + max_c |class_bias[c]| + 128 * sum_i |W_q[j][i]| <= i32::MAX`
     ///   ([`Error::Malformed`]);
     /// * a conditional model has `classes >= 1`; `pixel_thresholds` has
-    ///   [`NUM_THRESHOLDS`] non-decreasing entries ([`Error::Malformed`]).
+    ///   [`NUM_THRESHOLDS`] non-decreasing entries ([`Error::Malformed`]);
+    /// * the prior passes [`Prior::validate`] ([`Error::Malformed`]).
     pub fn validate(&self) -> Result<(), Error> {
         if self.latent_dim == 0 {
             return Err(malformed("latent_dim is 0"));
@@ -324,7 +407,7 @@ impl Model<'_> {
             }
             previous = t;
         }
-        Ok(())
+        self.prior.validate(self.latent_dim)
     }
 }
 
@@ -475,8 +558,14 @@ pub fn parse(blob: &[u8]) -> Result<Model<'_>, Error> {
         return Err(Error::CrcMismatch { expected, computed });
     }
     let body = signed.get(HEADER_LEN..).ok_or(Error::Truncated)?;
-    let (model, rest) = postcard::take_from_bytes::<Model<'_>>(body)
+    let (mut model, mut rest) = postcard::take_from_bytes::<Model<'_>>(body)
         .map_err(|_| malformed("the body does not decode as a Model"))?;
+    if header.minor >= 1 {
+        let (prior, after) = postcard::take_from_bytes::<Prior<'_>>(rest)
+            .map_err(|_| malformed("the 2.1 prior does not decode"))?;
+        model.prior = prior;
+        rest = after;
+    }
     // Newer minor versions append fields after the body we know; ours has nothing more.
     let newer_minor = header.minor > FORMAT_MINOR;
     if !rest.is_empty() && !newer_minor {
@@ -494,8 +583,16 @@ pub fn encoded_len(model: &Model<'_>) -> Result<usize, Error> {
         .ok_or(malformed("the body is too large"))
 }
 
-fn body_len(model: &Model<'_>) -> Result<usize, Error> {
-    postcard::serialize_with_flavor(model, postcard::ser_flavors::Size::default())
+/// Length of the body [`encode`] writes for `model` (not validated).
+pub(crate) fn body_len(model: &Model<'_>) -> Result<usize, Error> {
+    encoded_size(model)?
+        .checked_add(encoded_size(&model.prior)?)
+        .ok_or(malformed("the body is too large"))
+}
+
+/// Postcard's encoded size of `value`.
+fn encoded_size<T: Serialize>(value: &T) -> Result<usize, Error> {
+    postcard::serialize_with_flavor(value, postcard::ser_flavors::Size::default())
         .map_err(|_| malformed("the model does not serialize"))
 }
 
@@ -532,6 +629,11 @@ pub(crate) fn encode_unvalidated(model: &Model<'_>, buf: &mut [u8]) -> Result<us
     let written = postcard::to_slice(model, body)
         .map_err(|_| malformed("the model does not serialize"))?
         .len();
+    let rest = body.get_mut(written..).ok_or(too_small)?;
+    let written = written
+        + postcard::to_slice(&model.prior, rest)
+            .map_err(|_| malformed("the prior does not serialize"))?
+            .len();
     if written != body_len {
         return Err(malformed(
             "the model's serialized size changed while writing",

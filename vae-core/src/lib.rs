@@ -35,6 +35,7 @@
 //! #     layers: Layers::from_slice(&[layer(&a1, 2, 16, s_z, s_h), layer(&a2, 16, 784, s_h, s_logit)]).unwrap(),
 //! #     pixel_thresholds: &thresholds,
 //! #     metadata: Metadata::default(),
+//! #     prior: Default::default(),
 //! # };
 //! # let mut blob = vec![0u8; format::encoded_len(&model)?];
 //! # format::encode(&model, &mut blob)?;

@@ -29,7 +29,7 @@
 use std::string::String;
 use std::vec::Vec;
 
-use crate::format::{self, Dense, Layers, Metadata, Model, ModelKind};
+use crate::format::{self, Dense, Layers, Metadata, Model, ModelKind, Prior};
 use crate::{Error, IMAGE_PIXELS};
 
 /// Output scale of the last layer: logits in units of `2^-12` (±6.3, where pixels
@@ -281,6 +281,86 @@ pub struct QuantizedMlp {
     pub test_loss: Option<f32>,
     /// See [`Metadata::note`].
     pub note: String,
+    /// See [`Model::prior`]; `None` is [`Prior::Standard`]. [`quantize`] leaves it `None`:
+    /// set it with [`OwnedMixture::new`] for a model trained with a mixture prior.
+    pub prior: Option<OwnedMixture>,
+}
+
+/// The owned arrays of a [`Prior::Mixture`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct OwnedMixture {
+    /// Number of components.
+    pub components: u16,
+    /// See [`Prior::Mixture`]: `u32` LE upper ends of the components' intervals.
+    pub cumulative: Vec<u8>,
+    /// `f32` LE means, `[component][latent]`.
+    pub means: Vec<u8>,
+    /// `f32` LE standard deviations, `[component][latent]`.
+    pub stds: Vec<u8>,
+}
+
+impl OwnedMixture {
+    /// A mixture over a `latent_dim`-wide latent from its weights (non-negative, not all
+    /// zero; normalised here), means and standard deviations (row-major
+    /// `[component][latent]`). The weights become `u32` interval ends: component `k` gets
+    /// `round(2^32 * (w_0 + ... + w_k) / sum w)`, the last one `2^32 - 1`, so every
+    /// component's probability is within `2^-32` of its weight.
+    ///
+    /// [`Error::Malformed`] for mismatched lengths, bad weights, or any value
+    /// [`Prior::validate`] rejects.
+    pub fn new(
+        latent_dim: usize,
+        weights: &[f32],
+        means: &[f32],
+        stds: &[f32],
+    ) -> Result<Self, Error> {
+        let k = weights.len();
+        if means.len() != k * latent_dim || stds.len() != k * latent_dim {
+            return Err(malformed(
+                "prior means/stds are not components x latent_dim",
+            ));
+        }
+        let total: f64 = weights.iter().map(|&w| f64::from(w)).sum();
+        if weights.iter().any(|&w| !(w >= 0.0 && w.is_finite())) || total <= 0.0 {
+            return Err(malformed(
+                "prior weights are negative, non-finite or all zero",
+            ));
+        }
+        let components = u16::try_from(k).map_err(|_| malformed("too many prior components"))?;
+        let mut running = 0f64;
+        let mut cumulative = Vec::with_capacity(4 * k);
+        for (i, &w) in weights.iter().enumerate() {
+            running += f64::from(w);
+            let end = if i + 1 == k {
+                u32::MAX
+            } else {
+                (running / total * 4_294_967_296.0)
+                    .round()
+                    .min(f64::from(u32::MAX)) as u32
+            };
+            cumulative.extend(end.to_le_bytes());
+        }
+        let bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        let mixture = Self {
+            components,
+            cumulative,
+            means: bytes(means),
+            stds: bytes(stds),
+        };
+        let latent = u16::try_from(latent_dim).map_err(|_| malformed("latent over 65535"))?;
+        mixture.as_prior().validate(latent)?;
+        Ok(mixture)
+    }
+
+    /// The borrowed [`Prior::Mixture`] view.
+    pub fn as_prior(&self) -> Prior<'_> {
+        Prior::Mixture {
+            components: self.components,
+            cumulative: &self.cumulative,
+            means: &self.means,
+            stds: &self.stds,
+        }
+    }
 }
 
 /// How an activation's clipping value (the real value of the largest code) is chosen from
@@ -496,6 +576,7 @@ pub fn quantize(
         seed: options.seed,
         test_loss: options.test_loss,
         note: options.note.clone(),
+        prior: None,
     })
 }
 
@@ -523,6 +604,10 @@ impl QuantizedMlp {
                 test_loss: self.test_loss,
                 note: &self.note,
             },
+            prior: self
+                .prior
+                .as_ref()
+                .map_or(Prior::Standard, OwnedMixture::as_prior),
         }
     }
 

@@ -101,8 +101,7 @@ pub fn to_blob(model: &Model<'_>) -> Vec<u8> {
 /// Encodes `model` *without* validating it: a well-formed envelope (magic, version, CRC)
 /// around a possibly invalid body, to test the reader's checks.
 pub fn to_blob_unchecked(model: &Model<'_>) -> Vec<u8> {
-    let body = postcard::serialize_with_flavor(model, postcard::ser_flavors::Size::default())
-        .expect("serializable");
+    let body = format::body_len(model).expect("serializable");
     let mut blob = std::vec![0u8; format::HEADER_LEN + body + CRC_LEN];
     let len = format::encode_unvalidated(model, &mut blob).expect("buffer large enough");
     blob.truncate(len);

@@ -240,12 +240,17 @@ fn newer_minor_version_may_append_fields() {
         recrc(&mut b);
         b
     };
-    assert_eq!(load_and_decode(&with_extra(1)), Ok(()));
+    assert_eq!(
+        load_and_decode(&with_extra(format::FORMAT_MINOR + 1)),
+        Ok(())
+    );
     assert_eq!(load_and_decode(&with_extra(u16::MAX)), Ok(()));
-    assert!(matches!(
-        format::parse(&with_extra(0)),
-        Err(Error::Malformed { .. })
-    ));
+    for own_or_older in 0..=format::FORMAT_MINOR {
+        assert!(matches!(
+            format::parse(&with_extra(own_or_older)),
+            Err(Error::Malformed { .. })
+        ));
+    }
 }
 
 /// Every fuzz corpus file and every saved crasher, through the fuzz target's checks.

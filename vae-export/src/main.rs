@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use vae_core::format::Prior;
 use vae_core::quantize::Clipping;
 use vae_export::sample::{Sample, generate};
 use vae_export::{ExportError, ExportOptions, export, host};
@@ -191,6 +192,7 @@ fn run_export(args: ExportArgs) -> Result<(), ExportError> {
             ""
         }
     );
+    println!("prior: {}", describe_prior(&q.model().prior));
     for (k, l) in q.layers.iter().enumerate() {
         let scales: Vec<f32> = l
             .weight_scales
@@ -303,6 +305,7 @@ fn run_info(args: InfoArgs) -> Result<(), ExportError> {
             None => String::new(),
         }
     );
+    println!("prior: {}", describe_prior(&model.prior));
     let md = &model.metadata;
     println!(
         "metadata: seed {}, int8 test loss {}, note {:?}",
@@ -323,6 +326,16 @@ fn run_info(args: InfoArgs) -> Result<(), ExportError> {
         model.latent_dim, hidden
     );
     Ok(())
+}
+
+/// What `generate` draws latents from, in words.
+fn describe_prior(prior: &Prior<'_>) -> String {
+    match prior {
+        Prior::Mixture { components, .. } => {
+            format!("learned mixture of {components} Gaussians (generate and sample draw from it)")
+        }
+        _ => "N(0, I)".into(),
+    }
 }
 
 fn print_score(what: &str, s: &vae_train::classifier::QualityScore) {

@@ -7,7 +7,7 @@ use vae_core::IMAGE_PIXELS;
 use vae_core::quantize::FloatMlp;
 use vae_train::data::Split;
 use vae_train::int8::{self, with_condition};
-use vae_train::model::{Vae, prior_latents, tensor2};
+use vae_train::model::{Vae, tensor2};
 
 use crate::error::{ExportError, blob_err};
 use crate::host::HostDecoder;
@@ -128,7 +128,7 @@ pub fn parity(
     // Pixel parity on prior samples and encoder means.
     let n_means = (latents / 2).min(test.len());
     let n_prior = latents - n_means;
-    let mut z = prior_latents(n_prior, latent, seed);
+    let mut z = vae.prior_latents(n_prior, seed);
     let mut labels: Vec<u8> = (0..n_prior).map(|i| (i % 10) as u8).collect();
     let mean_images = &test.images[..n_means * IMAGE_PIXELS];
     let mean_labels = &test.labels[..n_means];

@@ -25,6 +25,8 @@ fn classic() -> ModelConfig {
         conditional: false,
         // The PyTorch example's activation, for a like-for-like comparison.
         encoder_activation: vae_train::config::Activation::Relu,
+        // ... and its N(0, I) prior.
+        prior_components: 0,
     }
 }
 

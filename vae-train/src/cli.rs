@@ -148,6 +148,11 @@ pub struct TrainArgs {
     /// int8 kernels implement) [default: silu].
     #[arg(long, value_enum, value_name = "FN")]
     pub encoder_activation: Option<ActivationArg>,
+    /// Components of the learned mixture-of-Gaussians prior p(z), trained with the model
+    /// and stored in the exported blob (vae-core samples from it); 0 is the fixed N(0, I)
+    /// prior [default: 100, or 0 with --conditional].
+    #[arg(long, value_name = "K")]
+    pub prior_components: Option<usize>,
     /// Total number of epochs [default: 10].
     #[arg(long, value_name = "N")]
     pub epochs: Option<usize>,
@@ -197,6 +202,7 @@ impl TrainArgs {
             decoder_hidden: self.decoder_hidden.clone(),
             conditional: self.conditional.then_some(true),
             encoder_activation: self.encoder_activation.map(ActivationArg::activation),
+            prior_components: self.prior_components,
             epochs: self.epochs,
             batch_size: self.batch_size,
             lr: self.lr,

@@ -20,6 +20,14 @@ pub const MAX_WIDTH: usize = 65_536;
 /// Largest accepted latent dimension.
 pub const MAX_LATENT: usize = 4_096;
 
+/// Mixture components of the prior of an unconditional model unless `--prior-components`
+/// says otherwise. Conditional models default to `N(0, I)`: their label already carries
+/// the digit, so `z` only holds style.
+pub const DEFAULT_PRIOR_COMPONENTS: usize = 100;
+
+/// Largest accepted number of prior components (the blob format's bound).
+pub const MAX_PRIOR_COMPONENTS: usize = vae_core::format::MAX_PRIOR_COMPONENTS;
+
 /// Shape of the MLP VAE.
 ///
 /// Encoder: `784 (+10) -> encoder_hidden[0] -> ... -> (mu, logvar)` each `latent_dim` wide,
@@ -42,6 +50,11 @@ pub struct ModelConfig {
     /// field existed used ReLU, so that is what a missing field means.
     #[serde(default = "Activation::relu")]
     pub encoder_activation: Activation,
+    /// Components of the learned mixture-of-Gaussians prior `p(z)` ([`crate::prior`]);
+    /// 0 is the fixed `N(0, I)`. `config.json` files written before this field existed
+    /// used `N(0, I)`, so that is what a missing field means.
+    #[serde(default)]
+    pub prior_components: usize,
 }
 
 /// Hidden-layer activation of the encoder. The decoder always uses ReLU: its int8 kernels
@@ -81,6 +94,7 @@ impl Default for ModelConfig {
             decoder_hidden: vec![256, 256],
             conditional: false,
             encoder_activation: Activation::Silu,
+            prior_components: DEFAULT_PRIOR_COMPONENTS,
         }
     }
 }
@@ -116,7 +130,7 @@ impl ModelConfig {
             n += dense(width, h);
             width = h;
         }
-        n + dense(width, IMAGE_PIXELS)
+        n + dense(width, IMAGE_PIXELS) + self.prior_components * (2 * self.latent_dim + 1)
     }
 
     /// Checks the shape; the error names the bad value and the flag that sets it.
@@ -129,6 +143,13 @@ impl ModelConfig {
         }
         check_widths("encoder", "--encoder-hidden", &self.encoder_hidden)?;
         check_widths("decoder", "--decoder-hidden", &self.decoder_hidden)?;
+        if self.prior_components > MAX_PRIOR_COMPONENTS {
+            return Err(ConfigError::new(format!(
+                "{} prior components is out of range: use --prior-components between 0 \
+                 (the N(0, I) prior) and {MAX_PRIOR_COMPONENTS}",
+                self.prior_components
+            )));
+        }
         Ok(())
     }
 }
@@ -356,6 +377,8 @@ pub struct ConfigOverrides {
     pub conditional: Option<bool>,
     /// `--encoder-activation`.
     pub encoder_activation: Option<Activation>,
+    /// `--prior-components`.
+    pub prior_components: Option<usize>,
     /// `--epochs`.
     pub epochs: Option<usize>,
     /// `--batch-size`.
@@ -378,12 +401,18 @@ impl ConfigOverrides {
     pub fn new_run(&self) -> Result<(ModelConfig, TrainConfig), ConfigError> {
         let m = ModelConfig::default();
         let t = TrainConfig::default();
+        let conditional = self.conditional.unwrap_or(m.conditional);
         let model = ModelConfig {
             latent_dim: self.latent_dim.unwrap_or(m.latent_dim),
             encoder_hidden: self.encoder_hidden.clone().unwrap_or(m.encoder_hidden),
             decoder_hidden: self.decoder_hidden.clone().unwrap_or(m.decoder_hidden),
-            conditional: self.conditional.unwrap_or(m.conditional),
+            conditional,
             encoder_activation: self.encoder_activation.unwrap_or(m.encoder_activation),
+            prior_components: self.prior_components.unwrap_or(if conditional {
+                0
+            } else {
+                m.prior_components
+            }),
         };
         let train = TrainConfig {
             epochs: self.epochs.unwrap_or(t.epochs),
@@ -424,6 +453,11 @@ impl ConfigOverrides {
             "--encoder-activation",
             &self.encoder_activation,
             &m.encoder_activation,
+        )?;
+        same(
+            "--prior-components",
+            &self.prior_components,
+            &m.prior_components,
         )?;
         same("--batch-size", &self.batch_size, &t.batch_size)?;
         same("--lr", &self.lr, &t.lr)?;
@@ -487,6 +521,7 @@ mod tests {
             (20, vec![512, 256], vec![256, 256], false)
         );
         assert_eq!(m.encoder_activation, Activation::Silu);
+        assert_eq!(m.prior_components, DEFAULT_PRIOR_COMPONENTS);
         let t = TrainConfig::default();
         assert_eq!((t.epochs, t.batch_size, t.lr), (10, 128, 1e-3));
     }
@@ -499,6 +534,7 @@ mod tests {
             decoder_hidden: vec![4],
             conditional: false,
             encoder_activation: Activation::Relu,
+            prior_components: 0,
         };
         // enc 784*3+3, heads 2*(3*2+2), dec 2*4+4, out 4*784+784
         assert_eq!(m.num_params(), 784 * 3 + 3 + 2 * 8 + 12 + 4 * 784 + 784);
@@ -507,6 +543,12 @@ mod tests {
             ..m.clone()
         };
         assert_eq!(c.num_params(), m.num_params() + 10 * 3 + 10 * 4);
+        // A mixture prior: per component a mean and a log-variance per latent, one logit.
+        let p = ModelConfig {
+            prior_components: 5,
+            ..m.clone()
+        };
+        assert_eq!(p.num_params(), m.num_params() + 5 * (2 * 2 + 1));
     }
 
     #[test]
@@ -649,6 +691,41 @@ mod tests {
     }
 
     #[test]
+    fn prior_components_default_validation_and_old_configs() {
+        // Unconditional runs default to the mixture, conditional ones to N(0, I), unless
+        // the flag says otherwise.
+        let run = |conditional, k| ConfigOverrides {
+            conditional: Some(conditional),
+            prior_components: k,
+            ..Default::default()
+        };
+        let k = |o: ConfigOverrides| o.new_run().unwrap().0.prior_components;
+        assert_eq!(k(run(false, None)), DEFAULT_PRIOR_COMPONENTS);
+        assert_eq!(k(run(true, None)), 0);
+        assert_eq!(k(run(true, Some(7))), 7);
+        assert_eq!(k(run(false, Some(0))), 0);
+        let err = run(false, Some(MAX_PRIOR_COMPONENTS + 1))
+            .new_run()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--prior-components"), "{err}");
+        assert_eq!(MAX_PRIOR_COMPONENTS, vae_core::format::MAX_PRIOR_COMPONENTS);
+        // config.json from before the field: the N(0, I) prior it was trained with.
+        let json = r#"{"latent_dim":20,"encoder_hidden":[400],"decoder_hidden":[400]}"#;
+        let m: ModelConfig = serde_json::from_str(json).unwrap();
+        assert_eq!(m.prior_components, 0);
+        // Resuming with another prior is refused, naming the flag.
+        let (model, train) = ConfigOverrides::default().new_run().unwrap();
+        let saved = RunConfig::new(model, train, checksums(), PathBuf::from("/d"));
+        let clash = ConfigOverrides {
+            prior_components: Some(3),
+            ..Default::default()
+        };
+        let err = clash.resume(&saved).unwrap_err().to_string();
+        assert!(err.contains("--prior-components"), "{err}");
+    }
+
+    #[test]
     fn config_without_schedule_reads_as_constant() {
         let json = r#"{"epochs":10,"batch_size":128,"lr":0.001,"seed":1,
                        "max_train":null,"max_test":null}"#;
@@ -665,6 +742,7 @@ mod tests {
                 decoder_hidden: vec![400, 100],
                 conditional: true,
                 encoder_activation: Activation::Silu,
+                prior_components: 30,
             },
             TrainConfig {
                 epochs: 3,

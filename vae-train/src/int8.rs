@@ -7,12 +7,13 @@
 use vae_core::IMAGE_PIXELS;
 use vae_core::host::HostDecoder;
 use vae_core::quantize::{
-    Calibration, Clipping, FloatLayer, FloatMlp, QuantizeOptions, QuantizedMlp, quantize,
+    Calibration, Clipping, FloatLayer, FloatMlp, OwnedMixture, QuantizeOptions, QuantizedMlp,
+    quantize,
 };
 
 use crate::data::NUM_CLASSES;
-use crate::loss::{bce_with_logits_f64, kl_f64};
-use crate::model::{Vae, append_condition, pixels_to_unit, prior_latents, tensor2, to_host};
+use crate::loss::bce_with_logits_f64;
+use crate::model::{Vae, append_condition, pixels_to_unit, tensor2, to_host};
 use crate::rng::{Rng, Stream};
 
 /// Training digits (and as many prior samples) the activation scales are calibrated on.
@@ -37,8 +38,10 @@ pub fn float_decoder(vae: &Vae) -> FloatMlp {
 }
 
 /// Quantizes `vae`'s decoder, calibrated on the encoder means of the first `calibration`
-/// digits of `train_images` / `train_labels` and on as many prior samples (whose labels
-/// cycle 0-9). `note` goes into the blob's metadata.
+/// digits of `train_images` / `train_labels` and on as many samples of the model's prior
+/// (whose labels cycle 0-9). `note` goes into the blob's metadata. A model with a learned
+/// mixture prior gets it stored in the blob ([`OwnedMixture`]), so that `generate` on the
+/// chip draws from it.
 pub fn quantize_decoder(
     vae: &Vae,
     train_images: &[u8],
@@ -48,14 +51,13 @@ pub fn quantize_decoder(
     seed: u64,
     note: String,
 ) -> Result<QuantizedMlp, vae_core::Error> {
-    let latent = vae.latent_dim();
     let n = calibration
         .min(train_labels.len())
         .min(train_images.len() / IMAGE_PIXELS);
     let images = &train_images[..n * IMAGE_PIXELS];
     let mut labels = train_labels[..n].to_vec();
     let mut latents = vae.encode_means_labeled(images, Some(&labels));
-    latents.extend(prior_latents(calibration, latent, seed ^ 0xCA11));
+    latents.extend(vae.prior_latents(calibration, seed ^ 0xCA11));
     labels.extend((0..calibration).map(|i| (i % NUM_CLASSES) as u8));
     let options = QuantizeOptions {
         clipping,
@@ -64,14 +66,23 @@ pub fn quantize_decoder(
         ..QuantizeOptions::default()
     };
     let conditional = vae.config().conditional;
-    quantize(
+    let mut quantized = quantize(
         &float_decoder(vae),
         Calibration {
             latents: &latents,
             labels: if conditional { &labels } else { &[] },
         },
         &options,
-    )
+    )?;
+    if let Some(m) = vae.mixture_prior() {
+        quantized.prior = Some(OwnedMixture::new(
+            m.latent_dim,
+            &m.weights,
+            &m.means,
+            &m.stds,
+        )?);
+    }
+    Ok(quantized)
 }
 
 /// `z` rows with the one-hot `labels` appended to each (conditional models), and the
@@ -115,18 +126,18 @@ pub fn test_losses(
         .zip(&eps)
         .map(|((&m, &lv), &e)| m + (0.5 * lv).exp() * e)
         .collect();
+    let kl = kl_values_of(vae, &mu, &logvar, &z, &eps);
     let float_logits = vae.decode_logits_batch_labeled(&z, conditional.then_some(labels));
     let (mut f32_loss, mut int8_loss) = (0f64, 0f64);
     let mut logits = [0f32; IMAGE_PIXELS];
     let rows = z
         .chunks_exact(latent)
-        .zip(mu.chunks_exact(latent).zip(logvar.chunks_exact(latent)))
+        .zip(&kl)
         .zip(x.chunks_exact(IMAGE_PIXELS))
         .zip(float_logits.chunks_exact(IMAGE_PIXELS))
         .zip(labels);
-    for ((((zi, (mi, lvi)), target), fl), &label) in rows {
-        let as_f64 = |v: &[f32]| v.iter().map(|&a| f64::from(a)).collect::<Vec<_>>();
-        let kl = kl_f64(&as_f64(mi), &as_f64(lvi));
+    for ((((zi, &kl), target), fl), &label) in rows {
+        let kl = f64::from(kl);
         decoder.decode_logits_q(zi, conditional.then_some(label), &mut logits)?;
         for ((&t, &a), &b) in target.iter().zip(fl).zip(&logits) {
             f32_loss += bce_with_logits_f64(f64::from(a), f64::from(t));
@@ -136,4 +147,27 @@ pub fn test_losses(
         int8_loss += kl;
     }
     Ok((f32_loss / n as f64, int8_loss / n as f64))
+}
+
+/// Rows per tensor pass of [`kl_values_of`] (a mixture prior's pass holds
+/// `rows x components x latent` values).
+const KL_CHUNK: usize = 1000;
+
+/// The model's per-image KL term ([`Vae::kl`]) for host-side `mu`, `logvar`, `z` and
+/// `eps` rows, as training computes it.
+fn kl_values_of(vae: &Vae, mu: &[f32], logvar: &[f32], z: &[f32], eps: &[f32]) -> Vec<f32> {
+    let device = vae.device();
+    let latent = vae.latent_dim();
+    let step = KL_CHUNK * latent;
+    let chunks = mu
+        .chunks(step)
+        .zip(logvar.chunks(step))
+        .zip(z.chunks(step).zip(eps.chunks(step)));
+    let mut out = Vec::with_capacity(mu.len() / latent.max(1));
+    for ((m, lv), (zc, e)) in chunks {
+        let rows = m.len() / latent;
+        let t = |v: &[f32]| tensor2(v.to_vec(), rows, latent, &device);
+        out.extend(to_host(vae.kl(t(m), t(lv), t(zc), t(e))));
+    }
+    out
 }

@@ -11,6 +11,7 @@ pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod pictures;
+pub mod prior;
 pub mod render;
 pub mod rng;
 pub mod train;

@@ -22,6 +22,8 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::config::{Activation, ConfigError, ModelConfig};
 use crate::data::{IMAGE_PIXELS, NUM_CLASSES};
+use crate::loss::kl_divergence;
+use crate::prior::{MixtureF32, MixturePrior};
 use crate::rng::{Rng, Stream};
 
 /// Rows per chunk when the host helpers run the model over many inputs.
@@ -39,6 +41,9 @@ pub struct Vae {
     logvar: Linear,
     /// Decoder layers; every one but the last is followed by ReLU, the last outputs logits.
     decoder: Vec<Linear>,
+    /// The learned mixture prior, or `None` for the fixed `N(0, I)`
+    /// ([`ModelConfig::prior_components`]).
+    prior: Option<MixturePrior>,
     /// The shape this model was built from.
     #[module(skip)]
     config: ModelConfig,
@@ -53,6 +58,8 @@ pub struct VaeOutput {
     pub mu: Tensor<2>,
     /// Posterior log-variances, `[n, latent]`.
     pub logvar: Tensor<2>,
+    /// The sampled latent codes `mu + exp(logvar / 2) * eps`, `[n, latent]`.
+    pub z: Tensor<2>,
 }
 
 /// One dense layer as plain data, independent of burn: `y = W x + b`.
@@ -159,11 +166,16 @@ impl Vae {
             width = h;
         }
         decoder.push(dense(width, IMAGE_PIXELS, &mut rng, device));
+        // Drawn last, so a standard-prior model's weights do not depend on the prior.
+        let prior = (config.prior_components > 0).then(|| {
+            MixturePrior::new(config.prior_components, config.latent_dim, &mut rng, device)
+        });
         Ok(Self {
             encoder,
             mu,
             logvar,
             decoder,
+            prior,
             config: config.clone(),
         })
     }
@@ -225,13 +237,46 @@ impl Vae {
         let (mu, logvar) = self.encode(enc_in);
         let z = Self::reparameterize(mu.clone(), logvar.clone(), eps);
         let dec_in = match cond {
-            Some(c) => Tensor::cat(vec![z, c], 1),
-            None => z,
+            Some(c) => Tensor::cat(vec![z.clone(), c], 1),
+            None => z.clone(),
         };
         VaeOutput {
             logits: self.decode_logits(dec_in),
             mu,
             logvar,
+            z,
+        }
+    }
+
+    /// The KL term of the ELBO per image, `[n]`, for posterior `mu`, `logvar` and the
+    /// sample `z = mu + exp(logvar / 2) * eps` drawn with `eps`: analytic against
+    /// `N(0, I)`, or the single-sample estimate `ln q(z|x) - ln p(z)` against a mixture
+    /// prior (see [`crate::prior`]).
+    pub fn kl(&self, mu: Tensor<2>, logvar: Tensor<2>, z: Tensor<2>, eps: Tensor<2>) -> Tensor<1> {
+        match &self.prior {
+            None => kl_divergence(mu, logvar),
+            Some(prior) => {
+                // ln q(z|x) = -1/2 sum(logvar + eps^2), since (z - mu)^2 / var = eps^2.
+                let log_q = (logvar + eps.square())
+                    .sum_dim(1)
+                    .squeeze_dim::<1>(1)
+                    .mul_scalar(-0.5);
+                log_q - prior.log_prob(z)
+            }
+        }
+    }
+
+    /// The learned mixture prior as plain data, or `None` for a standard-normal prior.
+    pub fn mixture_prior(&self) -> Option<MixtureF32> {
+        self.prior.as_ref().map(MixturePrior::to_f32)
+    }
+
+    /// `n` latent codes from the model's prior `p(z)` (`N(0, I)` or the learned mixture),
+    /// drawn with `seed`, row-major `[n][latent]`.
+    pub fn prior_latents(&self, n: usize, seed: u64) -> Vec<f32> {
+        match self.mixture_prior() {
+            None => prior_latents(n, self.latent_dim(), seed),
+            Some(mixture) => mixture.sample(n, &mut Rng::for_stream(seed, Stream::Pictures, 0)),
         }
     }
 
@@ -323,10 +368,10 @@ impl Vae {
         out
     }
 
-    /// `n` images decoded from `z ~ N(0, I)` drawn with `seed`: pixel means
-    /// `sigmoid(logits)` in `[0, 1]`, `n * 784` values.
+    /// `n` images decoded from `z ~ p(z)` ([`Vae::prior_latents`]) drawn with `seed`:
+    /// pixel means `sigmoid(logits)` in `[0, 1]`, `n * 784` values.
     pub fn sample_prior(&self, n: usize, seed: u64) -> Vec<f32> {
-        let z = prior_latents(n, self.latent_dim(), seed);
+        let z = self.prior_latents(n, seed);
         sigmoid(&self.decode_logits_batch(&z))
     }
 
@@ -336,7 +381,8 @@ impl Vae {
     }
 }
 
-/// `n * latent` standard-normal latent codes drawn with `seed`.
+/// `n * latent` standard-normal latent codes drawn with `seed` (the `N(0, I)` prior; a
+/// model's own prior is [`Vae::prior_latents`]).
 pub fn prior_latents(n: usize, latent: usize, seed: u64) -> Vec<f32> {
     Rng::for_stream(seed, Stream::Pictures, 0).normals_f32(n * latent)
 }
@@ -509,6 +555,69 @@ mod tests {
             (z[0] - 1.5).abs() < 1e-6 && (z[1] - 0.0).abs() < 1e-5,
             "{z:?}"
         );
+    }
+
+    #[test]
+    fn kl_is_analytic_for_n01_and_a_log_ratio_for_a_mixture() {
+        let device = backend::device();
+        let (n, l) = (6, 3);
+        let mut rng = Rng::for_stream(4, Stream::Pictures, 0);
+        let mu = rng.normals_f32(n * l);
+        let lv = rng.uniform_f32(n * l, -1.0, 0.5);
+        let eps = rng.normals_f32(n * l);
+        let t = |v: &[f32]| tensor2(v.to_vec(), n, l, &device);
+        let z = to_host(Vae::reparameterize(t(&mu), t(&lv), t(&eps)));
+        let f64s = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<_>>();
+        let with_prior = |k| ModelConfig {
+            prior_components: k,
+            ..tiny(false)
+        };
+
+        let standard = Vae::new(&with_prior(0), 1, &device).unwrap();
+        assert!(standard.mixture_prior().is_none());
+        let kl = to_host(standard.kl(t(&mu), t(&lv), t(&z), t(&eps)));
+        for i in 0..n {
+            let r = i * l..(i + 1) * l;
+            let want = crate::loss::kl_f64(&f64s(&mu[r.clone()]), &f64s(&lv[r]));
+            assert!(
+                (f64::from(kl[i]) - want).abs() < 1e-4,
+                "{} vs {want}",
+                kl[i]
+            );
+        }
+
+        let mixture = Vae::new(&with_prior(4), 1, &device).unwrap();
+        let m = mixture.mixture_prior().expect("a mixture prior");
+        assert_eq!((m.components(), m.latent_dim), (4, l));
+        // Same decoder weights as the standard model: the prior is drawn last.
+        assert_eq!(mixture.decoder_layers(), standard.decoder_layers());
+        let kl = to_host(mixture.kl(t(&mu), t(&lv), t(&z), t(&eps)));
+        for i in 0..n {
+            let log_q: f64 = (0..l)
+                .map(|j| -0.5 * (f64::from(lv[i * l + j]) + f64::from(eps[i * l + j]).powi(2)))
+                .sum();
+            let p: f64 = (0..4)
+                .map(|k| {
+                    let mut log = f64::from(m.weights[k]).ln();
+                    for j in 0..l {
+                        let s = f64::from(m.stds[k * l + j]);
+                        let d = (f64::from(z[i * l + j]) - f64::from(m.means[k * l + j])) / s;
+                        log += -0.5 * d * d - s.ln();
+                    }
+                    log.exp()
+                })
+                .sum();
+            let want = log_q - p.ln();
+            assert!(
+                (f64::from(kl[i]) - want).abs() < 1e-3,
+                "{} vs {want}",
+                kl[i]
+            );
+        }
+        // Prior samples come from the mixture (a fresh one: unit variances around means
+        // drawn from N(0, I)), deterministically.
+        assert_eq!(mixture.prior_latents(8, 3), mixture.prior_latents(8, 3));
+        assert_ne!(mixture.prior_latents(8, 3), standard.prior_latents(8, 3));
     }
 
     #[test]

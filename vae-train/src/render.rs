@@ -19,7 +19,7 @@ use burn::module::Module;
 
 use crate::data::{IMAGE_PIXELS, Split};
 use crate::metrics::EpochMetrics;
-use crate::model::{Vae, prior_latents, sigmoid};
+use crate::model::{Vae, sigmoid};
 use crate::pictures::{self, PictureError};
 
 /// File names of the pictures.
@@ -108,9 +108,9 @@ pub fn write_all(
         RECONSTRUCTIONS_PNG,
     )?;
 
-    // Samples from the prior.
+    // Samples from the model's prior.
     let n = SAMPLE_SIDE * SAMPLE_SIDE;
-    let z = prior_latents(n, latent, seed);
+    let z = model.prior_latents(n, seed);
     let labels = synthetic_labels(model, n);
     let samples = sigmoid(&model.decode_logits_batch_labeled(&z, labels.as_deref()));
     save(

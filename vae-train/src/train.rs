@@ -54,7 +54,7 @@ use crate::checkpoint::{self, CheckpointError, CheckpointState, RngState};
 use crate::config::{ConfigError, RunConfig};
 use crate::data::{DataError, IMAGE_PIXELS, Mnist, Split};
 use crate::int8;
-use crate::loss::{bce_with_logits_host, kl_divergence, kl_values, recon_for_training};
+use crate::loss::{bce_with_logits_host, kl_values, recon_for_training};
 use crate::metrics::{EpochMetrics, metrics_csv_header};
 use crate::model::{Vae, one_hot, tensor2, to_host};
 use crate::pictures::PictureError;
@@ -355,8 +355,9 @@ impl Batch {
             .as_ref()
             .map(|c| tensor2(c.clone(), self.rows, 10, device));
         let eps = tensor2(self.eps.clone(), self.rows, latent, device);
-        let out = model.forward(x, cond, eps);
-        (out.logits, kl_divergence(out.mu, out.logvar))
+        let out = model.forward(x, cond, eps.clone());
+        let kl = model.kl(out.mu, out.logvar, out.z, eps);
+        (out.logits, kl)
     }
 
     /// Per-image reconstruction and KL values (no gradient).

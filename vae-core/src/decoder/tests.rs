@@ -400,3 +400,98 @@ fn decoder_is_shareable() {
     fn assert_sync<T: Sync + Send>() {}
     assert_sync::<Decoder<'static, 16, 256>>();
 }
+
+/// `unconditional()` with a mixture prior: component 0 (weight 0.25) centred at +10,
+/// component 1 (weight 0.75) at -10, with per-dimension standard deviations.
+fn with_mixture() -> QuantizedMlp {
+    let mut q = unconditional();
+    let means = [[10.0f32; LATENT], [-10.0; LATENT]].concat();
+    let stds = [[0.5f32, 0.25, 1.0, 2.0], [0.125, 0.75, 1.5, 0.0625]].concat();
+    q.prior = Some(crate::quantize::OwnedMixture::new(LATENT, &[1.0, 3.0], &means, &stds).unwrap());
+    q
+}
+
+#[test]
+fn standard_prior_latent_is_sample_latent() {
+    let q = unconditional();
+    let blob = q.blob();
+    let dec = Dec::from_bytes(&blob).unwrap();
+    for seed in 0..50 {
+        assert_eq!(dec.prior_latent(seed), Dec::sample_latent(seed));
+        assert_eq!(
+            dec.prior_latent_with_temperature(seed, 0.5),
+            Dec::sample_latent_with_temperature(seed, 0.5)
+        );
+    }
+}
+
+#[test]
+fn mixture_prior_latent_follows_the_documented_draw() {
+    let q = with_mixture();
+    let blob = q.blob();
+    let dec = Dec::from_bytes(&blob).unwrap();
+    let stds = [[0.5f32, 0.25, 1.0, 2.0], [0.125, 0.75, 1.5, 0.0625]];
+    let mut first = 0;
+    let seeds = 4000;
+    for seed in 0..seeds {
+        // The documented recipe, written out: one u32 picks the component, then LATENT
+        // Gaussians from the same generator.
+        let mut rng = Rng::new(seed);
+        let k = usize::from(rng.next_u32() >= 1 << 30);
+        let mut g = [0f32; LATENT];
+        rng.fill_gaussian(&mut g);
+        let centre = if k == 0 { 10.0 } else { -10.0 };
+        let expected: [f32; LATENT] = core::array::from_fn(|i| centre + stds[k][i] * g[i]);
+        let z = dec.prior_latent(seed);
+        assert_eq!(
+            z.map(f32::to_bits),
+            expected.map(f32::to_bits),
+            "seed {seed}"
+        );
+        first += usize::from(k == 0);
+        // Temperature 1 is the same draw, temperature 0 the component's mean.
+        assert_eq!(dec.prior_latent_with_temperature(seed, 1.0), Ok(z));
+        assert_eq!(
+            dec.prior_latent_with_temperature(seed, 0.0),
+            Ok([centre; LATENT])
+        );
+        let scaled = dec.prior_latent_with_temperature(seed, 0.5).unwrap();
+        for i in 0..LATENT {
+            assert_eq!(scaled[i], centre + (0.5 * stds[k][i]) * g[i]);
+        }
+    }
+    // Weight 0.25 for the first component: 1000 of 4000 expected, sd about 27.
+    assert!(
+        (880..1120).contains(&first),
+        "{first} of {seeds} draws from component 0"
+    );
+    assert_eq!(
+        dec.prior_latent_with_temperature(1, f32::NAN),
+        Err(Error::InvalidTemperature)
+    );
+}
+
+#[test]
+fn generate_decodes_the_prior_latent() {
+    let q = with_mixture();
+    let blob = q.blob();
+    let dec = Dec::from_bytes(&blob).unwrap();
+    let (mut a, mut b) = ([0u8; IMAGE_PIXELS], [0u8; IMAGE_PIXELS]);
+    let mut differs_from_standard = false;
+    for seed in 0..20 {
+        dec.generate(seed, &mut a).unwrap();
+        dec.decode(&dec.prior_latent(seed), &mut b).unwrap();
+        assert_eq!(a, b);
+        dec.generate_with_temperature(seed, 0.7, &mut a).unwrap();
+        dec.decode(
+            &dec.prior_latent_with_temperature(seed, 0.7).unwrap(),
+            &mut b,
+        )
+        .unwrap();
+        assert_eq!(a, b);
+        dec.generate(seed, &mut a).unwrap();
+        dec.decode(&Dec::sample_latent(seed), &mut b).unwrap();
+        differs_from_standard |= a != b;
+    }
+    assert!(differs_from_standard, "the mixture prior is not used");
+}

@@ -1,5 +1,7 @@
 //! Format tests: round trips, and every reader error produced from a real blob.
 
+use std::boxed::Box;
+use std::vec;
 use std::vec::Vec;
 
 use super::*;
@@ -35,7 +37,8 @@ fn round_trip_unconditional_and_conditional() {
         assert_eq!(encoded_len(&model), Ok(blob.len()));
         assert_eq!(blob_len(&blob), Ok(blob.len()));
         assert_eq!(&blob[..4], b"VAE8");
-        assert_eq!(&blob[4..8], &[2, 0, 0, 0]);
+        assert_eq!(&blob[4..8], &[2, 0, 1, 0]);
+        assert_eq!((FORMAT_MAJOR, FORMAT_MINOR), (2, 1));
         let parsed = parse(&blob).expect("valid blob");
         assert_eq!(parsed, model);
         // Zero copy: the weights are borrowed from the blob.
@@ -365,6 +368,7 @@ fn too_many_layers_is_malformed() {
         #[serde(serialize_with = "as_bytes")]
         pixel_thresholds: &'a [u8],
         metadata: Metadata<'a>,
+        prior: Prior<'a>, // the 2.1 field, right after the 2.0 body
     }
     let q = QuantizedMlp::random(5, 4, &[4; MAX_LAYERS - 1], None);
     let model = q.model();
@@ -376,6 +380,7 @@ fn too_many_layers_is_malformed() {
             layers,
             pixel_thresholds: model.pixel_thresholds,
             metadata: model.metadata,
+            prior: model.prior,
         };
         let mut body = std::vec![0u8; 1 << 16];
         let len = postcard::to_slice(&wide, &mut body).unwrap().len();
@@ -442,4 +447,146 @@ fn thresholds_reproduce_rounded_sigmoid() {
     }
     assert_eq!(pixel_thresholds(0.0), None);
     assert_eq!(pixel_thresholds(f64::NAN), None);
+}
+
+/// `small()` (latent 3) with a two-component mixture prior.
+fn with_mixture() -> QuantizedMlp {
+    let mut q = small();
+    q.prior = Some(
+        crate::quantize::OwnedMixture::new(
+            3,
+            &[0.25, 0.75],
+            &[1.0, -2.0, 0.5, 3.0, 0.0, -1.5],
+            &[0.5, 0.25, 1.0, 2.0, 0.125, 0.75],
+        )
+        .unwrap(),
+    );
+    q
+}
+
+#[test]
+fn mixture_prior_round_trips_and_weights_become_u32_bounds() {
+    let q = with_mixture();
+    let blob = q.blob();
+    let parsed = parse(&blob).unwrap();
+    assert_eq!(parsed, q.model());
+    let Prior::Mixture {
+        components,
+        cumulative,
+        ..
+    } = parsed.prior
+    else {
+        panic!("expected a mixture, got {:?}", parsed.prior);
+    };
+    assert_eq!(components, 2);
+    let bounds: Vec<u32> = cumulative
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    assert_eq!(bounds, [1 << 30, u32::MAX]);
+    // The prior is inside the CRC: flipping any of its bytes is caught.
+    let mut copy = blob.clone();
+    let at = blob.len() - CRC_LEN - 5;
+    copy[at] ^= 1;
+    assert!(matches!(parse(&copy), Err(Error::CrcMismatch { .. })));
+}
+
+#[test]
+fn a_2_0_blob_reads_as_the_standard_prior() {
+    // A 2.0 body is the 2.1 body without the trailing prior (one byte for `Standard`).
+    let q = small();
+    let blob = q.blob();
+    assert_eq!(blob[blob.len() - CRC_LEN - 1], 0, "Standard is variant 0");
+    let mut old = blob[..blob.len() - CRC_LEN - 1].to_vec();
+    old[6..8].copy_from_slice(&0u16.to_le_bytes());
+    let body_len = u32::try_from(old.len() - HEADER_LEN).unwrap();
+    old[8..12].copy_from_slice(&body_len.to_le_bytes());
+    old.extend_from_slice(&[0; CRC_LEN]);
+    recrc(&mut old);
+    let parsed = parse(&old).unwrap();
+    assert_eq!(parsed.prior, Prior::Standard);
+    assert_eq!(parsed, q.model());
+    // A 2.1 blob without its prior is malformed.
+    let mut cut = old.clone();
+    cut[6..8].copy_from_slice(&1u16.to_le_bytes());
+    recrc(&mut cut);
+    assert!(matches!(
+        parse(&cut),
+        Err(Error::Malformed { what }) if what.contains("prior")
+    ));
+}
+
+#[test]
+fn invalid_mixture_priors_are_malformed() {
+    let set = |q: &mut QuantizedMlp, edit: &dyn Fn(&mut crate::quantize::OwnedMixture)| {
+        edit(q.prior.as_mut().unwrap());
+    };
+    let f32_at = |bytes: &mut Vec<u8>, i: usize, v: f32| {
+        bytes[4 * i..4 * i + 4].copy_from_slice(&v.to_le_bytes());
+    };
+    type PriorEdit = Box<dyn Fn(&mut crate::quantize::OwnedMixture)>;
+    let cases: Vec<(&str, PriorEdit)> = vec![
+        ("component count", Box::new(|m| m.components = 0)),
+        ("cumulative length", Box::new(|m| m.components = 3)),
+        ("cumulative length", Box::new(|m| m.cumulative.push(0))),
+        (
+            "means or stds length",
+            Box::new(|m| {
+                m.means.truncate(20);
+            }),
+        ),
+        ("means or stds length", Box::new(|m| m.stds.extend([0; 4]))),
+        (
+            "decrease",
+            Box::new(|m| m.cumulative[4..].copy_from_slice(&7u32.to_le_bytes())),
+        ),
+        (
+            "mean is NaN",
+            Box::new(move |m| f32_at(&mut m.means, 4, f32::NAN)),
+        ),
+        (
+            "mean is NaN",
+            Box::new(move |m| f32_at(&mut m.means, 0, f32::INFINITY)),
+        ),
+        (
+            "standard deviation",
+            Box::new(move |m| f32_at(&mut m.stds, 5, 0.0)),
+        ),
+        (
+            "standard deviation",
+            Box::new(move |m| f32_at(&mut m.stds, 1, -1.0)),
+        ),
+        (
+            "standard deviation",
+            Box::new(move |m| f32_at(&mut m.stds, 2, f32::NAN)),
+        ),
+    ];
+    for (i, (rule, edit)) in cases.into_iter().enumerate() {
+        let mut q = with_mixture();
+        set(&mut q, &*edit);
+        let blob = to_blob_unchecked(&q.model());
+        let result = parse(&blob).map(|_| ());
+        assert!(
+            matches!(result, Err(Error::Malformed { what }) if what.contains(rule)),
+            "case {i}: {result:?}, expected {rule:?}"
+        );
+    }
+    // The writer refuses the same models, and the owned constructor checks its input.
+    let mut q = with_mixture();
+    set(&mut q, &|m| m.components = 0);
+    assert!(matches!(q.model().validate(), Err(Error::Malformed { .. })));
+    let new = crate::quantize::OwnedMixture::new;
+    assert!(new(3, &[1.0], &[0.0; 2], &[1.0; 3]).is_err());
+    assert!(new(3, &[0.0, 0.0], &[0.0; 6], &[1.0; 6]).is_err());
+    assert!(new(3, &[-1.0, 2.0], &[0.0; 6], &[1.0; 6]).is_err());
+    assert!(new(3, &[1.0], &[0.0; 3], &[0.0; 3]).is_err());
+    assert!(
+        new(
+            1,
+            &[1.0; MAX_PRIOR_COMPONENTS + 1],
+            &[0.0; 1025],
+            &[1.0; 1025]
+        )
+        .is_err()
+    );
 }
