@@ -54,10 +54,10 @@ pub trait HostDecoder {
         label: Option<u8>,
         logits: &mut [f32; IMAGE_PIXELS],
     ) -> Result<(), Error>;
-    /// The latent [`Decoder::generate`] uses for `seed`.
-    fn sample_latent(&self, seed: u64) -> Vec<f32>;
-    /// [`Decoder::sample_latent_with_temperature`].
-    fn sample_latent_with_temperature(
+    /// The latent [`Decoder::generate`] uses for `seed` ([`Decoder::prior_latent`]).
+    fn prior_latent(&self, seed: u64) -> Vec<f32>;
+    /// [`Decoder::prior_latent_with_temperature`].
+    fn prior_latent_with_temperature(
         &self,
         seed: u64,
         temperature: f32,
@@ -130,15 +130,15 @@ impl<const L: usize> HostDecoder for Decoder<'_, L, HOST_HIDDEN> {
     ) -> Result<(), Error> {
         Decoder::decode_reference_f32(self, fixed::<f32, L>(z)?, label, logits)
     }
-    fn sample_latent(&self, seed: u64) -> Vec<f32> {
-        Self::sample_latent(seed).to_vec()
+    fn prior_latent(&self, seed: u64) -> Vec<f32> {
+        Decoder::prior_latent(self, seed).to_vec()
     }
-    fn sample_latent_with_temperature(
+    fn prior_latent_with_temperature(
         &self,
         seed: u64,
         temperature: f32,
     ) -> Result<Vec<f32>, Error> {
-        Ok(Self::sample_latent_with_temperature(seed, temperature)?.to_vec())
+        Ok(Decoder::prior_latent_with_temperature(self, seed, temperature)?.to_vec())
     }
 }
 

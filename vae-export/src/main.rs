@@ -92,8 +92,9 @@ struct SampleArgs {
     /// Digit to draw (conditional blobs); without it a conditional blob cycles 0-9.
     #[arg(long, value_name = "D", value_parser = clap::value_parser!(u8).range(0..=9))]
     digit: Option<u8>,
-    /// Sampling temperature: z ~ N(0, T² I). 1 is the prior (what `Decoder::generate`
-    /// draws); below 1, cleaner and less varied digits
+    /// Sampling temperature: the spread of z around the prior's centre is scaled by T
+    /// (z ~ N(0, T² I) for the standard prior; mean + T * sd * noise for a mixture). 1 is
+    /// the prior (what `Decoder::generate` draws); below 1, cleaner and less varied digits
     /// (`Decoder::generate_with_temperature`).
     #[arg(long, value_name = "T", default_value_t = 1.0)]
     temperature: f32,
@@ -119,7 +120,8 @@ struct ScoreArgs {
     /// Seed of the first digit.
     #[arg(long, value_name = "S", default_value_t = 0)]
     seed: u64,
-    /// Sampling temperatures to score, comma-separated: z ~ N(0, T² I); 1 is the prior.
+    /// Sampling temperatures to score, comma-separated (as `sample --temperature`); 1 is
+    /// the prior.
     #[arg(long, value_name = "T,T,...", value_delimiter = ',', num_args = 1.., default_value = "1.0")]
     temperature: Vec<f32>,
     /// MNIST folder (to train the classifier and score the real test digits).

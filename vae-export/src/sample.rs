@@ -54,7 +54,7 @@ pub fn generate(
                 .map(|classes| digit.unwrap_or((i % usize::from(classes)) as u8));
             let mut pixels = [0u8; IMAGE_PIXELS];
             let z = decoder
-                .sample_latent_with_temperature(seed, temperature)
+                .prior_latent_with_temperature(seed, temperature)
                 .map_err(blob_err(format!("sampling seed {seed}")))?;
             decoder
                 .decode(&z, digit, &mut pixels)
