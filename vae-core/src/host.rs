@@ -57,11 +57,8 @@ pub trait HostDecoder {
     /// The latent [`Decoder::generate`] uses for `seed` ([`Decoder::prior_latent`]).
     fn prior_latent(&self, seed: u64) -> Vec<f32>;
     /// [`Decoder::prior_latent_with_temperature`].
-    fn prior_latent_with_temperature(
-        &self,
-        seed: u64,
-        temperature: f32,
-    ) -> Result<Vec<f32>, Error>;
+    fn prior_latent_with_temperature(&self, seed: u64, temperature: f32)
+    -> Result<Vec<f32>, Error>;
 }
 
 fn fixed<T, const N: usize>(v: &[T]) -> Result<&[T; N], Error> {
