@@ -645,7 +645,31 @@ where
 /// [`manifold_latents`]`(n)` (row-major; top row = largest z₂, left column =
 /// smallest z₁), tiled without gaps, with the z₁/z₂ values on the axes.
 pub fn manifold<P: Digit>(images: &[P], n: usize) -> Result<RgbImage, PictureError> {
+    let z: Vec<f64> = manifold_latents(n)
+        .iter()
+        .take(n)
+        .map(|p| f64::from(p[0]))
+        .collect();
+    manifold_with_axes(images, n, &z, &z)
+}
+
+/// [`manifold`] for a grid with other coordinates ([`manifold_latents_with`]): `z1` and
+/// `z2` are the `n` values of each axis in increasing order (left to right, bottom to
+/// top), used for the tick labels.
+pub fn manifold_with_axes<P: Digit>(
+    images: &[P],
+    n: usize,
+    z1: &[f64],
+    z2: &[f64],
+) -> Result<RgbImage, PictureError> {
     nonzero(n, "n")?;
+    if z1.len() != n || z2.len() != n {
+        return Err(PictureError::LengthMismatch {
+            what: "manifold axis values (n per axis)",
+            expected: n,
+            found: z1.len().min(z2.len()),
+        });
+    }
     let expected = n.checked_mul(n).ok_or(PictureError::InvalidParameter {
         name: "n",
         requirement: "small enough for an n x n grid",
@@ -672,7 +696,6 @@ pub fn manifold<P: Digit>(images: &[P], n: usize) -> Result<RgbImage, PictureErr
     let (x0, y0) = (x0 as i32, y0 as i32);
     let gh = grid.height() as i32;
     let gw = grid.width() as i32;
-    let z = manifold_coordinates(n);
     // About 5 ticks per axis, always including both ends.
     let step = n.div_ceil(5).max(1);
     let spine = [110; 3];
@@ -700,7 +723,7 @@ pub fn manifold<P: Digit>(images: &[P], n: usize) -> Result<RgbImage, PictureErr
             spine,
         );
         let below = (cx, y0 + gh + 8);
-        let text = plot::minus_sign(&format!("{:.2}", z[i]));
+        let text = plot::minus_sign(&format!("{:.2}", z1[i]));
         draw::draw_text(
             &mut img,
             &text,
@@ -710,7 +733,7 @@ pub fn manifold<P: Digit>(images: &[P], n: usize) -> Result<RgbImage, PictureErr
             INK,
         )?;
         let beside = (x0 - 9, cy);
-        let text = plot::minus_sign(&format!("{:.2}", z[n - 1 - i]));
+        let text = plot::minus_sign(&format!("{:.2}", z2[n - 1 - i]));
         draw::draw_text(
             &mut img,
             &text,
@@ -843,30 +866,34 @@ pub fn inverse_normal_cdf(p: f64) -> f64 {
     if q < 0.0 { -x } else { x }
 }
 
-/// The `n` latent coordinates of one axis of the manifold grid:
-/// Φ⁻¹((i + ½) / n) for i = 0..n, increasing. Midpoints of `n` equal
-/// probability bins, so the grid covers the prior evenly, is symmetric about
-/// 0 and never reaches Φ⁻¹(0) = -∞.
-fn manifold_coordinates(n: usize) -> Vec<f64> {
-    (0..n)
-        .map(|i| inverse_normal_cdf((i as f64 + 0.5) / n as f64))
-        .collect()
-}
-
 /// The `n × n` latent points of the 2-D manifold picture, like Kingma &
 /// Welling's figure: an evenly spaced grid on the unit square mapped through
-/// the inverse normal CDF, with per-axis values Φ⁻¹((i + ½) / n).
+/// the inverse normal CDF, with per-axis values Φ⁻¹((i + ½) / n): midpoints of
+/// `n` equal probability bins of the N(0, I) prior, so the grid covers the
+/// prior evenly, is symmetric about 0 and never reaches Φ⁻¹(0) = -∞.
 ///
 /// Order is row-major as drawn by [`manifold`]: row `r` (top to bottom) has
 /// z₂ = Φ⁻¹((n − r − ½) / n) (decreasing), column `c` (left to right) has
 /// z₁ = Φ⁻¹((c + ½) / n) (increasing). Each point is `[z₁, z₂]`. Empty for
 /// `n = 0`.
 pub fn manifold_latents(n: usize) -> Vec<[f32; 2]> {
-    let z = manifold_coordinates(n);
+    manifold_latents_with(n, |_, p| inverse_normal_cdf(p))
+}
+
+/// [`manifold_latents`] for another prior: `quantile(axis, p)` is the inverse
+/// marginal CDF of the prior along `axis` (0 for z₁, 1 for z₂), called with the
+/// same probabilities (i + ½) / n.
+pub fn manifold_latents_with(n: usize, quantile: impl Fn(usize, f64) -> f64) -> Vec<[f32; 2]> {
+    let axis = |a: usize| -> Vec<f64> {
+        (0..n)
+            .map(|i| quantile(a, (i as f64 + 0.5) / n as f64))
+            .collect()
+    };
+    let (z1, z2) = (axis(0), axis(1));
     let mut out = Vec::with_capacity(n * n);
     for r in 0..n {
         for c in 0..n {
-            out.push([z[c] as f32, z[n - 1 - r] as f32]);
+            out.push([z1[c] as f32, z2[n - 1 - r] as f32]);
         }
     }
     out
@@ -1339,6 +1366,24 @@ mod tests {
             let slope = (zh - zl) / (hi - lo);
             assert!((slope * pdf - 1.0).abs() < 1e-3, "jump at p = {p}");
         }
+    }
+
+    #[test]
+    fn pictures_manifold_with_other_quantiles_and_axes() {
+        // Axis 0 at p, axis 1 at 10 p: the grid follows each axis's quantile function.
+        let z = manifold_latents_with(2, |a, p| if a == 0 { p } else { 10.0 * p });
+        assert_eq!(z, vec![[0.25, 7.5], [0.75, 7.5], [0.25, 2.5], [0.75, 2.5]]);
+        let d = vec![0.5f32; 784];
+        let ok = manifold_with_axes(&vec![d.clone(); 4], 2, &[0.25, 0.75], &[2.5, 7.5]);
+        assert!(ok.is_ok());
+        assert!(matches!(
+            manifold_with_axes(&vec![d; 4], 2, &[0.25], &[2.5, 7.5]),
+            Err(PictureError::LengthMismatch {
+                expected: 2,
+                found: 1,
+                ..
+            })
+        ));
     }
 
     #[test]

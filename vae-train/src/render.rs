@@ -5,7 +5,7 @@
 //! | `reconstructions.png`| 16 test digits (rows of 8) above their reconstructions         |
 //! | `samples.png`        | 8 × 8 decodings of `z ~ N(0, I)`                               |
 //! | `interpolation.png`  | 8 rows: straight latent paths between two real test digits    |
-//! | `manifold.png`       | only for `latent_dim == 2`: 20 × 20 decodings on Φ⁻¹ grid      |
+//! | `manifold.png`       | only for `latent_dim == 2`: 20 × 20 decodings on a prior-quantile grid |
 //! | `latent_scatter.png` | only for `latent_dim == 2`: test-set means coloured by label   |
 //! | `loss.png`           | loss curves from the metrics (also redrawn every epoch)        |
 //!
@@ -146,12 +146,15 @@ pub fn write_all(
     save(pictures::interpolation(&rows)?, INTERPOLATION_PNG)?;
 
     if latent == 2 {
-        let grid = pictures::manifold_latents(MANIFOLD_SIDE);
+        let grid = manifold_grid(model);
         let z: Vec<f32> = grid.iter().flatten().copied().collect();
         let labels = synthetic_labels(model, grid.len());
         let imgs = sigmoid(&model.decode_logits_batch_labeled(&z, labels.as_deref()));
+        let n = MANIFOLD_SIDE;
+        let z1: Vec<f64> = grid.iter().take(n).map(|p| f64::from(p[0])).collect();
+        let z2: Vec<f64> = (0..n).rev().map(|r| f64::from(grid[r * n][1])).collect();
         save(
-            pictures::manifold(&images(&imgs), MANIFOLD_SIDE)?,
+            pictures::manifold_with_axes(&images(&imgs), n, &z1, &z2)?,
             MANIFOLD_PNG,
         )?;
 
@@ -195,4 +198,24 @@ fn interpolation_pairs(test: &Split, rows: usize) -> Vec<(usize, usize)> {
             }
         })
         .collect()
+}
+
+/// Prior samples behind a mixture prior's manifold grid (its marginal quantiles).
+const MANIFOLD_PRIOR_SAMPLES: usize = 20_000;
+
+/// The manifold grid at the prior's marginal quantiles: Φ⁻¹ for N(0, I), empirical
+/// quantiles of prior samples for a learned mixture (whose marginals have no closed-form
+/// inverse).
+fn manifold_grid(model: &Vae) -> Vec<[f32; 2]> {
+    if model.mixture_prior().is_none() {
+        return pictures::manifold_latents(MANIFOLD_SIDE);
+    }
+    let z = model.prior_latents(MANIFOLD_PRIOR_SAMPLES, 0x3A71);
+    let mut axes: [Vec<f32>; 2] = [0, 1].map(|a| z.iter().skip(a).step_by(2).copied().collect());
+    axes.iter_mut().for_each(|v| v.sort_by(f32::total_cmp));
+    pictures::manifold_latents_with(MANIFOLD_SIDE, |a, p| {
+        let v = &axes[a];
+        let i = ((p * v.len() as f64) as usize).min(v.len().saturating_sub(1));
+        v.get(i).map_or(0.0, |&x| f64::from(x))
+    })
 }
