@@ -9,7 +9,7 @@
 //! digits. Any panic is a bug: the decoder promises none on any blob or input, and the
 //! asserts below check that its errors are the documented ones.
 
-use vae_core::format;
+use vae_core::format::{self, Prior};
 use vae_core::{Decoder, Error, IMAGE_PIXELS};
 
 /// Most tail records decoded per (LATENT, HIDDEN) pair.
@@ -176,18 +176,33 @@ fn check_shapes<const L: usize, const H: usize>(
             "decode_q raw",
         );
 
-        // generate / generate_digit are decode of sample_latent(seed).
-        let sampled = Decoder::<L, H>::sample_latent(seed);
-        assert!(
-            sampled.iter().all(|v| v.is_finite()),
-            "sample_latent not finite"
-        );
+        // generate / generate_digit are decode of prior_latent(seed): sample_latent(seed)
+        // for the N(0, I) prior; a mixture's latent may overflow (huge means or spreads),
+        // which decode then reports as NonFiniteLatent.
+        let sampled = decoder.prior_latent(seed);
+        let standard = decoder.model().prior == Prior::Standard;
+        if standard {
+            let plain = Decoder::<L, H>::sample_latent(seed);
+            assert!(
+                plain.iter().all(|v| v.is_finite()),
+                "sample_latent not finite"
+            );
+            assert!(
+                sampled
+                    .iter()
+                    .zip(&plain)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "prior_latent of a standard prior is not sample_latent"
+            );
+        }
+        let generated_err =
+            |label: Option<u8>| label_error(classes, label).or_else(|| latent_error(&sampled));
         expect(
             decoder.generate(seed, &mut out),
-            label_error(classes, None),
+            generated_err(None),
             "generate",
         );
-        let expected = label_error(classes, Some(digit));
+        let expected = generated_err(Some(digit));
         expect(
             decoder.generate_digit(digit, seed, &mut out),
             expected,
@@ -197,28 +212,42 @@ fn check_shapes<const L: usize, const H: usize>(
             expect(
                 decoder.decode_digit(digit, &sampled, &mut again),
                 None,
-                "decode_digit of sample_latent",
+                "decode_digit of prior_latent",
             );
             assert_eq!(
                 out, again,
-                "generate_digit is not decode_digit(sample_latent)"
+                "generate_digit is not decode_digit(prior_latent)"
             );
         }
 
         // Temperatures (from the latent's first value: NaN, infinities, negatives, huge):
         // label errors, then InvalidTemperature, then the scaled latent's own errors.
         let t = z.first().copied().unwrap_or(1.0);
-        let scaled = Decoder::<L, H>::sample_latent_with_temperature(seed, t);
+        let scaled = decoder.prior_latent_with_temperature(seed, t);
         let valid_t = t.is_finite() && t >= 0.0;
+        assert_eq!(
+            Decoder::<L, H>::sample_latent_with_temperature(seed, t).is_ok(),
+            valid_t,
+            "sample_latent_with_temperature's temperature check"
+        );
         match &scaled {
             Ok(zs) => {
                 assert!(valid_t, "temperature {t} accepted");
-                assert!(
+                // N(0, I): the latent times t; any prior: t = 1 is prior_latent itself.
+                let same_as = |f: &dyn Fn(f32) -> f32| {
                     zs.iter()
                         .zip(&sampled)
-                        .all(|(a, b)| a.to_bits() == (b * t).to_bits()),
-                    "sample_latent_with_temperature is not sample_latent * t"
-                );
+                        .all(|(a, &b)| a.to_bits() == f(b).to_bits())
+                };
+                if standard {
+                    assert!(
+                        same_as(&|b| b * t),
+                        "prior_latent_with_temperature is not * t"
+                    );
+                }
+                if t == 1.0 {
+                    assert!(same_as(&|b| b), "temperature 1 is not prior_latent");
+                }
             }
             Err(e) => {
                 assert!(!valid_t, "temperature {t} rejected");

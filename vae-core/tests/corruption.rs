@@ -291,18 +291,32 @@ fn write_fuzz_seed_corpus() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/decode");
     std::fs::create_dir_all(&dir).unwrap();
     // Shapes that load into the fuzz target's Decoder<4, 32>, <20, 256> and <2, 16>.
-    let models: [(&str, usize, &[usize], Option<u8>); 8] = [
-        ("l4-h16", 4, &[16], None),
-        ("l4-h16-cond", 4, &[16], Some(10)),
-        ("l4-direct", 4, &[], None),
-        ("l20-h32-h16", 20, &[32, 16], None),
-        ("l20-h24-cond", 20, &[24], Some(10)),
-        ("l2-h8", 2, &[8], None),
-        ("l2-h8-cond3", 2, &[8], Some(3)),
-        ("l2-h16-h8-h4-cond", 2, &[16, 8, 4], Some(10)),
+    // The last number: components of a mixture prior (format 2.1), 0 for N(0, I).
+    let models: [(&str, usize, &[usize], Option<u8>, usize); 11] = [
+        ("l4-h16", 4, &[16], None, 0),
+        ("l4-h16-cond", 4, &[16], Some(10), 0),
+        ("l4-direct", 4, &[], None, 0),
+        ("l20-h32-h16", 20, &[32, 16], None, 0),
+        ("l20-h24-cond", 20, &[24], Some(10), 0),
+        ("l2-h8", 2, &[8], None, 0),
+        ("l2-h8-cond3", 2, &[8], Some(3), 0),
+        ("l2-h16-h8-h4-cond", 2, &[16, 8, 4], Some(10), 0),
+        ("l4-h16-mix3", 4, &[16], None, 3),
+        ("l20-h24-cond-mix2", 20, &[24], Some(10), 2),
+        ("l2-h8-mix1", 2, &[8], None, 1),
     ];
-    for (k, (name, latent, hidden, classes)) in models.into_iter().enumerate() {
-        let blob = QuantizedMlp::random(k as u64 + 1, latent, hidden, classes).blob();
+    for (k, (name, latent, hidden, classes, components)) in models.into_iter().enumerate() {
+        let mut q = QuantizedMlp::random(k as u64 + 1, latent, hidden, classes);
+        if components > 0 {
+            let n = components * latent;
+            let weights: Vec<f32> = (1..=components).map(|c| c as f32).collect();
+            let means: Vec<f32> = (0..n).map(|i| i as f32 * 0.5 - 1.0).collect();
+            let stds: Vec<f32> = (0..n).map(|i| 0.25 + (i % 3) as f32 * 0.5).collect();
+            q.prior = Some(
+                vae_core::quantize::OwnedMixture::new(latent, &weights, &means, &stds).unwrap(),
+            );
+        }
+        let blob = q.blob();
         // Tail records: digit, seed, pattern, latent (see fuzz/src/check.rs).
         let mut tail = Vec::new();
         for (digit, seed, pattern) in [(3u8, 42u64, 0u8), (9, u64::MAX, 0x21), (12, 0, 0x0E)] {
