@@ -24,7 +24,11 @@ fn sample_crc_lines_are_the_golden_lines() {
         .args(["--count", &count.to_string(), "--seed", "0"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8(out.stdout).unwrap(), golden);
 }
 
