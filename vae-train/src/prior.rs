@@ -147,7 +147,7 @@ impl MixtureF32 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::backend;
     use crate::model::tensor2;
@@ -155,7 +155,7 @@ mod tests {
 
     /// `ln p(z)` of a mixture in `f64`, straight from the definition (no shift), without
     /// the `-latent/2 ln(2 pi)` constant.
-    fn log_prob_f64(m: &MixtureF32, z: &[f32]) -> f64 {
+    pub(crate) fn log_prob_f64(m: &MixtureF32, z: &[f32]) -> f64 {
         let l = m.latent_dim;
         let p: f64 = (0..m.components())
             .map(|k| {
