@@ -291,8 +291,10 @@ fn write_fuzz_seed_corpus() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/decode");
     std::fs::create_dir_all(&dir).unwrap();
     // Shapes that load into the fuzz target's Decoder<4, 32>, <20, 256> and <2, 16>.
-    // The last number: components of a mixture prior (format 2.1), 0 for N(0, I).
-    let models: [(&str, usize, &[usize], Option<u8>, usize); 11] = [
+    /// Name, latent, hidden widths, classes, and the components of a mixture prior
+    /// (format 2.1; 0 for N(0, I)).
+    type Seed<'a> = (&'a str, usize, &'a [usize], Option<u8>, usize);
+    let models: [Seed<'_>; 11] = [
         ("l4-h16", 4, &[16], None, 0),
         ("l4-h16-cond", 4, &[16], Some(10), 0),
         ("l4-direct", 4, &[], None, 0),

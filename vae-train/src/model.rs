@@ -576,14 +576,10 @@ mod tests {
         let standard = Vae::new(&with_prior(0), 1, &device).unwrap();
         assert!(standard.mixture_prior().is_none());
         let kl = to_host(standard.kl(t(&mu), t(&lv), t(&z), t(&eps)));
-        for i in 0..n {
+        for (i, &k) in kl.iter().enumerate() {
             let r = i * l..(i + 1) * l;
             let want = crate::loss::kl_f64(&f64s(&mu[r.clone()]), &f64s(&lv[r]));
-            assert!(
-                (f64::from(kl[i]) - want).abs() < 1e-4,
-                "{} vs {want}",
-                kl[i]
-            );
+            assert!((f64::from(k) - want).abs() < 1e-4, "{k} vs {want}");
         }
 
         let mixture = Vae::new(&with_prior(4), 1, &device).unwrap();
@@ -592,17 +588,13 @@ mod tests {
         // Same decoder weights as the standard model: the prior is drawn last.
         assert_eq!(mixture.decoder_layers(), standard.decoder_layers());
         let kl = to_host(mixture.kl(t(&mu), t(&lv), t(&z), t(&eps)));
-        for i in 0..n {
+        for (i, &k) in kl.iter().enumerate() {
             let log_q: f64 = (0..l)
                 .map(|j| -0.5 * (f64::from(lv[i * l + j]) + f64::from(eps[i * l + j]).powi(2)))
                 .sum();
             let log_p = crate::prior::tests::log_prob_f64(&m, &z[i * l..(i + 1) * l]);
             let want = log_q - log_p;
-            assert!(
-                (f64::from(kl[i]) - want).abs() < 1e-3,
-                "{} vs {want}",
-                kl[i]
-            );
+            assert!((f64::from(k) - want).abs() < 1e-3, "{k} vs {want}");
         }
         // Prior samples come from the mixture (a fresh one: unit variances around means
         // drawn from N(0, I)), deterministically.

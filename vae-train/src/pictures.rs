@@ -891,10 +891,8 @@ pub fn manifold_latents_with(n: usize, quantile: impl Fn(usize, f64) -> f64) -> 
     };
     let (z1, z2) = (axis(0), axis(1));
     let mut out = Vec::with_capacity(n * n);
-    for r in 0..n {
-        for c in 0..n {
-            out.push([z1[c] as f32, z2[n - 1 - r] as f32]);
-        }
+    for &y in z2.iter().rev() {
+        out.extend(z1.iter().map(|&x| [x as f32, y as f32]));
     }
     out
 }
