@@ -159,13 +159,17 @@ pub(crate) mod tests {
         let l = m.latent_dim;
         let p: f64 = (0..m.components())
             .map(|k| {
-                let mut log = f64::from(m.weights[k]).ln();
-                for i in 0..l {
-                    let s = f64::from(m.stds[k * l + i]);
-                    let d = (f64::from(z[i]) - f64::from(m.means[k * l + i])) / s;
-                    log += -0.5 * d * d - s.ln();
-                }
-                log.exp()
+                let row = k * l..(k + 1) * l;
+                let log: f64 = z
+                    .iter()
+                    .zip(&m.means[row.clone()])
+                    .zip(&m.stds[row])
+                    .map(|((&zi, &mi), &si)| {
+                        let (s, d) = (f64::from(si), f64::from(zi) - f64::from(mi));
+                        -0.5 * (d / s).powi(2) - s.ln()
+                    })
+                    .sum();
+                (f64::from(m.weights[k]).ln() + log).exp()
             })
             .sum();
         p.ln()
