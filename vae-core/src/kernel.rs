@@ -43,6 +43,8 @@ pub fn dense_ref(weights: &[u8], x: &[i8], mut sink: impl FnMut(i32)) {
 
 /// Dense layer as the decoder runs it: same contract and same results as [`dense_ref`].
 ///
+/// * x86-64 with AVX-512 F, BW and VNNI (compiled in, or detected at run time with the
+///   `std` feature): 16 rows at a time with `VPDPBUSD` (module `x86`; see [`Accel`]).
 /// * Cortex-M4/M7/M33 (`cfg(vae_dsp)`): `x` is sign-extended once into packed 16-bit
 ///   pairs, then four rows per pass with `SMLAD` ([`packed::dot4`], an `asm!` loop on the
 ///   M4; [`dense_quads`]). Leftover rows go through [`packed::dot3`] (three rows),
@@ -50,8 +52,80 @@ pub fn dense_ref(weights: &[u8], x: &[i8], mut sink: impl FnMut(i32)) {
 ///   [`dot_ref`]. Layers wider than [`QUAD_MAX_INPUTS`] inputs take the three-row path.
 /// * Other Arm (Cortex-M0): two rows per pass, four inputs per loop iteration
 ///   ([`dot2_portable`]); the M0 has too few registers for more rows.
-/// * Everything else (x86-64, AArch64, wasm): one row at a time in 16 vectorizable lanes.
-pub fn dense(weights: &[u8], x: &[i8], mut sink: impl FnMut(i32)) {
+/// * Everything else (x86-64 without AVX-512 VNNI, AArch64, wasm): one row at a time in
+///   16 vectorizable lanes.
+pub fn dense(weights: &[u8], x: &[i8], sink: impl FnMut(i32)) {
+    dense_with(accel(), weights, x, sink);
+}
+
+/// [`dense`] with the accelerated kernels `accel` (`None`: the portable ones).
+pub(crate) fn dense_with(
+    accel: Option<Accel>,
+    weights: &[u8],
+    x: &[i8],
+    mut sink: impl FnMut(i32),
+) {
+    match accel {
+        Some(a) => a.dense(weights, x, &mut sink),
+        None => dense_portable(weights, x, sink),
+    }
+}
+
+/// The accelerated kernels the CPU can run: AVX-512 VNNI on x86-64
+/// (`x86::Vnni`); elsewhere an empty type, so that `Option<Accel>` is always `None`.
+#[cfg(target_arch = "x86_64")]
+pub(crate) use x86::Vnni as Accel;
+
+/// The accelerated kernels the CPU can run: none on this target (an empty type, so
+/// `Option<Accel>` is always `None` and the code that uses it compiles away).
+#[cfg(not(target_arch = "x86_64"))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Accel {}
+
+#[cfg(not(target_arch = "x86_64"))]
+impl Accel {
+    pub(crate) fn dense(self, _: &[u8], _: &[i8], _: &mut impl FnMut(i32)) {
+        match self {}
+    }
+
+    pub(crate) fn hidden(
+        self,
+        _: &crate::format::Dense<'_>,
+        _: &[i8],
+        _: &[u8],
+        _: i8,
+        _: &mut [i8],
+    ) -> bool {
+        match self {}
+    }
+
+    pub(crate) fn pixels(
+        self,
+        _: &crate::format::Dense<'_>,
+        _: &[i8],
+        _: &[u8],
+        _: &[u8],
+        _: &mut [u8],
+    ) -> bool {
+        match self {}
+    }
+}
+
+/// The accelerated kernels of this CPU, if any (see [`dense`]).
+#[inline]
+pub(crate) fn accel() -> Option<Accel> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::Vnni::detect()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        None
+    }
+}
+
+/// [`dense`] without the accelerated kernels: the per-target portable loops.
+pub(crate) fn dense_portable(weights: &[u8], x: &[i8], mut sink: impl FnMut(i32)) {
     let n = x.len();
     if n == 0 {
         return;
@@ -366,6 +440,11 @@ pub(crate) fn le_f32(chunk: &[u8]) -> f32 {
         _ => f32::NAN,
     }
 }
+
+/// AVX-512 VNNI layers (`unsafe`: intrinsics on raw pointers into checked slices).
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod x86;
 
 #[cfg(test)]
 mod tests {

@@ -102,7 +102,7 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
-#[cfg(any(test, feature = "testing", feature = "quantize"))]
+#[cfg(any(test, feature = "std", feature = "testing", feature = "quantize"))]
 extern crate std;
 
 pub mod decoder;

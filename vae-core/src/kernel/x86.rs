@@ -1,0 +1,629 @@
+//! x86-64 AVX-512 VNNI kernels: whole layers, 16 rows at a time (the crate's second
+//! `unsafe` exception, next to `kernel::dsp`).
+//!
+//! Selected when the CPU has AVX-512 F, BW and VNNI: statically when the crate is compiled
+//! with those target features (e.g. `RUSTFLAGS=-Ctarget-cpu=native`), otherwise at run
+//! time with `std::is_x86_feature_detected!` (cargo feature `std`); without either the
+//! decoder runs the portable kernels. [`Vnni`] is the proof that the features are there:
+//! it is only made by [`Vnni::detect`], and its methods are the only way into the
+//! `#[target_feature]` functions.
+//!
+//! The results are the integers of the portable path, bit for bit:
+//!
+//! * Dot products: `VPDPBUSD` multiplies *unsigned* by signed bytes, so the weights go in
+//!   as `w ^ 0x80 = w + 128` (unsigned) against the signed inputs `x`, and
+//!   `sum w x = sum (w + 128) x - 128 sum x`; the last term is one number per layer,
+//!   folded into the bias. Every sum is exact modulo 2^32 and the true value fits in
+//!   `i32` (`format::parse` checks that), so the order of the additions does not matter.
+//!   16 rows run together (16 accumulators, each 64 bytes of one row per instruction,
+//!   inputs past a multiple of 64 through a masked load that reads only the row's bytes),
+//!   then a transpose-and-add tree turns the 16 vectors into one vector of 16 sums.
+//! * [`requantize`](super::requantize): the 64-bit product of `VPMULDQ` (even and odd
+//!   lanes apart), `((2p - (p < 0)) >> n + 1) >> 1` with a per-lane `VPSRAVQ`, which is
+//!   the scalar formula `((p - (p < 0)) >> (n - 1) + 1) >> 1` for `n >= 1` (`2p - 1` is
+//!   odd, so it floors like `2p - 2`) and gives `p` for `n = 0`; shifts past 63 fill with
+//!   the sign, as the clamp to 63 does. Exact whenever `2p` fits in `i64`, i.e. unless
+//!   `acc == multiplier == i32::MIN` (a parsed blob's multipliers are positive).
+//! * [`relu_q`](super::relu_q) as `clamp(v, 0, 127 - zp) + zp`, the clamp in 64 bits.
+//! * [`sigmoid_pixel`](super::sigmoid_pixel): the same 8-step binary search, lane-wise,
+//!   over the thresholds rearranged once per call into an implicit binary tree (node `h`,
+//!   children `2h` and `2h + 1`): the first four levels in one register (`VPERMD`), the
+//!   next ones in 1, 2, 4 and 8 registers (`VPERMT2D` and blends). A block of 16 values
+//!   all below the first threshold (black pixels, most of an MNIST digit) skips it.
+//!
+//! Safety: every pointer read or written is inside a slice whose length is checked in
+//! safe code first (the unsafe blocks say which); masked loads touch only the selected
+//! bytes (masked-off bytes are neither read nor faulted on).
+
+use core::arch::x86_64::*;
+
+use crate::format::Dense;
+
+use super::{NUM_THRESHOLDS, relu_q, requantize};
+
+/// Proof that the CPU runs AVX-512 F, BW and VNNI: made only by [`Vnni::detect`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Vnni(());
+
+/// Rows per block.
+const BLOCK: usize = 16;
+
+/// Row of accumulator `i`: the reduction tree leaves the sum of accumulator `i` in lane
+/// `bit_reverse4(i)`, so accumulator `i` takes that row and lane `j` ends up with row `j`.
+const ROW_OF_ACC: [usize; BLOCK] = [0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15];
+
+impl Vnni {
+    /// `Some` when this CPU has AVX-512 F, BW and VNNI.
+    ///
+    /// Compiled with those target features it is a constant; otherwise, with the `std`
+    /// feature, `std`'s cached CPUID answer (a few loads); without `std`, `None`.
+    #[inline]
+    pub(crate) fn detect() -> Option<Self> {
+        #[cfg(all(
+            target_feature = "avx512f",
+            target_feature = "avx512bw",
+            target_feature = "avx512vnni"
+        ))]
+        {
+            Some(Vnni(()))
+        }
+        #[cfg(all(
+            not(all(
+                target_feature = "avx512f",
+                target_feature = "avx512bw",
+                target_feature = "avx512vnni"
+            )),
+            any(feature = "std", test)
+        ))]
+        {
+            let yes = std::is_x86_feature_detected!("avx512f")
+                && std::is_x86_feature_detected!("avx512bw")
+                && std::is_x86_feature_detected!("avx512vnni");
+            yes.then_some(Vnni(()))
+        }
+        #[cfg(not(any(
+            all(
+                target_feature = "avx512f",
+                target_feature = "avx512bw",
+                target_feature = "avx512vnni"
+            ),
+            feature = "std",
+            test
+        )))]
+        {
+            None
+        }
+    }
+
+    /// [`dense`](super::dense) on this CPU: `sink(dot(row_j, x))` for every whole row, in
+    /// order; nothing for an empty `x`.
+    pub(crate) fn dense(self, weights: &[u8], x: &[i8], sink: &mut impl FnMut(i32)) {
+        let n = x.len();
+        if n == 0 {
+            return;
+        }
+        let correction = correction(x);
+        let mut blocks = weights.chunks_exact(BLOCK * n);
+        for block in blocks.by_ref() {
+            let mut sums = [0i32; BLOCK];
+            // SAFETY: `Vnni` exists only when the CPU has the features.
+            unsafe { dots16_to_array(block, x, correction, &mut sums) };
+            sums.iter().for_each(|&s| sink(s));
+        }
+        for row in blocks.remainder().chunks_exact(n) {
+            // SAFETY: as above.
+            sink(unsafe { dot1(row, x) }.wrapping_add(correction));
+        }
+    }
+
+    /// A hidden layer: `out[j] = relu_q(requantize(dot_j + bias_j + class_bias_j, m_j,
+    /// n_j), zero_point)` for `j < out.len()`. `false` (and `out` untouched) unless the
+    /// layer's arrays hold `out.len()` rows of `x.len()` inputs and `class_bias` is empty
+    /// or holds `out.len()` values.
+    pub(crate) fn hidden(
+        self,
+        layer: &Dense<'_>,
+        x: &[i8],
+        class_bias: &[u8],
+        zero_point: i8,
+        out: &mut [i8],
+    ) -> bool {
+        let Some(rows) = Rows::new(layer, x.len(), class_bias, out.len()) else {
+            return false;
+        };
+        let correction = correction(x);
+        let (blocks, rest) = out.as_chunks_mut::<BLOCK>();
+        let first = BLOCK * blocks.len();
+        for (b, dst) in blocks.iter_mut().enumerate() {
+            if let (Some(w), Some(p)) = (rows.block_weights(b), rows.block_params(b)) {
+                // SAFETY: `Vnni` exists only when the CPU has the features.
+                unsafe { hidden_block(w, x, correction, &p, zero_point, dst) };
+            }
+        }
+        for (j, slot) in (first..).zip(rest) {
+            if let (Some(w), Some(p)) = (rows.row_weights(j), rows.row(j)) {
+                // SAFETY: as above.
+                let acc = unsafe { dot1(w, x) }.wrapping_add(correction);
+                let v = requantize(acc.wrapping_add(p.0), p.1, p.2);
+                *slot = relu_q(v, zero_point);
+            }
+        }
+        true
+    }
+
+    /// The last layer to pixels: `out[j] = sigmoid_pixel(thresholds, requantize(dot_j +
+    /// bias_j + class_bias_j, m_j, n_j))`. `false` (and `out` untouched) unless the shapes
+    /// fit as for [`hidden`](Self::hidden) and `thresholds` is a full table.
+    pub(crate) fn pixels(
+        self,
+        layer: &Dense<'_>,
+        x: &[i8],
+        class_bias: &[u8],
+        thresholds: &[u8],
+        out: &mut [u8],
+    ) -> bool {
+        let Some(rows) = Rows::new(layer, x.len(), class_bias, out.len()) else {
+            return false;
+        };
+        let Some(table) = thresholds.first_chunk::<{ 4 * NUM_THRESHOLDS }>() else {
+            return false;
+        };
+        // SAFETY: `Vnni` exists only when the CPU has the features.
+        let tree = unsafe { Tree::new(table) };
+        let correction = correction(x);
+        let (blocks, rest) = out.as_chunks_mut::<BLOCK>();
+        let first = BLOCK * blocks.len();
+        for (b, dst) in blocks.iter_mut().enumerate() {
+            if let (Some(w), Some(p)) = (rows.block_weights(b), rows.block_params(b)) {
+                // SAFETY: `Vnni` exists only when the CPU has the features.
+                unsafe { pixel_block(w, x, correction, &p, &tree, dst) };
+            }
+        }
+        for (j, slot) in (first..).zip(rest) {
+            if let (Some(w), Some(p)) = (rows.row_weights(j), rows.row(j)) {
+                // SAFETY: as above.
+                let acc = unsafe { dot1(w, x) }.wrapping_add(correction);
+                let v = requantize(acc.wrapping_add(p.0), p.1, p.2);
+                *slot = super::sigmoid_pixel(thresholds, v);
+            }
+        }
+        true
+    }
+}
+
+/// `-128 * sum x` (wrapping): what `sum (w + 128) x` has on top of `sum w x`.
+fn correction(x: &[i8]) -> i32 {
+    let sum = x.iter().fold(0i32, |s, &v| s.wrapping_add(i32::from(v)));
+    sum.wrapping_mul(-128)
+}
+
+/// A layer's arrays, checked once against its shapes.
+struct Rows<'l> {
+    n: usize,
+    weights: &'l [u8],
+    bias: &'l [u8],
+    class_bias: &'l [u8],
+    multipliers: &'l [u8],
+    shifts: &'l [u8],
+}
+
+/// One block's per-row parameters, as the blob's bytes.
+struct BlockParams<'l> {
+    bias: &'l [u8; 4 * BLOCK],
+    class_bias: Option<&'l [u8; 4 * BLOCK]>,
+    multipliers: &'l [u8; 4 * BLOCK],
+    shifts: &'l [u8; BLOCK],
+}
+
+impl<'l> Rows<'l> {
+    fn new(layer: &Dense<'l>, n: usize, class_bias: &'l [u8], rows: usize) -> Option<Self> {
+        let fits = n >= 1
+            && layer.weights.len() >= rows.checked_mul(n)?
+            && layer.bias.len() >= 4 * rows
+            && layer.multipliers.len() >= 4 * rows
+            && layer.shifts.len() >= rows
+            && (class_bias.is_empty() || class_bias.len() >= 4 * rows);
+        fits.then_some(Rows {
+            n,
+            weights: layer.weights,
+            bias: layer.bias,
+            class_bias,
+            multipliers: layer.multipliers,
+            shifts: layer.shifts,
+        })
+    }
+
+    #[inline(always)]
+    fn block_weights(&self, b: usize) -> Option<&'l [u8]> {
+        let len = BLOCK * self.n;
+        self.weights.get(b * len..(b + 1) * len)
+    }
+
+    #[inline(always)]
+    fn block_params(&self, b: usize) -> Option<BlockParams<'l>> {
+        let at4 = |s: &'l [u8]| s.get(4 * BLOCK * b..)?.first_chunk::<{ 4 * BLOCK }>();
+        Some(BlockParams {
+            bias: at4(self.bias)?,
+            class_bias: if self.class_bias.is_empty() {
+                None
+            } else {
+                Some(at4(self.class_bias)?)
+            },
+            multipliers: at4(self.multipliers)?,
+            shifts: self.shifts.get(BLOCK * b..)?.first_chunk::<BLOCK>()?,
+        })
+    }
+
+    fn row_weights(&self, j: usize) -> Option<&'l [u8]> {
+        self.weights.get(j * self.n..(j + 1) * self.n)
+    }
+
+    /// Row `j`'s bias (class bias included), multiplier and shift.
+    fn row(&self, j: usize) -> Option<(i32, i32, u8)> {
+        let le = |s: &[u8]| {
+            s.get(4 * j..)?
+                .first_chunk::<4>()
+                .map(|b| i32::from_le_bytes(*b))
+        };
+        let extra = if self.class_bias.is_empty() {
+            0
+        } else {
+            le(self.class_bias)?
+        };
+        Some((
+            le(self.bias)?.wrapping_add(extra),
+            le(self.multipliers)?,
+            *self.shifts.get(j)?,
+        ))
+    }
+}
+
+/// The 16 sums `sum_i (w[r][i] + 128) x[i]` of the rows `r` of `block` (16 rows of
+/// `x.len()` bytes), in lanes `0..16`; zero unless `block.len() == 16 * x.len()`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+fn dots16(block: &[u8], x: &[i8]) -> __m512i {
+    let n = x.len();
+    if block.len() != BLOCK * n {
+        return _mm512_setzero_si512();
+    }
+    let k80 = _mm512_set1_epi8(-128);
+    let w = block.as_ptr().cast::<i8>();
+    let xp = x.as_ptr();
+    let mut acc = [_mm512_setzero_si512(); BLOCK];
+    let full = n / 64;
+    for c in 0..full {
+        // SAFETY: `64 c + 64 <= n`: bytes `64 c .. 64 c + 64` of `x` and of every row
+        // `r < 16` (at `r n` in `block`, whose length is `16 n`).
+        let xc = unsafe { _mm512_loadu_epi8(xp.add(64 * c)) };
+        for (a, &r) in acc.iter_mut().zip(&ROW_OF_ACC) {
+            // SAFETY: see above.
+            let wv = unsafe { _mm512_loadu_epi8(w.add(r * n + 64 * c)) };
+            *a = _mm512_dpbusd_epi32(*a, _mm512_xor_si512(wv, k80), xc);
+        }
+    }
+    let tail = n % 64;
+    if tail != 0 {
+        // The last `tail` bytes; zeros elsewhere, where `x` is 0, so `w + 128` adds 0.
+        let m: __mmask64 = (1u64 << tail) - 1;
+        // SAFETY: masked loads read only bytes `64 full .. n` of `x` and of each row.
+        let xc = unsafe { _mm512_maskz_loadu_epi8(m, xp.add(64 * full)) };
+        for (a, &r) in acc.iter_mut().zip(&ROW_OF_ACC) {
+            // SAFETY: see above.
+            let wv = unsafe { _mm512_maskz_loadu_epi8(m, w.add(r * n + 64 * full)) };
+            *a = _mm512_dpbusd_epi32(*a, _mm512_xor_si512(wv, k80), xc);
+        }
+    }
+    reduce16(acc)
+}
+
+/// Horizontal sums of 16 vectors: lane `bit_reverse4(i)` of the result is the sum of the
+/// lanes of `v[i]`. Four levels of "fold two vectors into one": 15 shuffles, 15 blends,
+/// 15 additions.
+#[target_feature(enable = "avx512f,avx512bw")]
+fn reduce16(v: [__m512i; BLOCK]) -> __m512i {
+    // 256-bit halves: lanes 0..8 hold partial sums of `a`, 8..16 of `b`.
+    let fold256 = |a: __m512i, b: __m512i| {
+        let t = _mm512_shuffle_i64x2::<0x4E>(a, b); // a.2 a.3 b.0 b.1
+        let u = _mm512_mask_blend_epi32(0xFF00, a, b); // a.0 a.1 b.2 b.3
+        _mm512_add_epi32(t, u)
+    };
+    // 128-bit blocks: [A0 A1 B0 B1], [C0 C1 D0 D1] -> [A C B D].
+    let idx128 = _mm512_setr_epi64(2, 3, 8, 9, 6, 7, 12, 13);
+    let fold128 = |a: __m512i, b: __m512i| {
+        let t = _mm512_permutex2var_epi64(a, idx128, b); // a.1 b.0 a.3 b.2
+        let u = _mm512_mask_blend_epi32(0xF0F0, a, b); // a.0 b.1 a.2 b.3
+        _mm512_add_epi32(t, u)
+    };
+    // 64-bit halves of each block: [a0 a1 a2 a3], [c0 c1 c2 c3] -> [a a c c].
+    let fold64 = |a: __m512i, b: __m512i| {
+        let t = _mm512_alignr_epi8::<8>(b, a); // a2 a3 c0 c1
+        let u = _mm512_mask_blend_epi32(0xCCCC, a, b); // a0 a1 c2 c3
+        _mm512_add_epi32(t, u)
+    };
+    // Dwords: [a a' c c'], [e e' g g'] -> [a e c g].
+    let fold32 = |a: __m512i, b: __m512i| {
+        let t = _mm512_shuffle_epi32::<0xB1>(_mm512_mask_blend_epi32(0x5555, a, b));
+        let u = _mm512_mask_blend_epi32(0xAAAA, a, b);
+        _mm512_add_epi32(t, u)
+    };
+    let [
+        v0,
+        v1,
+        v2,
+        v3,
+        v4,
+        v5,
+        v6,
+        v7,
+        v8,
+        v9,
+        v10,
+        v11,
+        v12,
+        v13,
+        v14,
+        v15,
+    ] = v;
+    let a = [
+        fold256(v0, v1),
+        fold256(v2, v3),
+        fold256(v4, v5),
+        fold256(v6, v7),
+        fold256(v8, v9),
+        fold256(v10, v11),
+        fold256(v12, v13),
+        fold256(v14, v15),
+    ];
+    let b = [
+        fold128(a[0], a[1]),
+        fold128(a[2], a[3]),
+        fold128(a[4], a[5]),
+        fold128(a[6], a[7]),
+    ];
+    let c = [fold64(b[0], b[1]), fold64(b[2], b[3])];
+    fold32(c[0], c[1])
+}
+
+/// `sum_i (w[i] + 128) x[i]` of one row (`w.len() == x.len()`, else 0).
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+fn dot1(w: &[u8], x: &[i8]) -> i32 {
+    let n = x.len();
+    if w.len() != n {
+        return 0;
+    }
+    let k80 = _mm512_set1_epi8(-128);
+    let (wp, xp) = (w.as_ptr().cast::<i8>(), x.as_ptr());
+    let mut acc = _mm512_setzero_si512();
+    let full = n / 64;
+    for c in 0..full {
+        // SAFETY: `64 c + 64 <= n`, the length of both slices.
+        let (wv, xc) = unsafe {
+            (
+                _mm512_loadu_epi8(wp.add(64 * c)),
+                _mm512_loadu_epi8(xp.add(64 * c)),
+            )
+        };
+        acc = _mm512_dpbusd_epi32(acc, _mm512_xor_si512(wv, k80), xc);
+    }
+    let tail = n % 64;
+    if tail != 0 {
+        let m: __mmask64 = (1u64 << tail) - 1;
+        // SAFETY: masked loads read only bytes `64 full .. n` of both slices.
+        let (wv, xc) = unsafe {
+            (
+                _mm512_maskz_loadu_epi8(m, wp.add(64 * full)),
+                _mm512_maskz_loadu_epi8(m, xp.add(64 * full)),
+            )
+        };
+        acc = _mm512_dpbusd_epi32(acc, _mm512_xor_si512(wv, k80), xc);
+    }
+    _mm512_reduce_add_epi32(acc)
+}
+
+/// [`dots16`] with the correction added, stored to `out`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+fn dots16_to_array(block: &[u8], x: &[i8], correction: i32, out: &mut [i32; BLOCK]) {
+    let sums = _mm512_add_epi32(dots16(block, x), _mm512_set1_epi32(correction));
+    // SAFETY: `out` is 64 bytes.
+    unsafe { _mm512_storeu_epi32(out.as_mut_ptr(), sums) };
+}
+
+/// 16 little-endian `i32` from 64 bytes.
+#[target_feature(enable = "avx512f")]
+fn load16(bytes: &[u8; 4 * BLOCK]) -> __m512i {
+    // SAFETY: reads exactly the 64 bytes of `bytes`.
+    unsafe { _mm512_loadu_epi8(bytes.as_ptr().cast::<i8>()) }
+}
+
+/// The 16 accumulators of a block, bias and class bias included.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+fn block_acc(block: &[u8], x: &[i8], correction: i32, p: &BlockParams<'_>) -> __m512i {
+    let mut acc = _mm512_add_epi32(dots16(block, x), _mm512_set1_epi32(correction));
+    acc = _mm512_add_epi32(acc, load16(p.bias));
+    if let Some(class_bias) = p.class_bias {
+        acc = _mm512_add_epi32(acc, load16(class_bias));
+    }
+    acc
+}
+
+/// [`requantize`] of 16 lanes before saturation: the even lanes' results in the 8 `i64`
+/// of the first vector, the odd lanes' in the second.
+#[target_feature(enable = "avx512f,avx512bw")]
+fn requantize16(acc: __m512i, multipliers: &[u8; 4 * BLOCK], shifts: &[u8; BLOCK]) -> [__m512i; 2] {
+    let m = load16(multipliers);
+    // SAFETY: reads exactly the 16 bytes of `shifts`.
+    let s = _mm512_cvtepu8_epi32(unsafe { _mm_loadu_si128(shifts.as_ptr().cast::<__m128i>()) });
+    let one = _mm512_set1_epi64(1);
+    let half = |acc: __m512i, m: __m512i, s: __m512i| {
+        let p = _mm512_mul_epi32(acc, m); // exact: the low dwords, sign-extended
+        let t = _mm512_add_epi64(_mm512_add_epi64(p, p), _mm512_srai_epi64::<63>(p));
+        _mm512_srai_epi64::<1>(_mm512_add_epi64(_mm512_srav_epi64(t, s), one))
+    };
+    let even = half(acc, m, _mm512_maskz_mov_epi32(0x5555, s));
+    let odd = half(
+        _mm512_srli_epi64::<32>(acc),
+        _mm512_srli_epi64::<32>(m),
+        _mm512_srli_epi64::<32>(s),
+    );
+    [even, odd]
+}
+
+/// Clamps both halves of [`requantize16`] to `lo..=hi` and puts the lanes back in order.
+#[target_feature(enable = "avx512f")]
+fn clamp_merge(v: [__m512i; 2], lo: i64, hi: i64) -> __m512i {
+    let (lo, hi) = (_mm512_set1_epi64(lo), _mm512_set1_epi64(hi));
+    let clamp = |x: __m512i| _mm512_min_epi64(_mm512_max_epi64(x, lo), hi);
+    let [even, odd] = v;
+    _mm512_mask_blend_epi32(0xAAAA, clamp(even), _mm512_slli_epi64::<32>(clamp(odd)))
+}
+
+/// Stores the low bytes of the 16 lanes.
+#[target_feature(enable = "avx512f")]
+fn store_bytes(v: __m512i, out: &mut [u8; BLOCK]) {
+    // SAFETY: writes exactly the 16 bytes of `out`.
+    unsafe { _mm_storeu_si128(out.as_mut_ptr().cast::<__m128i>(), _mm512_cvtepi32_epi8(v)) };
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+fn hidden_block(
+    block: &[u8],
+    x: &[i8],
+    correction: i32,
+    p: &BlockParams<'_>,
+    zero_point: i8,
+    out: &mut [i8; BLOCK],
+) {
+    let acc = block_acc(block, x, correction, p);
+    let zp = i32::from(zero_point);
+    // relu_q: clamp(v + zp, zp, 127) == clamp(v, 0, 127 - zp) + zp.
+    let v = clamp_merge(
+        requantize16(acc, p.multipliers, p.shifts),
+        0,
+        i64::from(127 - zp),
+    );
+    let codes = _mm512_add_epi32(v, _mm512_set1_epi32(zp));
+    // SAFETY: writes exactly the 16 bytes of `out`.
+    unsafe {
+        _mm_storeu_si128(
+            out.as_mut_ptr().cast::<__m128i>(),
+            _mm512_cvtepi32_epi8(codes),
+        )
+    };
+}
+
+/// The thresholds as an implicit binary tree for the lane-wise search. Node `h` (1 to 255)
+/// at depth `d` (`2^d <= h < 2^(d+1)`) is the probe of step `d` of the scalar search
+/// after `count = (h - 2^d) * 2^(8-d)`: threshold `count + 2^(7-d) - 1`.
+struct Tree {
+    /// Nodes 1..16 (lane `h`; lane 0 unused).
+    top: __m512i,
+    /// Nodes 16..32.
+    d4: __m512i,
+    /// Nodes 32..64.
+    d5: [__m512i; 2],
+    /// Nodes 64..128.
+    d6: [__m512i; 4],
+    /// Nodes 128..256.
+    d7: [__m512i; 8],
+    /// Threshold 0 in every lane.
+    first: __m512i,
+}
+
+impl Tree {
+    /// Built with 31 permutes from the 255 thresholds (`table`: little-endian `i32`)
+    /// plus a 256th of `i32::MAX`, which no probe reads.
+    #[target_feature(enable = "avx512f")]
+    fn new(table: &[u8; 4 * NUM_THRESHOLDS]) -> Self {
+        let (chunks, last) = table.as_chunks::<{ 4 * BLOCK }>();
+        let mut r = [_mm512_set1_epi32(i32::MAX); BLOCK];
+        for (v, c) in r.iter_mut().zip(chunks) {
+            *v = load16(c);
+        }
+        // The last 15 thresholds, then i32::MAX.
+        let mut tail = [0u8; 4 * BLOCK];
+        for (d, s) in tail.iter_mut().zip(last) {
+            *d = *s;
+        }
+        tail[4 * NUM_THRESHOLDS % (4 * BLOCK)..].copy_from_slice(&i32::MAX.to_le_bytes());
+        r[BLOCK - 1] = load16(&tail);
+        let evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        let odds = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+        let e = |a: __m512i, b: __m512i| _mm512_permutex2var_epi32(a, evens, b);
+        let o = |a: __m512i, b: __m512i| _mm512_permutex2var_epi32(a, odds, b);
+        // d7[m][i] = t[32m + 2i]; o1[m][i] = t[32m + 1 + 2i].
+        let d7: [__m512i; 8] = core::array::from_fn(|m| e(r[2 * m], r[2 * m + 1]));
+        let o1: [__m512i; 8] = core::array::from_fn(|m| o(r[2 * m], r[2 * m + 1]));
+        // d6[q][i] = t[64q + 1 + 4i]; o2[q][i] = t[64q + 3 + 4i].
+        let d6: [__m512i; 4] = core::array::from_fn(|q| e(o1[2 * q], o1[2 * q + 1]));
+        let o2: [__m512i; 4] = core::array::from_fn(|q| o(o1[2 * q], o1[2 * q + 1]));
+        // d5[r][i] = t[128r + 3 + 8i]; o3[r][i] = t[128r + 7 + 8i].
+        let d5: [__m512i; 2] = core::array::from_fn(|q| e(o2[2 * q], o2[2 * q + 1]));
+        let o3: [__m512i; 2] = core::array::from_fn(|q| o(o2[2 * q], o2[2 * q + 1]));
+        // d4[i] = t[16i + 7]; s[i] = t[16i + 15].
+        let d4 = e(o3[0], o3[1]);
+        let s = o(o3[0], o3[1]);
+        // Node 1: t[127]; 2, 3: t[63], t[191]; 4..8: t[31 + 64k]; 8..16: t[15 + 32k].
+        let top = _mm512_permutexvar_epi32(
+            _mm512_setr_epi32(0, 7, 3, 11, 1, 5, 9, 13, 0, 2, 4, 6, 8, 10, 12, 14),
+            s,
+        );
+        Tree {
+            top,
+            d4,
+            d5,
+            d6,
+            d7,
+            first: _mm512_permutexvar_epi32(_mm512_setzero_si512(), r[0]),
+        }
+    }
+
+    /// The pixel of each lane of `v`: the number of thresholds `<= v`.
+    #[target_feature(enable = "avx512f")]
+    fn search(&self, v: __m512i) -> __m512i {
+        let one = _mm512_set1_epi32(1);
+        let step = |h: __m512i, node: __m512i| {
+            let le = _mm512_cmple_epi32_mask(node, v);
+            _mm512_mask_add_epi32(_mm512_add_epi32(h, h), le, _mm512_add_epi32(h, h), one)
+        };
+        let pick = |h: __m512i, bit: i32, a: __m512i, b: __m512i| {
+            _mm512_mask_blend_epi32(_mm512_test_epi32_mask(h, _mm512_set1_epi32(bit)), a, b)
+        };
+        let p2 = |a: __m512i, h: __m512i, b: __m512i| _mm512_permutex2var_epi32(a, h, b);
+        let mut h = one;
+        for _ in 0..4 {
+            h = step(h, _mm512_permutexvar_epi32(h, self.top));
+        }
+        h = step(h, _mm512_permutexvar_epi32(h, self.d4));
+        h = step(h, p2(self.d5[0], h, self.d5[1]));
+        let d6 = &self.d6;
+        h = step(h, pick(h, 32, p2(d6[0], h, d6[1]), p2(d6[2], h, d6[3])));
+        let d7 = &self.d7;
+        let lo = pick(h, 32, p2(d7[0], h, d7[1]), p2(d7[2], h, d7[3]));
+        let hi = pick(h, 32, p2(d7[4], h, d7[5]), p2(d7[6], h, d7[7]));
+        h = step(h, pick(h, 64, lo, hi));
+        // h = 256 + count: the low byte is the pixel.
+        h
+    }
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+fn pixel_block(
+    block: &[u8],
+    x: &[i8],
+    correction: i32,
+    p: &BlockParams<'_>,
+    tree: &Tree,
+    out: &mut [u8; BLOCK],
+) {
+    let acc = block_acc(block, x, correction, p);
+    let v = clamp_merge(
+        requantize16(acc, p.multipliers, p.shifts),
+        i64::from(i32::MIN),
+        i64::from(i32::MAX),
+    );
+    if _mm512_cmplt_epi32_mask(v, tree.first) == 0xFFFF {
+        *out = [0; BLOCK];
+    } else {
+        store_bytes(tree.search(v), out);
+    }
+}
