@@ -105,7 +105,7 @@ impl Accel {
         _: &[i8],
         _: &[u8],
         _: &[u8],
-        _: &mut [u8],
+        _: &mut [u8; crate::IMAGE_PIXELS],
     ) -> bool {
         match self {}
     }

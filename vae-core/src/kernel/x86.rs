@@ -13,11 +13,12 @@
 //! * Dot products: `VPDPBUSD` multiplies *unsigned* by signed bytes, so the weights go in
 //!   as `w ^ 0x80 = w + 128` (unsigned) against the signed inputs `x`, and
 //!   `sum w x = sum (w + 128) x - 128 sum x`; the last term is one number per layer,
-//!   folded into the bias. Every sum is exact modulo 2^32 and the true value fits in
-//!   `i32` (`format::parse` checks that), so the order of the additions does not matter.
-//!   16 rows run together (16 accumulators, each 64 bytes of one row per instruction,
-//!   inputs past a multiple of 64 through a masked load that reads only the row's bytes),
-//!   then a transpose-and-add tree turns the 16 vectors into one vector of 16 sums.
+//!   added with the bias. Every sum is exact modulo 2^32 and the true value fits in `i32`
+//!   (`format::parse` checks that), so the order of the additions does not matter. 16
+//!   rows run together (16 accumulators, each 64 bytes of one row per instruction, inputs
+//!   past a multiple of 64 through a masked load that reads only the row's bytes; rows of
+//!   at most 32 bytes two to a register), then a transpose-and-add tree turns the 16
+//!   vectors into one vector of 16 sums.
 //! * [`requantize`](super::requantize): the 64-bit product of `VPMULDQ` (even and odd
 //!   lanes apart), `((2p - (p < 0)) >> n + 1) >> 1` with a per-lane `VPSRAVQ`, which is
 //!   the scalar formula `((p - (p < 0)) >> (n - 1) + 1) >> 1` for `n >= 1` (`2p - 1` is
@@ -26,17 +27,25 @@
 //!   `acc == multiplier == i32::MIN` (a parsed blob's multipliers are positive).
 //! * [`relu_q`](super::relu_q) as `clamp(v, 0, 127 - zp) + zp`, the clamp in 64 bits.
 //! * [`sigmoid_pixel`](super::sigmoid_pixel): the same 8-step binary search, lane-wise,
-//!   over the thresholds rearranged once per call into an implicit binary tree (node `h`,
-//!   children `2h` and `2h + 1`): the first four levels in one register (`VPERMD`), the
-//!   next ones in 1, 2, 4 and 8 registers (`VPERMT2D` and blends). A block of 16 values
-//!   all below the first threshold (black pixels, most of an MNIST digit) skips it.
+//!   over the thresholds rearranged once per image into an implicit binary tree (node
+//!   `h`, children `2h` and `2h + 1`): the first four levels in one register (`VPERMD`),
+//!   the next ones in 1, 2, 4 and 8 registers (`VPERMT2D` and selects).
+//!
+//! Measured on Zen 5 (the default blob, 271 KB of weights in L2, one core): the weights
+//! stream at about one 64-byte load per cycle; what is left is kept off that stream's
+//! back. Compares into mask registers cost about 9 cycles from compare to use, so the
+//! search has none; long dependency chains inside the dot-product loop held it back, so
+//! the last layer computes all 49 blocks' sums first and requantizes and searches
+//! afterwards, seven searches in lockstep.
 //!
 //! Safety: every pointer read or written is inside a slice whose length is checked in
 //! safe code first (the unsafe blocks say which); masked loads touch only the selected
-//! bytes (masked-off bytes are neither read nor faulted on).
+//! bytes (masked-off bytes are neither read nor faulted on), also when the address they
+//! are given lies before the slice.
 
 use core::arch::x86_64::*;
 
+use crate::IMAGE_PIXELS;
 use crate::format::Dense;
 
 use super::{NUM_THRESHOLDS, relu_q, requantize};
@@ -48,9 +57,16 @@ pub(crate) struct Vnni(());
 /// Rows per block.
 const BLOCK: usize = 16;
 
-/// Row of accumulator `i`: the reduction tree leaves the sum of accumulator `i` in lane
-/// `bit_reverse4(i)`, so accumulator `i` takes that row and lane `j` ends up with row `j`.
-const ROW_OF_ACC: [usize; BLOCK] = [0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15];
+/// Accumulator of row `r`: the reduction tree leaves the sum of accumulator `i` in lane
+/// `bit_reverse4(i)`, so row `r` goes to accumulator `bit_reverse4(r)` and ends up in
+/// lane `r`.
+const ACC_OF_ROW: [usize; BLOCK] = [0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15];
+
+/// Blocks of 16 pixels in an image.
+const PIXEL_BLOCKS: usize = IMAGE_PIXELS / BLOCK;
+
+/// Pixel blocks searched in lockstep (49 = 7 x 7).
+const LOCKSTEP: usize = 7;
 
 impl Vnni {
     /// `Some` when this CPU has AVX-512 F, BW and VNNI.
@@ -98,22 +114,11 @@ impl Vnni {
     /// [`dense`](super::dense) on this CPU: `sink(dot(row_j, x))` for every whole row, in
     /// order; nothing for an empty `x`.
     pub(crate) fn dense(self, weights: &[u8], x: &[i8], sink: &mut impl FnMut(i32)) {
-        let n = x.len();
-        if n == 0 {
+        if x.is_empty() {
             return;
         }
-        let correction = correction(x);
-        let mut blocks = weights.chunks_exact(BLOCK * n);
-        for block in blocks.by_ref() {
-            let mut sums = [0i32; BLOCK];
-            // SAFETY: `Vnni` exists only when the CPU has the features.
-            unsafe { dots16_to_array(block, x, correction, &mut sums) };
-            sums.iter().for_each(|&s| sink(s));
-        }
-        for row in blocks.remainder().chunks_exact(n) {
-            // SAFETY: as above.
-            sink(unsafe { dot1(row, x) }.wrapping_add(correction));
-        }
+        // SAFETY: `Vnni` exists only when the CPU has the features.
+        unsafe { dense_layer(weights, x, sink) };
     }
 
     /// A hidden layer: `out[j] = relu_q(requantize(dot_j + bias_j + class_bias_j, m_j,
@@ -131,23 +136,8 @@ impl Vnni {
         let Some(rows) = Rows::new(layer, x.len(), class_bias, out.len()) else {
             return false;
         };
-        let correction = correction(x);
-        let (blocks, rest) = out.as_chunks_mut::<BLOCK>();
-        let first = BLOCK * blocks.len();
-        for (b, dst) in blocks.iter_mut().enumerate() {
-            if let (Some(w), Some(p)) = (rows.block_weights(b), rows.block_params(b)) {
-                // SAFETY: `Vnni` exists only when the CPU has the features.
-                unsafe { hidden_block(w, x, correction, &p, zero_point, dst) };
-            }
-        }
-        for (j, slot) in (first..).zip(rest) {
-            if let (Some(w), Some(p)) = (rows.row_weights(j), rows.row(j)) {
-                // SAFETY: as above.
-                let acc = unsafe { dot1(w, x) }.wrapping_add(correction);
-                let v = requantize(acc.wrapping_add(p.0), p.1, p.2);
-                *slot = relu_q(v, zero_point);
-            }
-        }
+        // SAFETY: `Vnni` exists only when the CPU has the features.
+        unsafe { hidden_layer(&rows, x, zero_point, out) };
         true
     }
 
@@ -160,34 +150,102 @@ impl Vnni {
         x: &[i8],
         class_bias: &[u8],
         thresholds: &[u8],
-        out: &mut [u8],
+        out: &mut [u8; IMAGE_PIXELS],
     ) -> bool {
-        let Some(rows) = Rows::new(layer, x.len(), class_bias, out.len()) else {
+        let Some(rows) = Rows::new(layer, x.len(), class_bias, IMAGE_PIXELS) else {
             return false;
         };
         let Some(table) = thresholds.first_chunk::<{ 4 * NUM_THRESHOLDS }>() else {
             return false;
         };
         // SAFETY: `Vnni` exists only when the CPU has the features.
-        let tree = unsafe { Tree::new(table) };
-        let correction = correction(x);
-        let (blocks, rest) = out.as_chunks_mut::<BLOCK>();
-        let first = BLOCK * blocks.len();
-        for (b, dst) in blocks.iter_mut().enumerate() {
-            if let (Some(w), Some(p)) = (rows.block_weights(b), rows.block_params(b)) {
-                // SAFETY: `Vnni` exists only when the CPU has the features.
-                unsafe { pixel_block(w, x, correction, &p, &tree, dst) };
-            }
-        }
-        for (j, slot) in (first..).zip(rest) {
-            if let (Some(w), Some(p)) = (rows.row_weights(j), rows.row(j)) {
-                // SAFETY: as above.
-                let acc = unsafe { dot1(w, x) }.wrapping_add(correction);
-                let v = requantize(acc.wrapping_add(p.0), p.1, p.2);
-                *slot = super::sigmoid_pixel(thresholds, v);
-            }
-        }
+        unsafe { pixel_layer(&rows, x, table, out) };
         true
+    }
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+fn dense_layer(weights: &[u8], x: &[i8], sink: &mut impl FnMut(i32)) {
+    let n = x.len();
+    let correction = correction(x);
+    let blocks = weights.len() / n / BLOCK;
+    for_each_block(weights, x, blocks, |_, sums| {
+        let sums = _mm512_add_epi32(sums, _mm512_set1_epi32(correction));
+        let mut out = [0i32; BLOCK];
+        // SAFETY: `out` is 64 bytes.
+        unsafe { _mm512_storeu_epi32(out.as_mut_ptr(), sums) };
+        out.iter().for_each(|&s| sink(s));
+    });
+    let rest = weights.get(BLOCK * blocks * n..).unwrap_or_default();
+    for row in rest.chunks_exact(n) {
+        sink(dot1(row, x).wrapping_add(correction));
+    }
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+fn hidden_layer(rows: &Rows<'_>, x: &[i8], zero_point: i8, out: &mut [i8]) {
+    let correction = correction(x);
+    let zp = i32::from(zero_point);
+    let (blocks, rest) = out.as_chunks_mut::<BLOCK>();
+    let first = BLOCK * blocks.len();
+    for_each_block(rows.weights, x, blocks.len(), |b, sums| {
+        let (Some(p), Some(dst)) = (rows.block_params(b), blocks.get_mut(b)) else {
+            return;
+        };
+        let acc = p.add_bias(_mm512_add_epi32(sums, _mm512_set1_epi32(correction)));
+        // relu_q: clamp(v + zp, zp, 127) == clamp(v, 0, 127 - zp) + zp.
+        let v = clamp_merge(
+            requantize16(acc, p.multipliers, p.shifts),
+            0,
+            i64::from(127 - zp),
+        );
+        let codes = _mm512_cvtepi32_epi8(_mm512_add_epi32(v, _mm512_set1_epi32(zp)));
+        // SAFETY: writes exactly the 16 bytes of `dst`.
+        unsafe { _mm_storeu_si128(dst.as_mut_ptr().cast::<__m128i>(), codes) };
+    });
+    for (j, slot) in (first..).zip(rest) {
+        if let (Some(w), Some((bias, m, s))) = (rows.row_weights(j), rows.row(j)) {
+            let acc = dot1(w, x).wrapping_add(correction).wrapping_add(bias);
+            *slot = relu_q(requantize(acc, m, s), zero_point);
+        }
+    }
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+fn pixel_layer(
+    rows: &Rows<'_>,
+    x: &[i8],
+    table: &[u8; 4 * NUM_THRESHOLDS],
+    out: &mut [u8; IMAGE_PIXELS],
+) {
+    let correction = _mm512_set1_epi32(correction(x));
+    // All dot products first, then the requantization, then the searches (see the
+    // module docs).
+    let mut values = [_mm512_setzero_si512(); PIXEL_BLOCKS];
+    for_each_block(rows.weights, x, PIXEL_BLOCKS, |b, sums| {
+        if let Some(slot) = values.get_mut(b) {
+            *slot = _mm512_add_epi32(sums, correction);
+        }
+    });
+    for (b, slot) in values.iter_mut().enumerate() {
+        if let Some(p) = rows.block_params(b) {
+            *slot = clamp_merge(
+                requantize16(p.add_bias(*slot), p.multipliers, p.shifts),
+                i64::from(i32::MIN),
+                i64::from(i32::MAX),
+            );
+        }
+    }
+    let tree = Tree::new(table);
+    let (blocks, _) = out.as_chunks_mut::<BLOCK>();
+    let (dsts, _) = blocks.as_chunks_mut::<LOCKSTEP>();
+    let (groups, _) = values.as_chunks::<LOCKSTEP>();
+    for (dst, &v) in dsts.iter_mut().zip(groups) {
+        for (d, p) in dst.iter_mut().zip(tree.search(v)) {
+            // `p` = 256 + count: the low byte is the pixel. SAFETY: writes exactly the
+            // 16 bytes of `d`.
+            unsafe { _mm_storeu_si128(d.as_mut_ptr().cast::<__m128i>(), _mm512_cvtepi32_epi8(p)) };
+        }
     }
 }
 
@@ -215,7 +273,22 @@ struct BlockParams<'l> {
     shifts: &'l [u8; BLOCK],
 }
 
+impl BlockParams<'_> {
+    /// `acc` plus the bias and the class bias.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn add_bias(&self, acc: __m512i) -> __m512i {
+        let acc = _mm512_add_epi32(acc, load16(self.bias));
+        match self.class_bias {
+            Some(class_bias) => _mm512_add_epi32(acc, load16(class_bias)),
+            None => acc,
+        }
+    }
+}
+
 impl<'l> Rows<'l> {
+    /// `None` unless `layer` holds `rows` rows of `n >= 1` inputs and `class_bias` is
+    /// empty or holds `rows` values.
     fn new(layer: &Dense<'l>, n: usize, class_bias: &'l [u8], rows: usize) -> Option<Self> {
         let fits = n >= 1
             && layer.weights.len() >= rows.checked_mul(n)?
@@ -233,12 +306,7 @@ impl<'l> Rows<'l> {
         })
     }
 
-    #[inline(always)]
-    fn block_weights(&self, b: usize) -> Option<&'l [u8]> {
-        let len = BLOCK * self.n;
-        self.weights.get(b * len..(b + 1) * len)
-    }
-
+    /// The parameters of rows `16 b .. 16 b + 16`.
     #[inline(always)]
     fn block_params(&self, b: usize) -> Option<BlockParams<'l>> {
         let at4 = |s: &'l [u8]| s.get(4 * BLOCK * b..)?.first_chunk::<{ 4 * BLOCK }>();
@@ -278,72 +346,115 @@ impl<'l> Rows<'l> {
     }
 }
 
-/// The 16 sums `sum_i (w[r][i] + 128) x[i]` of the rows `r` of `block` (16 rows of
-/// `x.len()` bytes), in lanes `0..16`; zero unless `block.len() == 16 * x.len()`.
+/// `f(b, sums)` for the first `blocks` blocks of 16 rows of `weights` (rows of
+/// `x.len() >= 1` bytes), where lane `r` of `sums` is `sum_i (w[16 b + r][i] + 128) x[i]`;
+/// stops early if `weights` is too short.
+#[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-fn dots16(block: &[u8], x: &[i8]) -> __m512i {
+fn for_each_block(weights: &[u8], x: &[i8], blocks: usize, f: impl FnMut(usize, __m512i)) {
+    if x.len() <= 32 {
+        blocks_paired(weights, x, blocks, f);
+    } else {
+        blocks_wide(weights, x, blocks, f);
+    }
+}
+
+/// [`for_each_block`] for rows of more than 32 bytes: per 64-byte chunk of `x`, that
+/// chunk of each of the 16 rows.
+///
+/// (Measured on Zen 5 against reading each row whole with `x` held in registers,
+/// unrolled per width: this order was faster, as was zeroing the accumulators per block
+/// against carrying them over and taking differences.)
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+fn blocks_wide(weights: &[u8], x: &[i8], blocks: usize, mut f: impl FnMut(usize, __m512i)) {
     let n = x.len();
-    if block.len() != BLOCK * n {
-        return _mm512_setzero_si512();
+    let k80 = _mm512_set1_epi8(-128);
+    let xp = x.as_ptr();
+    let (full, tail) = (n / 64, n % 64);
+    // The last `tail` bytes of a row; zeros elsewhere, where `x` is 0, so `w + 128` adds 0.
+    let m: __mmask64 = (1u64 << tail) - 1;
+    for b in 0..blocks {
+        let Some(block) = weights.get(b * BLOCK * n..(b + 1) * BLOCK * n) else {
+            return;
+        };
+        let w = block.as_ptr().cast::<i8>();
+        let mut acc = [_mm512_setzero_si512(); BLOCK];
+        for c in 0..full {
+            // SAFETY: `64 c + 64 <= n`: bytes `64 c .. 64 c + 64` of `x` and of every row
+            // `r < 16` (at `r n` in `block`, whose length is `16 n`).
+            let xc = unsafe { _mm512_loadu_epi8(xp.add(64 * c)) };
+            for (r, &a) in ACC_OF_ROW.iter().enumerate() {
+                // SAFETY: see above.
+                let wv = unsafe { _mm512_loadu_epi8(w.add(r * n + 64 * c)) };
+                acc[a] = _mm512_dpbusd_epi32(acc[a], _mm512_xor_si512(wv, k80), xc);
+            }
+        }
+        if tail != 0 {
+            // SAFETY: masked loads read only bytes `64 full .. n` of `x` and of each row.
+            let xc = unsafe { _mm512_maskz_loadu_epi8(m, xp.add(64 * full)) };
+            for (r, &a) in ACC_OF_ROW.iter().enumerate() {
+                // SAFETY: see above.
+                let wv = unsafe { _mm512_maskz_loadu_epi8(m, w.add(r * n + 64 * full)) };
+                acc[a] = _mm512_dpbusd_epi32(acc[a], _mm512_xor_si512(wv, k80), xc);
+            }
+        }
+        f(b, reduce16(acc));
+    }
+}
+
+/// [`for_each_block`] for rows of 1 to 32 bytes: two rows per register (row `r` in bytes
+/// `0..32`, row `r + 8` in bytes `32..64`, each padded with zeros), so a block takes 8
+/// accumulators, already in the layout of the reduction's second level.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+fn blocks_paired(weights: &[u8], x: &[i8], blocks: usize, mut f: impl FnMut(usize, __m512i)) {
+    let n = x.len();
+    if n == 0 || n > 32 {
+        return;
     }
     let k80 = _mm512_set1_epi8(-128);
-    let w = block.as_ptr().cast::<i8>();
+    let lo: __mmask64 = (1u64 << n) - 1;
+    let hi: __mmask64 = lo << 32;
     let xp = x.as_ptr();
-    let mut acc = [_mm512_setzero_si512(); BLOCK];
-    let full = n / 64;
-    for c in 0..full {
-        // SAFETY: `64 c + 64 <= n`: bytes `64 c .. 64 c + 64` of `x` and of every row
-        // `r < 16` (at `r n` in `block`, whose length is `16 n`).
-        let xc = unsafe { _mm512_loadu_epi8(xp.add(64 * c)) };
-        for (a, &r) in acc.iter_mut().zip(&ROW_OF_ACC) {
-            // SAFETY: see above.
-            let wv = unsafe { _mm512_loadu_epi8(w.add(r * n + 64 * c)) };
-            *a = _mm512_dpbusd_epi32(*a, _mm512_xor_si512(wv, k80), xc);
-        }
+    // SAFETY: both masked loads read only bytes `0 .. n` of `x` (the second one into
+    // bytes `32 .. 32 + n` of the register, from an address 32 bytes before `x`).
+    let x2 =
+        unsafe { _mm512_mask_loadu_epi8(_mm512_maskz_loadu_epi8(lo, xp), hi, xp.wrapping_sub(32)) };
+    for b in 0..blocks {
+        let Some(block) = weights.get(b * BLOCK * n..(b + 1) * BLOCK * n) else {
+            return;
+        };
+        let w = block.as_ptr().cast::<i8>();
+        let acc: [__m512i; BLOCK / 2] = core::array::from_fn(|k| {
+            // Accumulator `2k` of `reduce16`'s first level in the low half, `2k + 1`
+            // (row + 8) in the high half.
+            let r = ACC_OF_ROW[2 * k];
+            // SAFETY: bytes `0 .. n` of rows `r` and `r + 8 < 16` of `block` (16 rows of
+            // `n` bytes); the second load, like `x2`'s, from 32 bytes before its row.
+            let wv = unsafe {
+                _mm512_mask_loadu_epi8(
+                    _mm512_maskz_loadu_epi8(lo, w.wrapping_add(r * n)),
+                    hi,
+                    w.wrapping_add((r + 8) * n).wrapping_sub(32),
+                )
+            };
+            _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_xor_si512(wv, k80), x2)
+        });
+        f(b, reduce_halves(acc));
     }
-    let tail = n % 64;
-    if tail != 0 {
-        // The last `tail` bytes; zeros elsewhere, where `x` is 0, so `w + 128` adds 0.
-        let m: __mmask64 = (1u64 << tail) - 1;
-        // SAFETY: masked loads read only bytes `64 full .. n` of `x` and of each row.
-        let xc = unsafe { _mm512_maskz_loadu_epi8(m, xp.add(64 * full)) };
-        for (a, &r) in acc.iter_mut().zip(&ROW_OF_ACC) {
-            // SAFETY: see above.
-            let wv = unsafe { _mm512_maskz_loadu_epi8(m, w.add(r * n + 64 * full)) };
-            *a = _mm512_dpbusd_epi32(*a, _mm512_xor_si512(wv, k80), xc);
-        }
-    }
-    reduce16(acc)
 }
 
 /// Horizontal sums of 16 vectors: lane `bit_reverse4(i)` of the result is the sum of the
-/// lanes of `v[i]`. Four levels of "fold two vectors into one": 15 shuffles, 15 blends,
-/// 15 additions.
+/// lanes of `v[i]`. Four levels of "fold two vectors into one" (a shuffle, a blend and an
+/// addition each): 256-bit halves here, then [`reduce_halves`].
+#[inline]
 #[target_feature(enable = "avx512f,avx512bw")]
 fn reduce16(v: [__m512i; BLOCK]) -> __m512i {
-    // 256-bit halves: lanes 0..8 hold partial sums of `a`, 8..16 of `b`.
+    // Lanes 0..8 hold partial sums of `a`, 8..16 of `b`.
     let fold256 = |a: __m512i, b: __m512i| {
         let t = _mm512_shuffle_i64x2::<0x4E>(a, b); // a.2 a.3 b.0 b.1
         let u = _mm512_mask_blend_epi32(0xFF00, a, b); // a.0 a.1 b.2 b.3
-        _mm512_add_epi32(t, u)
-    };
-    // 128-bit blocks: [A0 A1 B0 B1], [C0 C1 D0 D1] -> [A C B D].
-    let idx128 = _mm512_setr_epi64(2, 3, 8, 9, 6, 7, 12, 13);
-    let fold128 = |a: __m512i, b: __m512i| {
-        let t = _mm512_permutex2var_epi64(a, idx128, b); // a.1 b.0 a.3 b.2
-        let u = _mm512_mask_blend_epi32(0xF0F0, a, b); // a.0 b.1 a.2 b.3
-        _mm512_add_epi32(t, u)
-    };
-    // 64-bit halves of each block: [a0 a1 a2 a3], [c0 c1 c2 c3] -> [a a c c].
-    let fold64 = |a: __m512i, b: __m512i| {
-        let t = _mm512_alignr_epi8::<8>(b, a); // a2 a3 c0 c1
-        let u = _mm512_mask_blend_epi32(0xCCCC, a, b); // a0 a1 c2 c3
-        _mm512_add_epi32(t, u)
-    };
-    // Dwords: [a a' c c'], [e e' g g'] -> [a e c g].
-    let fold32 = |a: __m512i, b: __m512i| {
-        let t = _mm512_shuffle_epi32::<0xB1>(_mm512_mask_blend_epi32(0x5555, a, b));
-        let u = _mm512_mask_blend_epi32(0xAAAA, a, b);
         _mm512_add_epi32(t, u)
     };
     let [
@@ -364,7 +475,7 @@ fn reduce16(v: [__m512i; BLOCK]) -> __m512i {
         v14,
         v15,
     ] = v;
-    let a = [
+    reduce_halves([
         fold256(v0, v1),
         fold256(v2, v3),
         fold256(v4, v5),
@@ -373,7 +484,33 @@ fn reduce16(v: [__m512i; BLOCK]) -> __m512i {
         fold256(v10, v11),
         fold256(v12, v13),
         fold256(v14, v15),
-    ];
+    ])
+}
+
+/// The last three levels of [`reduce16`]: `a[k]` holds partial sums of vector `2k` in
+/// lanes `0..8` and of `2k + 1` in lanes `8..16`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw")]
+fn reduce_halves(a: [__m512i; BLOCK / 2]) -> __m512i {
+    // 128-bit blocks: [A0 A1 B0 B1], [C0 C1 D0 D1] -> [A C B D].
+    let idx128 = _mm512_setr_epi64(2, 3, 8, 9, 6, 7, 12, 13);
+    let fold128 = |a: __m512i, b: __m512i| {
+        let t = _mm512_permutex2var_epi64(a, idx128, b); // a.1 b.0 a.3 b.2
+        let u = _mm512_mask_blend_epi32(0xF0F0, a, b); // a.0 b.1 a.2 b.3
+        _mm512_add_epi32(t, u)
+    };
+    // 64-bit halves of each block: [a0 a1 a2 a3], [c0 c1 c2 c3] -> [a a c c].
+    let fold64 = |a: __m512i, b: __m512i| {
+        let t = _mm512_alignr_epi8::<8>(b, a); // a2 a3 c0 c1
+        let u = _mm512_mask_blend_epi32(0xCCCC, a, b); // a0 a1 c2 c3
+        _mm512_add_epi32(t, u)
+    };
+    // Dwords: [a a' c c'], [e e' g g'] -> [a e c g].
+    let fold32 = |a: __m512i, b: __m512i| {
+        let t = _mm512_shuffle_epi32::<0xB1>(_mm512_mask_blend_epi32(0x5555, a, b));
+        let u = _mm512_mask_blend_epi32(0xAAAA, a, b);
+        _mm512_add_epi32(t, u)
+    };
     let b = [
         fold128(a[0], a[1]),
         fold128(a[2], a[3]),
@@ -420,34 +557,17 @@ fn dot1(w: &[u8], x: &[i8]) -> i32 {
     _mm512_reduce_add_epi32(acc)
 }
 
-/// [`dots16`] with the correction added, stored to `out`.
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-fn dots16_to_array(block: &[u8], x: &[i8], correction: i32, out: &mut [i32; BLOCK]) {
-    let sums = _mm512_add_epi32(dots16(block, x), _mm512_set1_epi32(correction));
-    // SAFETY: `out` is 64 bytes.
-    unsafe { _mm512_storeu_epi32(out.as_mut_ptr(), sums) };
-}
-
 /// 16 little-endian `i32` from 64 bytes.
+#[inline]
 #[target_feature(enable = "avx512f")]
 fn load16(bytes: &[u8; 4 * BLOCK]) -> __m512i {
     // SAFETY: reads exactly the 64 bytes of `bytes`.
     unsafe { _mm512_loadu_epi8(bytes.as_ptr().cast::<i8>()) }
 }
 
-/// The 16 accumulators of a block, bias and class bias included.
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-fn block_acc(block: &[u8], x: &[i8], correction: i32, p: &BlockParams<'_>) -> __m512i {
-    let mut acc = _mm512_add_epi32(dots16(block, x), _mm512_set1_epi32(correction));
-    acc = _mm512_add_epi32(acc, load16(p.bias));
-    if let Some(class_bias) = p.class_bias {
-        acc = _mm512_add_epi32(acc, load16(class_bias));
-    }
-    acc
-}
-
 /// [`requantize`] of 16 lanes before saturation: the even lanes' results in the 8 `i64`
 /// of the first vector, the odd lanes' in the second.
+#[inline]
 #[target_feature(enable = "avx512f,avx512bw")]
 fn requantize16(acc: __m512i, multipliers: &[u8; 4 * BLOCK], shifts: &[u8; BLOCK]) -> [__m512i; 2] {
     let m = load16(multipliers);
@@ -469,46 +589,13 @@ fn requantize16(acc: __m512i, multipliers: &[u8; 4 * BLOCK], shifts: &[u8; BLOCK
 }
 
 /// Clamps both halves of [`requantize16`] to `lo..=hi` and puts the lanes back in order.
+#[inline]
 #[target_feature(enable = "avx512f")]
 fn clamp_merge(v: [__m512i; 2], lo: i64, hi: i64) -> __m512i {
     let (lo, hi) = (_mm512_set1_epi64(lo), _mm512_set1_epi64(hi));
     let clamp = |x: __m512i| _mm512_min_epi64(_mm512_max_epi64(x, lo), hi);
     let [even, odd] = v;
     _mm512_mask_blend_epi32(0xAAAA, clamp(even), _mm512_slli_epi64::<32>(clamp(odd)))
-}
-
-/// Stores the low bytes of the 16 lanes.
-#[target_feature(enable = "avx512f")]
-fn store_bytes(v: __m512i, out: &mut [u8; BLOCK]) {
-    // SAFETY: writes exactly the 16 bytes of `out`.
-    unsafe { _mm_storeu_si128(out.as_mut_ptr().cast::<__m128i>(), _mm512_cvtepi32_epi8(v)) };
-}
-
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-fn hidden_block(
-    block: &[u8],
-    x: &[i8],
-    correction: i32,
-    p: &BlockParams<'_>,
-    zero_point: i8,
-    out: &mut [i8; BLOCK],
-) {
-    let acc = block_acc(block, x, correction, p);
-    let zp = i32::from(zero_point);
-    // relu_q: clamp(v + zp, zp, 127) == clamp(v, 0, 127 - zp) + zp.
-    let v = clamp_merge(
-        requantize16(acc, p.multipliers, p.shifts),
-        0,
-        i64::from(127 - zp),
-    );
-    let codes = _mm512_add_epi32(v, _mm512_set1_epi32(zp));
-    // SAFETY: writes exactly the 16 bytes of `out`.
-    unsafe {
-        _mm_storeu_si128(
-            out.as_mut_ptr().cast::<__m128i>(),
-            _mm512_cvtepi32_epi8(codes),
-        )
-    };
 }
 
 /// The thresholds as an implicit binary tree for the lane-wise search. Node `h` (1 to 255)
@@ -525,8 +612,6 @@ struct Tree {
     d6: [__m512i; 4],
     /// Nodes 128..256.
     d7: [__m512i; 8],
-    /// Threshold 0 in every lane.
-    first: __m512i,
 }
 
 impl Tree {
@@ -573,57 +658,64 @@ impl Tree {
             d5,
             d6,
             d7,
-            first: _mm512_permutexvar_epi32(_mm512_setzero_si512(), r[0]),
         }
     }
 
-    /// The pixel of each lane of `v`: the number of thresholds `<= v`.
+    /// `256 +` the pixel of each lane of `v` (the number of thresholds `<= v`), for `N`
+    /// vectors in lockstep, so that the core works on `N` independent chains of lookups.
+    ///
+    /// No mask registers: `v < node` is the sign bit of `(v & !node) | (!(v ^ node) &
+    /// (v - node))`, exact for all `i32` (the first term decides when the signs differ and
+    /// `v - node` could overflow), one subtraction and one `VPTERNLOGD`; each step is
+    /// `h = 2h + 1 - (v < node)`, and a choice between two lookups by a bit of `h` is a
+    /// `VPTERNLOGD` on that bit spread over the lane.
+    #[inline]
     #[target_feature(enable = "avx512f")]
-    fn search(&self, v: __m512i) -> __m512i {
+    fn search<const N: usize>(&self, v: [__m512i; N]) -> [__m512i; N] {
         let one = _mm512_set1_epi32(1);
-        let step = |h: __m512i, node: __m512i| {
-            let le = _mm512_cmple_epi32_mask(node, v);
-            _mm512_mask_add_epi32(_mm512_add_epi32(h, h), le, _mm512_add_epi32(h, h), one)
+        let step = |h: [__m512i; N], node: [__m512i; N]| -> [__m512i; N] {
+            core::array::from_fn(|i| {
+                let diff = _mm512_sub_epi32(v[i], node[i]);
+                let below = _mm512_ternarylogic_epi32::<0xB2>(v[i], node[i], diff);
+                let next = _mm512_add_epi32(_mm512_add_epi32(h[i], h[i]), one);
+                _mm512_sub_epi32(next, _mm512_srli_epi32::<31>(below))
+            })
         };
-        let pick = |h: __m512i, bit: i32, a: __m512i, b: __m512i| {
-            _mm512_mask_blend_epi32(_mm512_test_epi32_mask(h, _mm512_set1_epi32(bit)), a, b)
+        // `spread` all ones: `b`, else `a`.
+        let pick = |spread: __m512i, a: __m512i, b: __m512i| {
+            _mm512_ternarylogic_epi32::<0xAC>(spread, a, b)
         };
         let p2 = |a: __m512i, h: __m512i, b: __m512i| _mm512_permutex2var_epi32(a, h, b);
-        let mut h = one;
+        let mut h = [one; N];
         for _ in 0..4 {
-            h = step(h, _mm512_permutexvar_epi32(h, self.top));
+            h = step(h, h.map(|h| _mm512_permutexvar_epi32(h, self.top)));
         }
-        h = step(h, _mm512_permutexvar_epi32(h, self.d4));
-        h = step(h, p2(self.d5[0], h, self.d5[1]));
+        h = step(h, h.map(|h| _mm512_permutexvar_epi32(h, self.d4)));
+        h = step(h, h.map(|h| p2(self.d5[0], h, self.d5[1])));
+        // Nodes 64..128: bit 5 of `h` picks the pair of tables.
         let d6 = &self.d6;
-        h = step(h, pick(h, 32, p2(d6[0], h, d6[1]), p2(d6[2], h, d6[3])));
+        h = step(
+            h,
+            h.map(|h| {
+                let bit5 = _mm512_srai_epi32::<31>(_mm512_slli_epi32::<26>(h));
+                pick(bit5, p2(d6[0], h, d6[1]), p2(d6[2], h, d6[3]))
+            }),
+        );
+        // Nodes 128..256: bits 5 and 6.
         let d7 = &self.d7;
-        let lo = pick(h, 32, p2(d7[0], h, d7[1]), p2(d7[2], h, d7[3]));
-        let hi = pick(h, 32, p2(d7[4], h, d7[5]), p2(d7[6], h, d7[7]));
-        h = step(h, pick(h, 64, lo, hi));
-        // h = 256 + count: the low byte is the pixel.
-        h
+        step(
+            h,
+            h.map(|h| {
+                let bit5 = _mm512_srai_epi32::<31>(_mm512_slli_epi32::<26>(h));
+                let bit6 = _mm512_srai_epi32::<31>(_mm512_slli_epi32::<25>(h));
+                let lo = pick(bit5, p2(d7[0], h, d7[1]), p2(d7[2], h, d7[3]));
+                let hi = pick(bit5, p2(d7[4], h, d7[5]), p2(d7[6], h, d7[7]));
+                pick(bit6, lo, hi)
+            }),
+        )
     }
 }
 
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-fn pixel_block(
-    block: &[u8],
-    x: &[i8],
-    correction: i32,
-    p: &BlockParams<'_>,
-    tree: &Tree,
-    out: &mut [u8; BLOCK],
-) {
-    let acc = block_acc(block, x, correction, p);
-    let v = clamp_merge(
-        requantize16(acc, p.multipliers, p.shifts),
-        i64::from(i32::MIN),
-        i64::from(i32::MAX),
-    );
-    if _mm512_cmplt_epi32_mask(v, tree.first) == 0xFFFF {
-        *out = [0; BLOCK];
-    } else {
-        store_bytes(tree.search(v), out);
-    }
-}
+// Every pixel block is in a lockstep group.
+const _: () =
+    assert!(PIXEL_BLOCKS * BLOCK == IMAGE_PIXELS && PIXEL_BLOCKS.is_multiple_of(LOCKSTEP));
