@@ -68,6 +68,9 @@ const PIXEL_BLOCKS: usize = IMAGE_PIXELS / BLOCK;
 /// Pixel blocks searched in lockstep (49 = 7 x 7).
 const LOCKSTEP: usize = 7;
 
+/// Blocks of a hidden layer whose dot products are computed before their epilogues.
+const HIDDEN_GROUP: usize = 16;
+
 impl Vnni {
     /// `Some` when this CPU has AVX-512 F, BW and VNNI.
     ///
@@ -188,21 +191,36 @@ fn hidden_layer(rows: &Rows<'_>, x: &[i8], zero_point: i8, out: &mut [i8]) {
     let zp = i32::from(zero_point);
     let (blocks, rest) = out.as_chunks_mut::<BLOCK>();
     let first = BLOCK * blocks.len();
-    for_each_block(rows.weights, x, blocks.len(), |b, sums| {
-        let (Some(p), Some(dst)) = (rows.block_params(b), blocks.get_mut(b)) else {
-            return;
-        };
-        let acc = p.add_bias(_mm512_add_epi32(sums, _mm512_set1_epi32(correction)));
-        // relu_q: clamp(v + zp, zp, 127) == clamp(v, 0, 127 - zp) + zp.
-        let v = clamp_merge(
-            requantize16(acc, p.multipliers, p.shifts),
-            0,
-            i64::from(127 - zp),
-        );
-        let codes = _mm512_cvtepi32_epi8(_mm512_add_epi32(v, _mm512_set1_epi32(zp)));
-        // SAFETY: writes exactly the 16 bytes of `dst`.
-        unsafe { _mm_storeu_si128(dst.as_mut_ptr().cast::<__m128i>(), codes) };
-    });
+    // Up to HIDDEN_GROUP blocks' dot products, then their epilogues (as in the pixel
+    // layer: measured faster than the epilogue inside the dot-product loop).
+    for (g, group) in blocks.chunks_mut(HIDDEN_GROUP).enumerate() {
+        let start = HIDDEN_GROUP * g;
+        let weights = rows
+            .weights
+            .get(start * BLOCK * x.len()..)
+            .unwrap_or_default();
+        let mut values = [_mm512_setzero_si512(); HIDDEN_GROUP];
+        for_each_block(weights, x, group.len(), |b, sums| {
+            if let Some(v) = values.get_mut(b) {
+                *v = sums;
+            }
+        });
+        for (k, (dst, &sums)) in group.iter_mut().zip(&values).enumerate() {
+            let Some(p) = rows.block_params(start + k) else {
+                continue;
+            };
+            let acc = p.add_bias(_mm512_add_epi32(sums, _mm512_set1_epi32(correction)));
+            // relu_q: clamp(v + zp, zp, 127) == clamp(v, 0, 127 - zp) + zp.
+            let v = clamp_merge(
+                requantize16(acc, p.multipliers, p.shifts),
+                0,
+                i64::from(127 - zp),
+            );
+            let codes = _mm512_cvtepi32_epi8(_mm512_add_epi32(v, _mm512_set1_epi32(zp)));
+            // SAFETY: writes exactly the 16 bytes of `dst`.
+            unsafe { _mm_storeu_si128(dst.as_mut_ptr().cast::<__m128i>(), codes) };
+        }
+    }
     for (j, slot) in (first..).zip(rest) {
         if let (Some(w), Some((bias, m, s))) = (rows.row_weights(j), rows.row(j)) {
             let acc = dot1(w, x).wrapping_add(correction).wrapping_add(bias);
