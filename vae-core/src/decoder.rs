@@ -335,8 +335,19 @@ impl<'a, const LATENT: usize, const HIDDEN: usize> Decoder<'a, LATENT, HIDDEN> {
         logits: &mut [f32; IMAGE_PIXELS],
     ) -> Result<(), Error> {
         let class_bias = self.class_bias(label)?;
+        self.logits_with(kernel::accel(), z_q, class_bias, logits)
+    }
+
+    /// [`decode_logits_q`](Self::decode_logits_q) with the accelerated kernels `accel`
+    /// (`None`: the portable ones).
+    fn logits_with(
+        &self,
+        accel: Option<Accel>,
+        z_q: &[i8; LATENT],
+        class_bias: &[u8],
+        logits: &mut [f32; IMAGE_PIXELS],
+    ) -> Result<(), Error> {
         let input_scale = self.model.layers.last().map_or(f32::NAN, |l| l.input_scale);
-        let accel = kernel::accel();
         self.forward_q(accel, z_q, class_bias, |last, x, class_bias| {
             let params = RowTable::new(*last, class_bias);
             let mut slots = logits.iter_mut();
