@@ -6,8 +6,14 @@
 //!
 //! * [`dense`] / [`dense_ref`]: `i8 x i8 -> i32` matrix-vector products. `dense_ref` is the
 //!   plain definition; `dense` is the one the decoder runs, and the tests check they agree.
-//!   `dense` is the single place to specialise for a target (e.g. a Cortex-M4 `dsp` variant
-//!   using `SMLAD`): it must produce exactly the values of `dense_ref`.
+//!   `dense` is where a target specialises the dot products (a Cortex-M4 `dsp` variant
+//!   using `SMLAD`; see its docs for every target's variant): it must produce exactly the
+//!   values of `dense_ref`.
+//! * On x86-64 with AVX-512 F, BW and VNNI (module `x86`, compiled in with those target
+//!   features or detected at run time with the `std` feature) the decoder goes further and
+//!   runs whole layers there, 16 rows at a time: `VPDPBUSD` dot products, then the
+//!   requantization, ReLU and threshold search below in vector form. The tests compare it
+//!   with the portable path bit for bit; every other target runs the portable path.
 //! * [`requantize`]: `round_half_away_from_zero(acc * M / 2^n)`, the fixed-point rescale.
 //! * [`relu_q`]: the hidden-layer activation, ReLU into an asymmetric int8 code.
 //! * [`sigmoid_pixel`]: logit to pixel through the blob's 255 sorted thresholds.
@@ -44,7 +50,7 @@ pub fn dense_ref(weights: &[u8], x: &[i8], mut sink: impl FnMut(i32)) {
 /// Dense layer as the decoder runs it: same contract and same results as [`dense_ref`].
 ///
 /// * x86-64 with AVX-512 F, BW and VNNI (compiled in, or detected at run time with the
-///   `std` feature): 16 rows at a time with `VPDPBUSD` (module `x86`; see [`Accel`]).
+///   `std` feature): 16 rows at a time with `VPDPBUSD` (module `x86`).
 /// * Cortex-M4/M7/M33 (`cfg(vae_dsp)`): `x` is sign-extended once into packed 16-bit
 ///   pairs, then four rows per pass with `SMLAD` ([`packed::dot4`], an `asm!` loop on the
 ///   M4; [`dense_quads`]). Leftover rows go through [`packed::dot3`] (three rows),
@@ -71,8 +77,9 @@ pub(crate) fn dense_with(
     }
 }
 
-/// The accelerated kernels the CPU can run: AVX-512 VNNI on x86-64
-/// (`x86::Vnni`); elsewhere an empty type, so that `Option<Accel>` is always `None`.
+/// The accelerated kernels the CPU can run: AVX-512 VNNI on x86-64 (`x86::Vnni`: dense
+/// rows, hidden layers, the pixel layer); elsewhere an empty type, so that
+/// `Option<Accel>` is always `None`.
 #[cfg(target_arch = "x86_64")]
 pub(crate) use x86::Vnni as Accel;
 
@@ -441,7 +448,9 @@ pub(crate) fn le_f32(chunk: &[u8]) -> f32 {
     }
 }
 
-/// AVX-512 VNNI layers (`unsafe`: intrinsics on raw pointers into checked slices).
+/// AVX-512 VNNI layers: the crate's second `unsafe` exception (loads and stores of
+/// vector intrinsics through raw pointers into slices checked in safe code, calls into
+/// `#[target_feature]` functions behind a proof of the CPU features).
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 mod x86;
