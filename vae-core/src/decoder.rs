@@ -3,7 +3,7 @@
 use crate::IMAGE_PIXELS;
 use crate::error::Error;
 use crate::format::{self, Dense, Metadata, Model, ModelKind, Prior};
-use crate::kernel::{self, le_f32, le_i32};
+use crate::kernel::{self, Accel, le_f32, le_i32};
 use crate::rng::Rng;
 
 /// The int8 decoder of one blob, with its shapes fixed at compile time.
@@ -24,7 +24,8 @@ use crate::rng::Rng;
 ///
 /// Stack use per call: `2 * HIDDEN` bytes for the integer path, `8 * HIDDEN` for
 /// [`decode_reference_f32`](Self::decode_reference_f32), plus `LATENT` bytes and small
-/// change.
+/// change; the AVX-512 kernels of an x86-64 host add about 5 KB (a block's sums per 16
+/// rows of a layer, the threshold tree).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Decoder<'a, const LATENT: usize, const HIDDEN: usize> {
     model: Model<'a>,
@@ -398,12 +399,30 @@ impl<'a, const LATENT: usize, const HIDDEN: usize> Decoder<'a, LATENT, HIDDEN> {
         logits: &mut [f32; IMAGE_PIXELS],
     ) -> Result<(), Error> {
         let class_bias = self.class_bias(label)?;
+        self.logits_with(kernel::accel(), z_q, class_bias, logits)
+    }
+
+    /// [`decode_logits_q`](Self::decode_logits_q) with the accelerated kernels `accel`
+    /// (`None`: the portable ones).
+    fn logits_with(
+        &self,
+        accel: Option<Accel>,
+        z_q: &[i8; LATENT],
+        class_bias: &[u8],
+        logits: &mut [f32; IMAGE_PIXELS],
+    ) -> Result<(), Error> {
         let input_scale = self.model.layers.last().map_or(f32::NAN, |l| l.input_scale);
-        let mut slots = logits.iter_mut();
-        self.forward_q(z_q, class_bias, |row, acc| {
-            if let Some(slot) = slots.next() {
-                *slot = acc as f32 * (input_scale * row.weight_scale);
-            }
+        self.forward_q(accel, z_q, class_bias, |last, x, class_bias| {
+            let params = RowTable::new(*last, class_bias);
+            let mut slots = logits.iter_mut();
+            let mut j = 0;
+            kernel::dense_with(accel, last.weights, x, |dot| {
+                if let (Some(row), Some(slot)) = (params.get(j), slots.next()) {
+                    let acc = dot.wrapping_add(row.bias);
+                    *slot = acc as f32 * (input_scale * row.weight_scale);
+                }
+                j += 1;
+            });
         })
     }
 
@@ -491,25 +510,47 @@ impl<'a, const LATENT: usize, const HIDDEN: usize> Decoder<'a, LATENT, HIDDEN> {
         class_bias: &[u8],
         out: &mut [u8; IMAGE_PIXELS],
     ) -> Result<(), Error> {
+        self.pixels_with(kernel::accel(), z_q, class_bias, out)
+    }
+
+    /// [`pixels`](Self::pixels) with the accelerated kernels `accel` (`None`: the
+    /// portable ones; the tests compare both).
+    fn pixels_with(
+        &self,
+        accel: Option<Accel>,
+        z_q: &[i8; LATENT],
+        class_bias: &[u8],
+        out: &mut [u8; IMAGE_PIXELS],
+    ) -> Result<(), Error> {
         let thresholds = self.model.pixel_thresholds;
-        let mut slots = out.iter_mut();
-        self.forward_q(z_q, class_bias, |row, acc| {
-            if let Some(slot) = slots.next() {
-                let value = kernel::requantize(acc, row.multiplier, row.shift);
-                *slot = kernel::sigmoid_pixel(thresholds, value);
+        self.forward_q(accel, z_q, class_bias, |last, x, class_bias| {
+            if accel.is_some_and(|a| a.pixels(last, x, class_bias, thresholds, out)) {
+                return;
             }
+            let params = RowTable::new(*last, class_bias);
+            let mut slots = out.iter_mut();
+            let mut j = 0;
+            kernel::dense_with(accel, last.weights, x, |dot| {
+                if let (Some(row), Some(slot)) = (params.get(j), slots.next()) {
+                    let value =
+                        kernel::requantize(dot.wrapping_add(row.bias), row.multiplier, row.shift);
+                    *slot = kernel::sigmoid_pixel(thresholds, value);
+                }
+                j += 1;
+            });
         })
     }
 
-    /// Runs the hidden layers in int8, then hands each last-layer row's parameters and
-    /// accumulator (bias included) to `sink`, in row order.
-    fn forward_q(
+    /// Runs the hidden layers in int8, then `last(last_layer, its_input, class_bias)`
+    /// (`class_bias` is the chosen class's row when the last layer is also the first).
+    fn forward_q<R>(
         &self,
+        accel: Option<Accel>,
         z_q: &[i8; LATENT],
         mut class_bias: &[u8],
-        mut sink: impl FnMut(&RowParams, i32),
-    ) -> Result<(), Error> {
-        let (last, hidden) = self.model.layers.split_last().ok_or(INCONSISTENT)?;
+        last: impl FnOnce(&Dense<'a>, &[i8], &[u8]) -> R,
+    ) -> Result<R, Error> {
+        let (last_layer, hidden) = self.model.layers.split_last().ok_or(INCONSISTENT)?;
         let mut buf_a = [0i8; HIDDEN];
         let mut buf_b = [0i8; HIDDEN];
         let (mut src, mut dst) = (&mut buf_a, &mut buf_b);
@@ -527,18 +568,20 @@ impl<'a, const LATENT: usize, const HIDDEN: usize> Decoder<'a, LATENT, HIDDEN> {
             };
             let width = usize::from(layer.out_dim);
             let y = dst.get_mut(..width).ok_or(INCONSISTENT)?;
-            let params = RowTable::new(*layer, class_bias);
-            let mut j = 0;
-            kernel::dense(layer.weights, x, |dot| {
-                if let (Some(row), Some(slot)) = (params.get(j), y.get_mut(j)) {
-                    let acc = dot.wrapping_add(row.bias);
-                    *slot = kernel::relu_q(
-                        kernel::requantize(acc, row.multiplier, row.shift),
-                        zero_point,
-                    );
-                }
-                j += 1;
-            });
+            if !accel.is_some_and(|a| a.hidden(layer, x, class_bias, zero_point, y)) {
+                let params = RowTable::new(*layer, class_bias);
+                let mut j = 0;
+                kernel::dense_with(accel, layer.weights, x, |dot| {
+                    if let (Some(row), Some(slot)) = (params.get(j), y.get_mut(j)) {
+                        let acc = dot.wrapping_add(row.bias);
+                        *slot = kernel::relu_q(
+                            kernel::requantize(acc, row.multiplier, row.shift),
+                            zero_point,
+                        );
+                    }
+                    j += 1;
+                });
+            }
             class_bias = &[];
             src_len = Some(width);
             core::mem::swap(&mut src, &mut dst);
@@ -547,15 +590,7 @@ impl<'a, const LATENT: usize, const HIDDEN: usize> Decoder<'a, LATENT, HIDDEN> {
             None => z_q.as_slice(),
             Some(n) => src.get(..n).ok_or(INCONSISTENT)?,
         };
-        let params = RowTable::new(*last, class_bias);
-        let mut j = 0;
-        kernel::dense(last.weights, x, |dot| {
-            if let Some(row) = params.get(j) {
-                sink(&row, dot.wrapping_add(row.bias));
-            }
-            j += 1;
-        });
-        Ok(())
+        Ok(last(last_layer, x, class_bias))
     }
 }
 

@@ -6,8 +6,14 @@
 //!
 //! * [`dense`] / [`dense_ref`]: `i8 x i8 -> i32` matrix-vector products. `dense_ref` is the
 //!   plain definition; `dense` is the one the decoder runs, and the tests check they agree.
-//!   `dense` is the single place to specialise for a target (e.g. a Cortex-M4 `dsp` variant
-//!   using `SMLAD`): it must produce exactly the values of `dense_ref`.
+//!   `dense` is where a target specialises the dot products (a Cortex-M4 `dsp` variant
+//!   using `SMLAD`; see its docs for every target's variant): it must produce exactly the
+//!   values of `dense_ref`.
+//! * On x86-64 with AVX-512 F, BW and VNNI (module `x86`, compiled in with those target
+//!   features or detected at run time with the `std` feature) the decoder goes further and
+//!   runs whole layers there, 16 rows at a time: `VPDPBUSD` dot products, then the
+//!   requantization, ReLU and threshold search below in vector form. The tests compare it
+//!   with the portable path bit for bit; every other target runs the portable path.
 //! * [`requantize`]: `round_half_away_from_zero(acc * M / 2^n)`, the fixed-point rescale.
 //! * [`relu_q`]: the hidden-layer activation, ReLU into an asymmetric int8 code.
 //! * [`sigmoid_pixel`]: logit to pixel through the blob's 255 sorted thresholds.
@@ -43,6 +49,8 @@ pub fn dense_ref(weights: &[u8], x: &[i8], mut sink: impl FnMut(i32)) {
 
 /// Dense layer as the decoder runs it: same contract and same results as [`dense_ref`].
 ///
+/// * x86-64 with AVX-512 F, BW and VNNI (compiled in, or detected at run time with the
+///   `std` feature): 16 rows at a time with `VPDPBUSD` (module `x86`).
 /// * Cortex-M4/M7/M33 (`cfg(vae_dsp)`): `x` is sign-extended once into packed 16-bit
 ///   pairs, then four rows per pass with `SMLAD` ([`packed::dot4`], an `asm!` loop on the
 ///   M4; [`dense_quads`]). Leftover rows go through [`packed::dot3`] (three rows),
@@ -50,8 +58,81 @@ pub fn dense_ref(weights: &[u8], x: &[i8], mut sink: impl FnMut(i32)) {
 ///   [`dot_ref`]. Layers wider than [`QUAD_MAX_INPUTS`] inputs take the three-row path.
 /// * Other Arm (Cortex-M0): two rows per pass, four inputs per loop iteration
 ///   ([`dot2_portable`]); the M0 has too few registers for more rows.
-/// * Everything else (x86-64, AArch64, wasm): one row at a time in 16 vectorizable lanes.
-pub fn dense(weights: &[u8], x: &[i8], mut sink: impl FnMut(i32)) {
+/// * Everything else (x86-64 without AVX-512 VNNI, AArch64, wasm): one row at a time in
+///   16 vectorizable lanes.
+pub fn dense(weights: &[u8], x: &[i8], sink: impl FnMut(i32)) {
+    dense_with(accel(), weights, x, sink);
+}
+
+/// [`dense`] with the accelerated kernels `accel` (`None`: the portable ones).
+pub(crate) fn dense_with(
+    accel: Option<Accel>,
+    weights: &[u8],
+    x: &[i8],
+    mut sink: impl FnMut(i32),
+) {
+    match accel {
+        Some(a) => a.dense(weights, x, &mut sink),
+        None => dense_portable(weights, x, sink),
+    }
+}
+
+/// The accelerated kernels the CPU can run: AVX-512 VNNI on x86-64 (`x86::Vnni`: dense
+/// rows, hidden layers, the pixel layer); elsewhere an empty type, so that
+/// `Option<Accel>` is always `None`.
+#[cfg(target_arch = "x86_64")]
+pub(crate) use x86::Vnni as Accel;
+
+/// The accelerated kernels the CPU can run: none on this target (an empty type, so
+/// `Option<Accel>` is always `None` and the code that uses it compiles away).
+#[cfg(not(target_arch = "x86_64"))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Accel {}
+
+#[cfg(not(target_arch = "x86_64"))]
+impl Accel {
+    pub(crate) fn dense(self, _: &[u8], _: &[i8], _: &mut impl FnMut(i32)) {
+        match self {}
+    }
+
+    pub(crate) fn hidden(
+        self,
+        _: &crate::format::Dense<'_>,
+        _: &[i8],
+        _: &[u8],
+        _: i8,
+        _: &mut [i8],
+    ) -> bool {
+        match self {}
+    }
+
+    pub(crate) fn pixels(
+        self,
+        _: &crate::format::Dense<'_>,
+        _: &[i8],
+        _: &[u8],
+        _: &[u8],
+        _: &mut [u8; crate::IMAGE_PIXELS],
+    ) -> bool {
+        match self {}
+    }
+}
+
+/// The accelerated kernels of this CPU, if any (see [`dense`]).
+#[inline]
+pub(crate) fn accel() -> Option<Accel> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        x86::Vnni::detect()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        None
+    }
+}
+
+/// [`dense`] without the accelerated kernels: the per-target portable loops.
+pub(crate) fn dense_portable(weights: &[u8], x: &[i8], mut sink: impl FnMut(i32)) {
     let n = x.len();
     if n == 0 {
         return;
@@ -366,6 +447,13 @@ pub(crate) fn le_f32(chunk: &[u8]) -> f32 {
         _ => f32::NAN,
     }
 }
+
+/// AVX-512 VNNI layers: the crate's second `unsafe` exception (loads and stores of
+/// vector intrinsics through raw pointers into slices checked in safe code, calls into
+/// `#[target_feature]` functions behind a proof of the CPU features).
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod x86;
 
 #[cfg(test)]
 mod tests {

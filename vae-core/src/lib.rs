@@ -1,6 +1,7 @@
 //! Draw MNIST digits on a microcontroller: the int8 decoder of a variational autoencoder,
-//! `#![no_std]`, no allocation, no panics on any blob or input, and no `unsafe` except the
-//! Cortex-M4/M7 SMLAD kernel (`asm!`, compiled only for those targets).
+//! `#![no_std]`, no allocation, no panics on any blob or input, and no `unsafe` except two
+//! kernels compiled only for their targets: the Cortex-M4/M7 SMLAD loop (`asm!`) and the
+//! x86-64 AVX-512 VNNI layers (intrinsics) that a host with those features runs.
 //!
 //! # The 30-second tour
 //!
@@ -86,8 +87,9 @@
 //! CRC, shapes, lengths, scales, overflow bounds) happens once in
 //! [`Decoder::from_bytes`]; afterwards only inputs can be wrong.
 //!
-//! Stack use of a decode: two `[i8; HIDDEN]` scratch buffers plus small change; the
-//! weights stay in the blob (flash).
+//! Stack use of a decode: two `[i8; HIDDEN]` scratch buffers plus small change (on an
+//! x86-64 host running the AVX-512 kernels, about 5 KB more); the weights stay in the
+//! blob (flash).
 //!
 //! # Cargo features
 //!
@@ -95,15 +97,24 @@
 //!   `vae-export` and `vae-train`, and [`Decoder`] with shapes picked at run time (module
 //!   `host`).
 //! * `testing`: host-side helpers for tests (module `testing`, uses `std`; implies `quantize`).
+//! * `std`: links `std`, for run-time CPU feature detection: on an x86-64 CPU with AVX-512
+//!   F, BW and VNNI the decoder then runs its AVX-512 kernels (same bytes, about 17x
+//!   faster on the default blob). Implied by `quantize`. Without it those kernels are used
+//!   only when compiled in (`-Ctarget-feature=+avx512f,+avx512bw,+avx512vnni` or
+//!   `-Ctarget-cpu=native` on such a CPU); other targets are not affected.
 
 #![no_std]
-// `unsafe` is denied everywhere but in `kernel::dsp` (three one-instruction `asm!`
-// blocks and the four-row SMLAD loop of the Cortex-M4 kernel, measured and tested
-// against golden bytes).
+// `unsafe` is denied everywhere but in two modules: `kernel::dsp` (three one-instruction
+// `asm!` blocks and the four-row SMLAD loop of the Cortex-M4 kernel, measured and tested
+// against golden bytes) and `kernel::x86` (x86-64 only: AVX-512 VNNI intrinsics, whose
+// loads and stores go through raw pointers into slices checked in safe code, and calls
+// into `#[target_feature]` functions, made only after the CPU features are known to be
+// there; tested bit for bit against the portable kernels). Every unsafe block says why
+// it is sound in a `// SAFETY:` comment.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
-#[cfg(any(test, feature = "testing", feature = "quantize"))]
+#[cfg(any(test, feature = "std", feature = "testing", feature = "quantize"))]
 extern crate std;
 
 pub mod decoder;
