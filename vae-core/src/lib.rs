@@ -49,7 +49,7 @@
 //! fn draw(blob: &[u8], seed: u64) -> Result<[u8; IMAGE_PIXELS], Error> {
 //!     let decoder = Decoder::<LATENT, HIDDEN>::from_bytes(blob)?; // every check is here
 //!     let mut image = [0u8; IMAGE_PIXELS];
-//!     decoder.generate(seed, &mut image)?; // z ~ N(0, I) from the seed, then decode
+//!     decoder.generate(seed, &mut image)?; // z from the blob's prior (by seed), then decode
 //!     Ok(image)
 //! }
 //!
