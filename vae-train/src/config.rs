@@ -34,6 +34,8 @@ pub const MAX_PRIOR_COMPONENTS: usize = vae_core::format::MAX_PRIOR_COMPONENTS;
 /// every hidden layer `Linear + ReLU`. Decoder: `latent_dim (+10) -> decoder_hidden[0] -> ...
 /// -> 784` logits. With `conditional`, the label's one-hot vector (10 wide) is appended to the
 /// encoder input and to the decoder input (a conditional VAE).
+/// The prior `p(z)` is `N(0, I)` or, with `prior_components > 0`, a learned mixture
+/// ([`crate::prior`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
