@@ -336,7 +336,7 @@ fn describe_prior(prior: &Prior<'_>) -> String {
         Prior::Mixture { components, .. } => {
             format!("learned mixture of {components} Gaussians (generate and sample draw from it)")
         }
-        _ => "N(0, I)".into(),
+        Prior::Standard => "N(0, I)".into(),
     }
 }
 

@@ -645,11 +645,7 @@ where
 /// [`manifold_latents`]`(n)` (row-major; top row = largest z₂, left column =
 /// smallest z₁), tiled without gaps, with the z₁/z₂ values on the axes.
 pub fn manifold<P: Digit>(images: &[P], n: usize) -> Result<RgbImage, PictureError> {
-    let z: Vec<f64> = manifold_latents(n)
-        .iter()
-        .take(n)
-        .map(|p| f64::from(p[0]))
-        .collect();
+    let z = quantile_axis(n, inverse_normal_cdf);
     manifold_with_axes(images, n, &z, &z)
 }
 
@@ -880,16 +876,21 @@ pub fn manifold_latents(n: usize) -> Vec<[f32; 2]> {
     manifold_latents_with(n, |_, p| inverse_normal_cdf(p))
 }
 
+/// The `n` values `quantile((i + ½) / n)`, `i = 0..n`: one axis of the manifold grid.
+fn quantile_axis(n: usize, quantile: impl Fn(f64) -> f64) -> Vec<f64> {
+    (0..n)
+        .map(|i| quantile((i as f64 + 0.5) / n as f64))
+        .collect()
+}
+
 /// [`manifold_latents`] for another prior: `quantile(axis, p)` is the inverse
 /// marginal CDF of the prior along `axis` (0 for z₁, 1 for z₂), called with the
 /// same probabilities (i + ½) / n.
 pub fn manifold_latents_with(n: usize, quantile: impl Fn(usize, f64) -> f64) -> Vec<[f32; 2]> {
-    let axis = |a: usize| -> Vec<f64> {
-        (0..n)
-            .map(|i| quantile(a, (i as f64 + 0.5) / n as f64))
-            .collect()
-    };
-    let (z1, z2) = (axis(0), axis(1));
+    let (z1, z2) = (
+        quantile_axis(n, |p| quantile(0, p)),
+        quantile_axis(n, |p| quantile(1, p)),
+    );
     let mut out = Vec::with_capacity(n * n);
     for &y in z2.iter().rev() {
         out.extend(z1.iter().map(|&x| [x as f32, y as f32]));

@@ -207,7 +207,7 @@ const MANIFOLD_PRIOR_SAMPLES: usize = 20_000;
 /// quantiles of prior samples for a learned mixture (whose marginals have no closed-form
 /// inverse).
 fn manifold_grid(model: &Vae) -> Vec<[f32; 2]> {
-    if model.mixture_prior().is_none() {
+    if model.config().prior_components == 0 {
         return pictures::manifold_latents(MANIFOLD_SIDE);
     }
     let z = model.prior_latents(MANIFOLD_PRIOR_SAMPLES, 0x3A71);
