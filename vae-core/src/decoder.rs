@@ -477,7 +477,7 @@ impl<'a, const LATENT: usize, const HIDDEN: usize> Decoder<'a, LATENT, HIDDEN> {
     }
 
     /// The class-bias row for `label`, checking `label` against the model kind.
-    fn class_bias(&self, label: Option<u8>) -> Result<&'a [u8], Error> {
+    pub(crate) fn class_bias(&self, label: Option<u8>) -> Result<&'a [u8], Error> {
         match (self.model.kind, label) {
             (ModelKind::Unconditional, None) => Ok(&[]),
             (ModelKind::Unconditional, Some(_)) => Err(Error::NotConditional),

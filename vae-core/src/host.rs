@@ -4,6 +4,11 @@
 //! tools open whatever blob they are given, so [`open`] picks the instance for the blob's
 //! latent size (1 to [`MAX_HOST_LATENT`]) with room for hidden layers up to
 //! [`HOST_HIDDEN`] wide, behind the object-safe [`HostDecoder`].
+//!
+//! On x86-64 CPUs with AVX-512 VNNI and VBMI2, [`open`] also repacks the weights once into
+//! the host engine's column order (about the blob's size again in memory), which skips
+//! the weights of zero inputs: about 1.5x faster than decoding in the blob's own order,
+//! byte for byte the same pixels. Other CPUs decode with [`Decoder`] as it is.
 
 use std::boxed::Box;
 use std::vec::Vec;
@@ -69,18 +74,52 @@ fn fixed<T, const N: usize>(v: &[T]) -> Result<&[T; N], Error> {
     })
 }
 
-impl<const L: usize> HostDecoder for Decoder<'_, L, HOST_HIDDEN> {
+/// A [`Decoder`] and, where the CPU runs them, its weights in the host engine's order.
+struct Engine<'a, const L: usize> {
+    decoder: Decoder<'a, L, HOST_HIDDEN>,
+    #[cfg(target_arch = "x86_64")]
+    layout: Option<crate::kernel::x86::host_layout::HostLayout>,
+}
+
+impl<'a, const L: usize> Engine<'a, L> {
+    fn new(decoder: Decoder<'a, L, HOST_HIDDEN>) -> Self {
+        Engine {
+            #[cfg(target_arch = "x86_64")]
+            layout: crate::kernel::x86::host_layout::HostLayout::new(decoder.model()),
+            decoder,
+        }
+    }
+
+    /// [`Decoder::decode_q`], through the host layout when there is one.
+    fn pixels(
+        &self,
+        z_q: &[i8; L],
+        label: Option<u8>,
+        out: &mut [u8; IMAGE_PIXELS],
+    ) -> Result<(), Error> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(layout) = &self.layout {
+            let class_bias = self.decoder.class_bias(label)?;
+            if layout.pixels(self.decoder.model(), z_q, class_bias, out) {
+                return Ok(());
+            }
+        }
+        self.decoder.decode_q(z_q, label, out)
+    }
+}
+
+impl<const L: usize> HostDecoder for Engine<'_, L> {
     fn latent_dim(&self) -> usize {
         L
     }
     fn classes(&self) -> Option<u8> {
-        Decoder::classes(self)
+        self.decoder.classes()
     }
     fn model(&self) -> &crate::Model<'_> {
-        Decoder::model(self)
+        self.decoder.model()
     }
     fn quantize_latent(&self, z: &[f32], z_q: &mut [i8]) -> Result<(), Error> {
-        let q = Decoder::quantize_latent(self, fixed::<f32, L>(z)?)?;
+        let q = self.decoder.quantize_latent(fixed::<f32, L>(z)?)?;
         let n = z_q.len();
         let out: &mut [i8; L] = z_q.try_into().map_err(|_| Error::DimsMismatch {
             what: "latent values",
@@ -96,7 +135,7 @@ impl<const L: usize> HostDecoder for Decoder<'_, L, HOST_HIDDEN> {
         label: Option<u8>,
         out: &mut [u8; IMAGE_PIXELS],
     ) -> Result<(), Error> {
-        Decoder::decode_q(self, fixed::<i8, L>(z_q)?, label, out)
+        self.pixels(fixed::<i8, L>(z_q)?, label, out)
     }
     fn decode(
         &self,
@@ -104,11 +143,8 @@ impl<const L: usize> HostDecoder for Decoder<'_, L, HOST_HIDDEN> {
         label: Option<u8>,
         out: &mut [u8; IMAGE_PIXELS],
     ) -> Result<(), Error> {
-        let z = fixed::<f32, L>(z)?;
-        match label {
-            Some(digit) => self.decode_digit(digit, z, out),
-            None => Decoder::decode(self, z, out),
-        }
+        let z_q = self.decoder.quantize_latent(fixed::<f32, L>(z)?)?;
+        self.pixels(&z_q, label, out)
     }
     fn decode_logits_q(
         &self,
@@ -116,8 +152,8 @@ impl<const L: usize> HostDecoder for Decoder<'_, L, HOST_HIDDEN> {
         label: Option<u8>,
         logits: &mut [f32; IMAGE_PIXELS],
     ) -> Result<(), Error> {
-        let z_q = Decoder::quantize_latent(self, fixed::<f32, L>(z)?)?;
-        Decoder::decode_logits_q(self, &z_q, label, logits)
+        let z_q = self.decoder.quantize_latent(fixed::<f32, L>(z)?)?;
+        self.decoder.decode_logits_q(&z_q, label, logits)
     }
     fn decode_reference_f32(
         &self,
@@ -125,24 +161,28 @@ impl<const L: usize> HostDecoder for Decoder<'_, L, HOST_HIDDEN> {
         label: Option<u8>,
         logits: &mut [f32; IMAGE_PIXELS],
     ) -> Result<(), Error> {
-        Decoder::decode_reference_f32(self, fixed::<f32, L>(z)?, label, logits)
+        self.decoder
+            .decode_reference_f32(fixed::<f32, L>(z)?, label, logits)
     }
     fn prior_latent(&self, seed: u64) -> Vec<f32> {
-        Decoder::prior_latent(self, seed).to_vec()
+        self.decoder.prior_latent(seed).to_vec()
     }
     fn prior_latent_with_temperature(
         &self,
         seed: u64,
         temperature: f32,
     ) -> Result<Vec<f32>, Error> {
-        Ok(Decoder::prior_latent_with_temperature(self, seed, temperature)?.to_vec())
+        Ok(self
+            .decoder
+            .prior_latent_with_temperature(seed, temperature)?
+            .to_vec())
     }
 }
 
 macro_rules! open_with_latent {
     ($blob:expr, $latent:expr, $($l:literal)*) => {
         match $latent {
-            $($l => Ok(Box::new(Decoder::<$l, HOST_HIDDEN>::from_bytes($blob)?) as Box<dyn HostDecoder + '_>),)*
+            $($l => Ok(Box::new(Engine::<$l>::new(Decoder::<$l, HOST_HIDDEN>::from_bytes($blob)?)) as Box<dyn HostDecoder + '_>),)*
             other => Err(Error::DimsMismatch { what: "latent size (host tools)", expected: MAX_HOST_LATENT, found: other }),
         }
     };

@@ -453,7 +453,7 @@ pub(crate) fn le_f32(chunk: &[u8]) -> f32 {
 /// `#[target_feature]` functions behind a proof of the CPU features).
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
-mod x86;
+pub(crate) mod x86;
 
 #[cfg(test)]
 mod tests {

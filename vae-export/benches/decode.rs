@@ -1,5 +1,7 @@
 //! Host decode time per digit, single thread, batch 1: vae-core's int8 decoder on the
-//! committed default blob vs burn's f32 decoder with the same (dequantized) weights.
+//! committed default blob (the host tools' engine, `vae_core::host::open`, and the no_std
+//! `Decoder` reading the blob in place) vs burn's f32 decoder with the same (dequantized)
+//! weights, all on the same 64 prior latents.
 //!
 //! `cargo bench -p vae-export --bench decode` (set RAYON_NUM_THREADS=1 for one thread in
 //! burn as well; vae-core is single-threaded by construction).
@@ -20,10 +22,33 @@ fn default_blob() -> Vec<u8> {
 fn decode(c: &mut Criterion) {
     let blob = default_blob();
     let decoder = Decoder::<20, 256>::from_bytes(&blob).expect("default blob");
-    let z = Decoder::<20, 256>::sample_latent(7);
+    // Each iteration decodes the next of 64 draws from the blob's prior (the int8 engine
+    // skips zero activations, so its time depends a little on the latent).
+    let latents: Vec<[f32; 20]> = (0..64).map(|s| decoder.prior_latent(s)).collect();
+    let next = |i: &mut usize| {
+        *i = (*i + 1) % latents.len();
+        &latents[*i]
+    };
     let mut out = [0u8; IMAGE_PIXELS];
-    c.bench_function("vae-core int8 decode (z=20, 256-256-784)", |b| {
-        b.iter(|| decoder.decode(black_box(&z), &mut out).expect("decode"))
+    let engine = vae_core::host::open(&blob).expect("default blob");
+    c.bench_function(
+        "vae-core int8 decode, host engine (z=20, 256-256-784)",
+        |b| {
+            let mut i = 0;
+            b.iter(|| {
+                engine
+                    .decode(black_box(next(&mut i)), None, &mut out)
+                    .expect("decode")
+            })
+        },
+    );
+    c.bench_function("vae-core int8 Decoder::decode, blob order", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            decoder
+                .decode(black_box(next(&mut i)), &mut out)
+                .expect("decode")
+        })
     });
 
     let burn = BurnMlp::new(
@@ -31,7 +56,8 @@ fn decode(c: &mut Criterion) {
         &vae_train::backend::device(),
     );
     c.bench_function("burn f32 decode, batch 1 (same weights)", |b| {
-        b.iter(|| black_box(burn.forward(black_box(&z))))
+        let mut i = 0;
+        b.iter(|| black_box(burn.forward(black_box(next(&mut i)))))
     });
 }
 

@@ -559,11 +559,23 @@ fn accelerated_matches_portable<const L: usize, const H: usize>(
     let mut rng = Rng::new(seed);
     let (mut portable, mut fast) = ([0u8; IMAGE_PIXELS], [0u8; IMAGE_PIXELS]);
     let (mut logits, mut fast_logits) = ([0f32; IMAGE_PIXELS], [0f32; IMAGE_PIXELS]);
-    for case in 0..12 {
+    #[cfg(target_arch = "x86_64")]
+    let layout = crate::kernel::x86::host_layout::HostLayout::new(dec.model());
+    #[cfg(target_arch = "x86_64")]
+    if accel.is_some() && layout.is_none() {
+        std::eprintln!("no AVX-512 VBMI2: the host layout's comparison is skipped");
+    }
+    for case in 0..14 {
         let z_q: [i8; L] = match case {
             0 => [127; L],
             1 => [-127; L],
             2 => [0; L],
+            // -128 is the code the host layout skips (u = 0).
+            3 => [-128; L],
+            4 => core::array::from_fn(|_| match rng.next_u32() % 3 {
+                0 => -128,
+                _ => (rng.next_u32() % 256) as u8 as i8,
+            }),
             _ => core::array::from_fn(|_| ((rng.next_u32() % 255) as i32 - 127) as i8),
         };
         let label = classes.map(|c| (case % usize::from(c)) as u8);
@@ -588,6 +600,15 @@ fn accelerated_matches_portable<const L: usize, const H: usize>(
                 .unwrap();
             let bits = |l: &[f32]| l.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&fast_logits), bits(&logits), "logits: {what}");
+        }
+        #[cfg(target_arch = "x86_64")]
+        if let Some(layout) = &layout {
+            fast.fill(0xAA);
+            assert!(
+                layout.pixels(dec.model(), &z_q, class_bias, &mut fast),
+                "{what}"
+            );
+            assert_eq!(fast, portable, "host layout: {what}");
         }
     }
 }

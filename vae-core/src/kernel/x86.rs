@@ -50,6 +50,9 @@ use crate::format::Dense;
 
 use super::{NUM_THRESHOLDS, relu_q, requantize};
 
+#[cfg(any(test, feature = "std"))]
+pub(crate) mod host_layout;
+
 /// Proof that the CPU runs AVX-512 F, BW and VNNI: made only by [`Vnni::detect`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Vnni(());
@@ -188,9 +191,7 @@ fn dense_layer(weights: &[u8], x: &[i8], sink: &mut impl FnMut(i32)) {
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 fn hidden_layer(rows: &Rows<'_>, x: &[i8], zero_point: i8, out: &mut [i8]) {
     let correction = correction(x);
-    let zp = i32::from(zero_point);
-    let (blocks, rest) = out.as_chunks_mut::<BLOCK>();
-    let first = BLOCK * blocks.len();
+    let (blocks, _) = out.as_chunks_mut::<BLOCK>();
     // Up to HIDDEN_GROUP blocks' dot products, then their epilogues (as in the pixel
     // layer: measured faster than the epilogue inside the dot-product loop).
     for (g, group) in blocks.chunks_mut(HIDDEN_GROUP).enumerate() {
@@ -206,22 +207,40 @@ fn hidden_layer(rows: &Rows<'_>, x: &[i8], zero_point: i8, out: &mut [i8]) {
             }
         });
         for (k, (dst, &sums)) in group.iter_mut().zip(&values).enumerate() {
-            let Some(p) = rows.block_params(start + k) else {
-                continue;
-            };
-            let acc = p.add_bias(_mm512_add_epi32(sums, _mm512_set1_epi32(correction)));
-            // relu_q: clamp(v + zp, zp, 127) == clamp(v, 0, 127 - zp) + zp.
-            let v = clamp_merge(
-                requantize16(acc, p.multipliers, p.shifts),
-                0,
-                i64::from(127 - zp),
-            );
-            let codes = _mm512_cvtepi32_epi8(_mm512_add_epi32(v, _mm512_set1_epi32(zp)));
-            // SAFETY: writes exactly the 16 bytes of `dst`.
-            unsafe { _mm_storeu_si128(dst.as_mut_ptr().cast::<__m128i>(), codes) };
+            if let Some(p) = rows.block_params(start + k) {
+                let sums = _mm512_add_epi32(sums, _mm512_set1_epi32(correction));
+                *dst = hidden_codes(&p, sums, zero_point);
+            }
         }
     }
-    for (j, slot) in (first..).zip(rest) {
+    hidden_rest(rows, x, zero_point, out);
+}
+
+/// The codes of one hidden block, `relu_q(requantize(sums + bias + class bias))`, from
+/// its exact dot products `sums`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw")]
+fn hidden_codes(p: &BlockParams<'_>, sums: __m512i, zero_point: i8) -> [i8; BLOCK] {
+    let zp = i32::from(zero_point);
+    // relu_q: clamp(v + zp, zp, 127) == clamp(v, 0, 127 - zp) + zp.
+    let v = clamp_merge(
+        requantize16(p.add_bias(sums), p.multipliers, p.shifts),
+        0,
+        i64::from(127 - zp),
+    );
+    let codes = _mm512_cvtepi32_epi8(_mm512_add_epi32(v, _mm512_set1_epi32(zp)));
+    let mut out = [0i8; BLOCK];
+    // SAFETY: writes exactly the 16 bytes of `out`.
+    unsafe { _mm_storeu_si128(out.as_mut_ptr().cast::<__m128i>(), codes) };
+    out
+}
+
+/// The rows of a hidden layer past its last whole block of 16, one at a time.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+fn hidden_rest(rows: &Rows<'_>, x: &[i8], zero_point: i8, out: &mut [i8]) {
+    let correction = correction(x);
+    let first = out.len() / BLOCK * BLOCK;
+    for (j, slot) in out.iter_mut().enumerate().skip(first) {
         if let (Some(w), Some((bias, m, s))) = (rows.row_weights(j), rows.row(j)) {
             let acc = dot1(w, x).wrapping_add(correction).wrapping_add(bias);
             *slot = relu_q(requantize(acc, m, s), zero_point);
@@ -245,6 +264,19 @@ fn pixel_layer(
             *slot = _mm512_add_epi32(sums, correction);
         }
     });
+    store_pixels(rows, &mut values, table, out);
+}
+
+/// The pixel layer after its dot products: `values[b]` holds block `b`'s exact dot
+/// products; requantizes them all, then searches the thresholds seven blocks at a time.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw")]
+fn store_pixels(
+    rows: &Rows<'_>,
+    values: &mut [__m512i; PIXEL_BLOCKS],
+    table: &[u8; 4 * NUM_THRESHOLDS],
+    out: &mut [u8; IMAGE_PIXELS],
+) {
     for (b, slot) in values.iter_mut().enumerate() {
         if let Some(p) = rows.block_params(b) {
             *slot = clamp_merge(
