@@ -50,7 +50,7 @@ use crate::format::Dense;
 
 use super::{NUM_THRESHOLDS, relu_q, requantize};
 
-#[cfg(any(test, feature = "std"))]
+#[cfg(any(test, feature = "quantize"))]
 pub(crate) mod host_layout;
 
 /// Proof that the CPU runs AVX-512 F, BW and VNNI: made only by [`Vnni::detect`].
@@ -238,8 +238,11 @@ fn hidden_codes(p: &BlockParams<'_>, sums: __m512i, zero_point: i8) -> [i8; BLOC
 /// The rows of a hidden layer past its last whole block of 16, one at a time.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 fn hidden_rest(rows: &Rows<'_>, x: &[i8], zero_point: i8, out: &mut [i8]) {
-    let correction = correction(x);
     let first = out.len() / BLOCK * BLOCK;
+    if first == out.len() {
+        return;
+    }
+    let correction = correction(x);
     for (j, slot) in out.iter_mut().enumerate().skip(first) {
         if let (Some(w), Some((bias, m, s))) = (rows.row_weights(j), rows.row(j)) {
             let acc = dot1(w, x).wrapping_add(correction).wrapping_add(bias);
@@ -286,11 +289,22 @@ fn store_pixels(
             );
         }
     }
+    // A group of seven blocks (four image rows) whose values are all below the first
+    // threshold is black, without a search: the top and bottom groups usually are.
+    let first = _mm512_set1_epi32(i32::from_le_bytes([table[0], table[1], table[2], table[3]]));
+    let mut lit = 0u64;
+    for (b, v) in values.iter().enumerate() {
+        lit |= u64::from(_mm512_cmpge_epi32_mask(*v, first) != 0) << b;
+    }
     let tree = Tree::new(table);
     let (blocks, _) = out.as_chunks_mut::<BLOCK>();
     let (dsts, _) = blocks.as_chunks_mut::<LOCKSTEP>();
     let (groups, _) = values.as_chunks::<LOCKSTEP>();
-    for (dst, &v) in dsts.iter_mut().zip(groups) {
+    for (g, (dst, &v)) in dsts.iter_mut().zip(groups).enumerate() {
+        if (lit >> (LOCKSTEP * g)) & ((1 << LOCKSTEP) - 1) == 0 {
+            dst.as_flattened_mut().fill(0);
+            continue;
+        }
         for (d, p) in dst.iter_mut().zip(tree.search(v)) {
             // `p` = 256 + count: the low byte is the pixel. SAFETY: writes exactly the
             // 16 bytes of `d`.

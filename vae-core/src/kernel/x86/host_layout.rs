@@ -313,6 +313,13 @@ impl HostLayout {
             .iter()
             .map(Layer::new)
             .collect::<Option<Vec<_>>>()?;
+        // Padding rows to 64 can blow a layer of few rows up 64 times: past this bound
+        // the blob is decoded in place instead.
+        let blob_bytes: usize = model.layers.iter().map(|l| l.weights.len()).sum();
+        let packed_bytes: usize = layers.iter().map(|l| CHUNK * l.lines.len()).sum();
+        if packed_bytes > 4 * blob_bytes + (1 << 20) {
+            return None;
+        }
         let widest = layers.iter().map(|l| l.inputs).max()?;
         Some(HostLayout {
             vnni,
