@@ -201,7 +201,7 @@ CRITERION_HOME="$out/criterion" RAYON_NUM_THREADS=1 \
   { tail -20 "$out/bench.log"; echo "error: benchmark failed (log: $out/bench.log)" >&2; exit 1; }
 bench_cmd="RAYON_NUM_THREADS=1 cargo bench -p vae-export --bench decode ${bench_args[*]:-}"
 bench_cmd=${bench_cmd% }
-for pair in "bench_int8_decode_ns:vae-core int8 decode" "bench_burn_f32_decode_ns:burn f32 decode"; do
+for pair in "bench_int8_decode_ns:vae-core int8 decode" "bench_int8_decoder_ns:vae-core int8 Decoder" "bench_burn_f32_decode_ns:burn f32 decode"; do
   key=${pair%%:*}; prefix=${pair#*:}
   est=$(ls -d "$out/criterion/$prefix"*/new/estimates.json 2>/dev/null | head -1)
   [ -n "$est" ] || { echo "error: no criterion estimates for '$prefix' under $out/criterion" >&2; exit 1; }

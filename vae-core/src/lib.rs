@@ -1,7 +1,8 @@
 //! Draw MNIST digits on a microcontroller: the int8 decoder of a variational autoencoder,
 //! `#![no_std]`, no allocation, no panics on any blob or input, and no `unsafe` except two
 //! kernels compiled only for their targets: the Cortex-M4/M7 SMLAD loop (`asm!`) and the
-//! x86-64 AVX-512 VNNI layers (intrinsics) that a host with those features runs.
+//! x86-64 AVX-512 VNNI layers (intrinsics) that a host with those features runs (with
+//! `quantize`, also the host engine behind `host::open`, which repacks the weights).
 //!
 //! # The 30-second tour
 //!
@@ -109,7 +110,8 @@
 // against golden bytes) and `kernel::x86` (x86-64 only: AVX-512 VNNI intrinsics, whose
 // loads and stores go through raw pointers into slices checked in safe code, and calls
 // into `#[target_feature]` functions, made only after the CPU features are known to be
-// there; tested bit for bit against the portable kernels). Every unsafe block says why
+// there; with `quantize` also `kernel::x86::host_layout`, the host engine's repacked
+// weights; all tested bit for bit against the portable kernels). Every unsafe block says why
 // it is sound in a `// SAFETY:` comment.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
