@@ -10,6 +10,7 @@
 //! asserts below check that its errors are the documented ones.
 
 use vae_core::format::{self, Prior};
+use vae_core::host::HostDecoder;
 use vae_core::{Decoder, Error, IMAGE_PIXELS};
 
 /// Most tail records decoded per (LATENT, HIDDEN) pair.
@@ -113,6 +114,9 @@ fn check_shapes<const L: usize, const H: usize>(
         (Ok(_), Err(e)) => panic!("from_bytes accepted a blob that parse rejects: {e:?}"),
     };
     let classes = decoder.classes();
+    // The host tools' engine (`host::open`: on AVX-512 VBMI2 + VNNI CPUs the weights are
+    // repacked and decoded by its own unsafe kernels) must agree with `Decoder` exactly.
+    let engine = vae_core::host::Engine::new(decoder.clone());
     let record_len = 1 + 8 + 1 + 4 * L;
     let mut records: Vec<&[u8]> = tail.chunks(record_len).take(MAX_RECORDS).collect();
     if records.is_empty() {
@@ -175,6 +179,30 @@ fn check_shapes<const L: usize, const H: usize>(
             label_error(classes, label),
             "decode_q raw",
         );
+        let mut host = [0u8; IMAGE_PIXELS];
+        expect(
+            engine.decode_q(&z_q, label, &mut host),
+            label_error(classes, label),
+            "host engine decode_q",
+        );
+        if label_error(classes, label).is_none() {
+            assert_eq!(
+                host, out,
+                "host engine decode_q pixels differ from Decoder's"
+            );
+        }
+        let want = match label {
+            Some(d) => decoder.decode_digit(d, &z, &mut out),
+            None => decoder.decode(&z, &mut out),
+        };
+        assert_eq!(
+            engine.decode(&z, label, &mut host),
+            want,
+            "host engine decode"
+        );
+        if want.is_ok() {
+            assert_eq!(host, out, "host engine decode pixels differ from Decoder's");
+        }
 
         // generate / generate_digit are decode of prior_latent(seed): sample_latent(seed)
         // for the N(0, I) prior; a mixture's latent may overflow (huge means or spreads),

@@ -74,19 +74,36 @@ fn fixed<T, const N: usize>(v: &[T]) -> Result<&[T; N], Error> {
     })
 }
 
-/// A [`Decoder`] and, where the CPU runs them, its weights in the host engine's order.
-struct Engine<'a, const L: usize> {
-    decoder: Decoder<'a, L, HOST_HIDDEN>,
+/// A [`Decoder`] and, on x86-64 CPUs with AVX-512 F, BW, VNNI and VBMI2, a copy of its
+/// weights repacked column by column, which [`HostDecoder::decode`] and
+/// [`HostDecoder::decode_q`] use to skip the weights of zero inputs (same bytes as the
+/// decoder's). What [`open`] returns, with `HIDDEN = HOST_HIDDEN`.
+pub struct Engine<'a, const L: usize, const HIDDEN: usize> {
+    decoder: Decoder<'a, L, HIDDEN>,
     #[cfg(target_arch = "x86_64")]
     layout: Option<crate::kernel::x86::host_layout::HostLayout>,
 }
 
-impl<'a, const L: usize> Engine<'a, L> {
-    fn new(decoder: Decoder<'a, L, HOST_HIDDEN>) -> Self {
+impl<'a, const L: usize, const HIDDEN: usize> Engine<'a, L, HIDDEN> {
+    /// Repacks `decoder`'s weights where the CPU runs the host kernels (about the blob's
+    /// size again in memory); elsewhere it only wraps `decoder`.
+    pub fn new(decoder: Decoder<'a, L, HIDDEN>) -> Self {
         Engine {
             #[cfg(target_arch = "x86_64")]
             layout: crate::kernel::x86::host_layout::HostLayout::new(decoder.model()),
             decoder,
+        }
+    }
+
+    /// Whether decodes run on the repacked weights.
+    pub fn is_repacked(&self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            self.layout.is_some()
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
         }
     }
 
@@ -108,7 +125,7 @@ impl<'a, const L: usize> Engine<'a, L> {
     }
 }
 
-impl<const L: usize> HostDecoder for Engine<'_, L> {
+impl<const L: usize, const HIDDEN: usize> HostDecoder for Engine<'_, L, HIDDEN> {
     fn latent_dim(&self) -> usize {
         L
     }
@@ -143,6 +160,8 @@ impl<const L: usize> HostDecoder for Engine<'_, L> {
         label: Option<u8>,
         out: &mut [u8; IMAGE_PIXELS],
     ) -> Result<(), Error> {
+        // The label's errors before the latent's, as `Decoder::decode_digit` reports them.
+        self.decoder.class_bias(label)?;
         let z_q = self.decoder.quantize_latent(fixed::<f32, L>(z)?)?;
         self.pixels(&z_q, label, out)
     }
@@ -182,7 +201,7 @@ impl<const L: usize> HostDecoder for Engine<'_, L> {
 macro_rules! open_with_latent {
     ($blob:expr, $latent:expr, $($l:literal)*) => {
         match $latent {
-            $($l => Ok(Box::new(Engine::<$l>::new(Decoder::<$l, HOST_HIDDEN>::from_bytes($blob)?)) as Box<dyn HostDecoder + '_>),)*
+            $($l => Ok(Box::new(Engine::new(Decoder::<$l, HOST_HIDDEN>::from_bytes($blob)?)) as Box<dyn HostDecoder + '_>),)*
             other => Err(Error::DimsMismatch { what: "latent size (host tools)", expected: MAX_HOST_LATENT, found: other }),
         }
     };
