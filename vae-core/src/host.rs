@@ -217,3 +217,47 @@ pub fn open(blob: &[u8]) -> Result<Box<dyn HostDecoder + '_>, Error> {
         33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61
         62 63 64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committed default blob through [`open`] (repacked where the CPU allows) and
+    /// through [`Decoder`]: the same pixels for 256 prior latents and every error case.
+    #[test]
+    fn engine_matches_decoder_on_the_default_blob() {
+        let blob = include_bytes!("../../examples/models/decoder.bin");
+        let decoder = Decoder::<20, 256>::from_bytes(blob).unwrap();
+        let engine = open(blob).unwrap();
+        if !Engine::new(Decoder::<20, HOST_HIDDEN>::from_bytes(blob).unwrap()).is_repacked() {
+            std::eprintln!("no AVX-512 VBMI2 + VNNI: the engine wraps Decoder unchanged");
+        }
+        let (mut want, mut got) = ([0u8; IMAGE_PIXELS], [0u8; IMAGE_PIXELS]);
+        let mut lit = 0usize;
+        for seed in 0..256 {
+            let z = decoder.prior_latent(seed);
+            decoder.decode(&z, &mut want).unwrap();
+            engine.decode(&z, None, &mut got).unwrap();
+            assert_eq!(got, want, "seed {seed}");
+            lit += want.iter().filter(|&&p| p > 0).count();
+            let z_q = decoder.quantize_latent(&z).unwrap();
+            engine.decode_q(&z_q, None, &mut got).unwrap();
+            assert_eq!(got, want, "decode_q, seed {seed}");
+        }
+        // Real digits, not blank images that would match by accident.
+        assert!(lit > 256 * 100, "{lit} lit pixels");
+        let z = [f32::NAN; 20];
+        assert_eq!(
+            engine.decode(&z, None, &mut got),
+            Err(Error::NonFiniteLatent { index: 0 })
+        );
+        assert_eq!(
+            engine.decode(&z, Some(3), &mut got),
+            Err(Error::NotConditional)
+        );
+        assert!(matches!(
+            engine.decode(&[0.0; 19], None, &mut got),
+            Err(Error::DimsMismatch { .. })
+        ));
+    }
+}
