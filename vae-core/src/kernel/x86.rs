@@ -282,13 +282,32 @@ fn store_pixels(
 ) {
     for (b, slot) in values.iter_mut().enumerate() {
         if let Some(p) = rows.block_params(b) {
-            *slot = clamp_merge(
-                requantize16(p.add_bias(*slot), p.multipliers, p.shifts),
-                i64::from(i32::MIN),
-                i64::from(i32::MAX),
-            );
+            *slot = pixel_values(&p, *slot);
         }
     }
+    search_pixels(values, table, out);
+}
+
+/// The values of one pixel block, `requantize(sums + bias + class bias)` (saturated to
+/// `i32`), from its exact dot products `sums`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw")]
+fn pixel_values(p: &BlockParams<'_>, sums: __m512i) -> __m512i {
+    clamp_merge(
+        requantize16(p.add_bias(sums), p.multipliers, p.shifts),
+        i64::from(i32::MIN),
+        i64::from(i32::MAX),
+    )
+}
+
+/// The pixels of the requantized `values`: the threshold search, seven blocks at a time.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw")]
+fn search_pixels(
+    values: &[__m512i; PIXEL_BLOCKS],
+    table: &[u8; 4 * NUM_THRESHOLDS],
+    out: &mut [u8; IMAGE_PIXELS],
+) {
     // A group of seven blocks (four image rows) whose values are all below the first
     // threshold is black, without a search: the top and bottom groups usually are.
     let first = _mm512_set1_epi32(i32::from_le_bytes([table[0], table[1], table[2], table[3]]));

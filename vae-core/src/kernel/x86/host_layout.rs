@@ -14,7 +14,8 @@
 //! 1. The input codes become `u = x + 128` (`x ^ 0x80`): the unsigned operand of
 //!    `VPDPBUSD`, and `0` exactly for the code `-128`, the real 0 of a ReLU layer
 //!    (`input_zero_point = -128`). Then `sum_i w_i x_i = sum_i w_i u_i - 128 sum_i w_i`;
-//!    the last term is a per-row constant computed when packing (`correction`).
+//!    the last term is a per-row constant, folded into a copy of the bias when packing
+//!    (with the multipliers and shifts, 64-byte aligned per block of 16 rows).
 //! 2. `VPCOMPRESSB` / `VPCOMPRESSW` (AVX-512 VBMI2) list the non-zero `u_i` and their
 //!    indices, padded to a multiple of four with `u = 0`.
 //! 3. Four listed inputs at a time ("a quad"), 64 rows at a time ("a chunk"): one
@@ -38,7 +39,10 @@ use std::vec::Vec;
 use crate::IMAGE_PIXELS;
 use crate::format::{Dense, Model};
 
-use super::{BLOCK, PIXEL_BLOCKS, Rows, Vnni, hidden_codes, hidden_rest, store_pixels};
+use super::{
+    BLOCK, BlockParams, PIXEL_BLOCKS, Rows, Vnni, hidden_codes, hidden_rest, pixel_values,
+    search_pixels,
+};
 use crate::kernel::NUM_THRESHOLDS;
 
 /// Rows per chunk: one 64-byte load per column.
@@ -71,9 +75,19 @@ struct Layer {
     chunks: usize,
     /// Column `i`, chunk `c` at `lines[i * chunks + c]`.
     lines: Vec<Line>,
-    /// `-128 * sum_i w[r][i]` (wrapping) for each row `r`, padded rows 0: what the sums
-    /// over `u = x + 128` have on top of the sums over `x`.
-    correction: Vec<i32>,
+    /// Each block's epilogue parameters, padded blocks included.
+    params: Vec<Params>,
+}
+
+/// One block's epilogue parameters, as [`BlockParams`] reads them: the blob's bias minus
+/// `-128 * sum_i w[r][i]` (wrapping; what the sums over `u = x + 128` have on top of the
+/// sums over `x`), the blob's multipliers and shifts. Padded rows: 0, 1 and 0.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Params {
+    bias: [u8; 4 * BLOCK],
+    multipliers: [u8; 4 * BLOCK],
+    shifts: [u8; BLOCK],
 }
 
 /// Where row `r` of a chunk lives: byte `16 (d / 4) + 4 j + d % 4` for `r = 16 j + d`,
@@ -91,7 +105,24 @@ impl Layer {
         }
         let chunks = rows.div_ceil(CHUNK);
         let mut lines = std::vec![Line([0; CHUNK]); inputs * chunks];
-        let mut correction = std::vec![0i32; chunks * CHUNK];
+        let mut params = std::vec![
+            Params {
+                bias: [0; 4 * BLOCK],
+                multipliers: [0; 4 * BLOCK],
+                shifts: [0; BLOCK],
+            };
+            chunks * CHUNK / BLOCK
+        ];
+        for p in &mut params {
+            for m in p.multipliers.chunks_exact_mut(4) {
+                m.copy_from_slice(&1i32.to_le_bytes());
+            }
+        }
+        let le = |s: &[u8], r: usize| {
+            s.get(4 * r..)
+                .and_then(|s| s.first_chunk::<4>())
+                .map(|b| i32::from_le_bytes(*b))
+        };
         for (r, row) in dense.weights.chunks_exact(inputs).enumerate() {
             let (c, at) = (r / CHUNK, position(r % CHUNK));
             let mut sum = 0i32;
@@ -99,14 +130,20 @@ impl Layer {
                 lines[i * chunks + c].0[at] = w;
                 sum = sum.wrapping_add(i32::from(w as i8));
             }
-            correction[r] = sum.wrapping_mul(-128);
+            let bias = le(dense.bias, r)?.wrapping_add(sum.wrapping_mul(-128));
+            let p = &mut params[r / BLOCK];
+            let k = r % BLOCK;
+            p.bias[4 * k..4 * k + 4].copy_from_slice(&bias.to_le_bytes());
+            p.multipliers[4 * k..4 * k + 4]
+                .copy_from_slice(&le(dense.multipliers, r)?.to_le_bytes());
+            p.shifts[k] = *dense.shifts.get(r)?;
         }
         Some(Layer {
             inputs,
             rows,
             chunks,
             lines,
-            correction,
+            params,
         })
     }
 
@@ -116,7 +153,7 @@ impl Layer {
     /// `LIST` is [`list_len`] of at least `x.len()` (stack arrays sized to the widest
     /// layer: zeroing room for [`MAX_INPUTS`] each time measured as 15% of a decode).
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx512vbmi2,popcnt")]
-    fn blocks<const LIST: usize>(&self, x: &[i8], mut f: impl FnMut(usize, __m512i)) {
+    fn blocks<const LIST: usize>(&self, x: &[i8], mut f: impl FnMut(usize, __m512i, &Params)) {
         if x.len() != self.inputs || list_len(x.len()) > LIST {
             return;
         }
@@ -153,7 +190,7 @@ impl Layer {
         first: usize,
         columns: &[[u16; 4]],
         values: &[[u8; 4]],
-        f: &mut impl FnMut(usize, __m512i),
+        f: &mut impl FnMut(usize, __m512i, &Params),
     ) {
         let mut acc = [_mm512_setzero_si512(); 4 * MAX_PASS];
         let column = |i: u16| {
@@ -203,16 +240,9 @@ impl Layer {
         }
         for (k, &sums) in acc.iter().enumerate().take(4 * CH) {
             let block = 4 * first + k;
-            let Some(correction) = self
-                .correction
-                .get(BLOCK * block..)
-                .and_then(|c| c.first_chunk::<BLOCK>())
-            else {
-                continue;
-            };
-            // SAFETY: reads exactly the 64 bytes of `correction`.
-            let correction = unsafe { _mm512_loadu_epi32(correction.as_ptr()) };
-            f(block, _mm512_add_epi32(sums, correction));
+            if let Some(p) = self.params.get(block) {
+                f(block, sums, p);
+            }
         }
     }
 }
@@ -397,9 +427,9 @@ impl HostLayout {
             }
             {
                 let (blocks, _) = y.as_chunks_mut::<BLOCK>();
-                layer.blocks::<LIST>(x, |b, sums| {
-                    if let (Some(dst), Some(p)) = (blocks.get_mut(b), rows.block_params(b)) {
-                        *dst = hidden_codes(&p, sums, zero_point);
+                layer.blocks::<LIST>(x, |b, sums, p| {
+                    if let Some(dst) = blocks.get_mut(b) {
+                        *dst = hidden_codes(&block_params(p, class_bias, b), sums, zero_point);
                     }
                 });
             }
@@ -411,7 +441,8 @@ impl HostLayout {
         let Some(x) = src.get(..width) else {
             return false;
         };
-        let (Some(rows), Some(table)) = (
+        // `Rows::new` checks the shapes (the class bias's length included).
+        let (Some(_), Some(table)) = (
             Rows::new(last_dense, width, class_bias, IMAGE_PIXELS),
             model
                 .pixel_thresholds
@@ -423,12 +454,26 @@ impl HostLayout {
             return false;
         }
         let mut values = [_mm512_setzero_si512(); PIXEL_BLOCKS];
-        last.blocks::<LIST>(x, |b, sums| {
+        last.blocks::<LIST>(x, |b, sums, p| {
             if let Some(slot) = values.get_mut(b) {
-                *slot = sums;
+                *slot = pixel_values(&block_params(p, class_bias, b), sums);
             }
         });
-        store_pixels(&rows, &mut values, table, out);
+        search_pixels(&values, table, out);
         true
+    }
+}
+
+/// Block `b`'s parameters: the packed ones, and its slice of `class_bias` unless that is
+/// empty (its length was checked against the layer's rows by `Rows::new`).
+#[inline]
+fn block_params<'p>(p: &'p Params, class_bias: &'p [u8], b: usize) -> BlockParams<'p> {
+    BlockParams {
+        bias: &p.bias,
+        class_bias: class_bias
+            .get(4 * BLOCK * b..)
+            .and_then(|c| c.first_chunk::<{ 4 * BLOCK }>()),
+        multipliers: &p.multipliers,
+        shifts: &p.shifts,
     }
 }
