@@ -609,6 +609,14 @@ fn accelerated_matches_portable<const L: usize, const H: usize>(
                 "{what}"
             );
             assert_eq!(fast, portable, "host layout: {what}");
+            // The same model with its thresholds elsewhere: the layout's tree was built
+            // from the original bytes, so it must build one from these.
+            let copy = dec.model().pixel_thresholds.to_vec();
+            let mut moved = dec.model().clone();
+            moved.pixel_thresholds = &copy;
+            fast.fill(0xAA);
+            assert!(layout.pixels(&moved, &z_q, class_bias, &mut fast), "{what}");
+            assert_eq!(fast, portable, "host layout, thresholds moved: {what}");
         }
     }
 }

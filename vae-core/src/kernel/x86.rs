@@ -285,7 +285,7 @@ fn store_pixels(
             *slot = pixel_values(&p, *slot);
         }
     }
-    search_pixels(values, table, out);
+    search_pixels(values, &Tree::new(table), out);
 }
 
 /// The values of one pixel block, `requantize(sums + bias + class bias)` (saturated to
@@ -303,19 +303,14 @@ fn pixel_values(p: &BlockParams<'_>, sums: __m512i) -> __m512i {
 /// The pixels of the requantized `values`: the threshold search, seven blocks at a time.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw")]
-fn search_pixels(
-    values: &[__m512i; PIXEL_BLOCKS],
-    table: &[u8; 4 * NUM_THRESHOLDS],
-    out: &mut [u8; IMAGE_PIXELS],
-) {
+fn search_pixels(values: &[__m512i; PIXEL_BLOCKS], tree: &Tree, out: &mut [u8; IMAGE_PIXELS]) {
     // A group of seven blocks (four image rows) whose values are all below the first
     // threshold is black, without a search: the top and bottom groups usually are.
-    let first = _mm512_set1_epi32(i32::from_le_bytes([table[0], table[1], table[2], table[3]]));
+    let first = tree.first;
     let mut lit = 0u64;
     for (b, v) in values.iter().enumerate() {
         lit |= u64::from(_mm512_cmpge_epi32_mask(*v, first) != 0) << b;
     }
-    let tree = Tree::new(table);
     let (blocks, _) = out.as_chunks_mut::<BLOCK>();
     let (dsts, _) = blocks.as_chunks_mut::<LOCKSTEP>();
     let (groups, _) = values.as_chunks::<LOCKSTEP>();
@@ -684,7 +679,9 @@ fn clamp_merge(v: [__m512i; 2], lo: i64, hi: i64) -> __m512i {
 /// The thresholds as an implicit binary tree for the lane-wise search. Node `h` (1 to 255)
 /// at depth `d` (`2^d <= h < 2^(d+1)`) is the probe of step `d` of the scalar search
 /// after `count = (h - 2^d) * 2^(8-d)`: threshold `count + 2^(7-d) - 1`.
-struct Tree {
+pub(crate) struct Tree {
+    /// The first threshold in every lane (values below it are black).
+    first: __m512i,
     /// Nodes 1..16 (lane `h`; lane 0 unused).
     top: __m512i,
     /// Nodes 16..32.
@@ -736,6 +733,7 @@ impl Tree {
             s,
         );
         Tree {
+            first: _mm512_permutexvar_epi32(_mm512_setzero_si512(), r[0]),
             top,
             d4,
             d5,

@@ -40,7 +40,7 @@ use crate::IMAGE_PIXELS;
 use crate::format::{Dense, Model};
 
 use super::{
-    BLOCK, BlockParams, PIXEL_BLOCKS, Rows, Vnni, hidden_codes, hidden_rest, pixel_values,
+    BLOCK, BlockParams, PIXEL_BLOCKS, Rows, Tree, Vnni, hidden_codes, hidden_rest, pixel_values,
     search_pixels,
 };
 use crate::kernel::NUM_THRESHOLDS;
@@ -326,6 +326,10 @@ pub(crate) struct HostLayout {
     layers: Vec<Layer>,
     /// The widest layer input.
     widest: usize,
+    /// The search tree of the thresholds at `thresholds_at` (the model's own bytes), built
+    /// once.
+    tree: Tree,
+    thresholds_at: usize,
 }
 
 impl HostLayout {
@@ -351,10 +355,17 @@ impl HostLayout {
             return None;
         }
         let widest = layers.iter().map(|l| l.inputs).max()?;
+        let table = model
+            .pixel_thresholds
+            .first_chunk::<{ 4 * NUM_THRESHOLDS }>()?;
+        // SAFETY: `vnni` proves AVX-512 F.
+        let tree = unsafe { Tree::new(table) };
         Some(HostLayout {
             vnni,
             layers,
             widest,
+            tree,
+            thresholds_at: table.as_ptr() as usize,
         })
     }
 
@@ -459,7 +470,11 @@ impl HostLayout {
                 *slot = pixel_values(&block_params(p, class_bias, b), sums);
             }
         });
-        search_pixels(&values, table, out);
+        if table.as_ptr() as usize == self.thresholds_at {
+            search_pixels(&values, &self.tree, out);
+        } else {
+            search_pixels(&values, &Tree::new(table), out);
+        }
         true
     }
 }
