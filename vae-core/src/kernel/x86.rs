@@ -639,8 +639,9 @@ fn dot1(w: &[u8], x: &[i8]) -> i32 {
 #[inline]
 #[target_feature(enable = "avx512f")]
 fn load16(bytes: &[u8; 4 * BLOCK]) -> __m512i {
-    // SAFETY: reads exactly the 64 bytes of `bytes`.
-    unsafe { _mm512_loadu_epi8(bytes.as_ptr().cast::<i8>()) }
+    // SAFETY: reads exactly the 64 bytes of `bytes`. (`_mm512_loadu_si512` needs only
+    // AVX-512 F, so it inlines here; `_mm512_loadu_epi8` needs BW and became a call.)
+    unsafe { _mm512_loadu_si512(bytes.as_ptr().cast()) }
 }
 
 /// [`requantize`] of 16 lanes before saturation: the even lanes' results in the 8 `i64`
