@@ -123,11 +123,8 @@ impl Layer {
                 m.copy_from_slice(&1i32.to_le_bytes());
             }
         }
-        let le = |s: &[u8], r: usize| {
-            s.get(4 * r..)
-                .and_then(|s| s.first_chunk::<4>())
-                .map(|b| i32::from_le_bytes(*b))
-        };
+        // The blob's per-row bias, multiplier and shift, read as the blob-order kernels do.
+        let blob_rows = Rows::new(dense, inputs, &[], rows)?;
         for (r, row) in dense.weights.chunks_exact(inputs).enumerate() {
             let (c, at) = (r / CHUNK, position(r % CHUNK));
             let mut sum = 0i32;
@@ -135,13 +132,12 @@ impl Layer {
                 lines[i * chunks + c].0[at] = w;
                 sum = sum.wrapping_add(i32::from(w as i8));
             }
-            let bias = le(dense.bias, r)?.wrapping_add(sum.wrapping_mul(-128));
-            let p = &mut params[r / BLOCK];
-            let k = r % BLOCK;
-            p.bias[4 * k..4 * k + 4].copy_from_slice(&bias.to_le_bytes());
-            p.multipliers[4 * k..4 * k + 4]
-                .copy_from_slice(&le(dense.multipliers, r)?.to_le_bytes());
-            p.shifts[k] = *dense.shifts.get(r)?;
+            let (bias, multiplier, shift) = blob_rows.row(r)?;
+            let (p, k) = (&mut params[r / BLOCK], r % BLOCK);
+            p.bias[4 * k..4 * k + 4]
+                .copy_from_slice(&bias.wrapping_add(sum.wrapping_mul(-128)).to_le_bytes());
+            p.multipliers[4 * k..4 * k + 4].copy_from_slice(&multiplier.to_le_bytes());
+            p.shifts[k] = shift;
         }
         Some(Layer {
             inputs,
@@ -152,9 +148,10 @@ impl Layer {
         })
     }
 
-    /// `f(b, sums)` for every block `b` of 16 rows (padding included), where lane `d` of
-    /// `sums` is `sum_i w[16 b + d][i] x[i]` (wrapping); nothing unless `x` has
-    /// `self.inputs` values.
+    /// `f(b, sums, params)` for every block `b` of 16 rows (padding included), where lane
+    /// `d` of `sums` is `sum_i w[16 b + d][i] (x[i] + 128)` (wrapping; `params.bias` takes
+    /// the 128 back out) and `params` is the block's; nothing unless `x` has `self.inputs`
+    /// values.
     /// `LIST` is [`list_len`] of at least `x.len()` (stack arrays sized to the widest
     /// layer: zeroing room for [`MAX_INPUTS`] each time measured as 15% of a decode).
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx512vbmi2,popcnt")]
