@@ -52,6 +52,8 @@ use super::{NUM_THRESHOLDS, relu_q, requantize};
 
 #[cfg(any(test, feature = "quantize"))]
 pub(crate) mod host_layout;
+#[cfg(any(test, feature = "quantize"))]
+mod pixel_lut;
 
 /// Proof that the CPU runs AVX-512 F, BW and VNNI: made only by [`Vnni::detect`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -282,23 +284,28 @@ fn store_pixels(
 ) {
     for (b, slot) in values.iter_mut().enumerate() {
         if let Some(p) = rows.block_params(b) {
-            *slot = pixel_values(&p, *slot);
+            *slot = pixel_values(&p, *slot, FULL_RANGE);
         }
     }
     search_pixels(values, &Tree::new(table), out);
 }
 
-/// The values of one pixel block, `requantize(sums + bias + class bias)` (saturated to
-/// `i32`), from its exact dot products `sums`.
+/// The values of one pixel block, `requantize(sums + bias + class bias)` clamped to
+/// `lo ..= hi` (a range inside `i32`), from its exact dot products `sums`. The pixels are
+/// the same whenever `lo` is below the first threshold (all lower values are black) and
+/// `hi` is at or above the last (all higher values are white); `i32`'s range always is.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw")]
-fn pixel_values(p: &BlockParams<'_>, sums: __m512i) -> __m512i {
+fn pixel_values(p: &BlockParams<'_>, sums: __m512i, (lo, hi): (i64, i64)) -> __m512i {
     clamp_merge(
         requantize16(p.add_bias(sums), p.multipliers, p.shifts),
-        i64::from(i32::MIN),
-        i64::from(i32::MAX),
+        lo,
+        hi,
     )
 }
+
+/// The clamp of [`pixel_values`] that any threshold table allows.
+const FULL_RANGE: (i64, i64) = (i32::MIN as i64, i32::MAX as i64);
 
 /// The pixels of the requantized `values`: the threshold search, seven blocks at a time.
 #[inline]

@@ -44,9 +44,10 @@ use std::vec::Vec;
 use crate::IMAGE_PIXELS;
 use crate::format::{Dense, Model};
 
+use super::pixel_lut::PixelLut;
 use super::{
-    BLOCK, BlockParams, PIXEL_BLOCKS, Rows, Tree, Vnni, hidden_codes, hidden_rest, pixel_values,
-    search_pixels,
+    BLOCK, BlockParams, FULL_RANGE, PIXEL_BLOCKS, Rows, Tree, Vnni, hidden_codes, hidden_rest,
+    pixel_values, search_pixels,
 };
 use crate::kernel::NUM_THRESHOLDS;
 
@@ -331,6 +332,8 @@ pub(crate) struct HostLayout {
     /// The search tree of the thresholds at `thresholds_at` (the model's own bytes), built
     /// once.
     tree: Tree,
+    /// Their lookup, when it fits them (it does the default blob's).
+    lut: Option<PixelLut>,
     thresholds_at: usize,
 }
 
@@ -367,8 +370,15 @@ impl HostLayout {
             layers,
             widest,
             tree,
+            lut: PixelLut::new(table),
             thresholds_at: table.as_ptr() as usize,
         })
+    }
+
+    /// Whether the pixels come from the fitted lookup rather than the search tree.
+    #[cfg(test)]
+    pub(crate) fn has_pixel_lookup(&self) -> bool {
+        self.lut.is_some()
     }
 
     /// The integer decode of `z_q` into `out`, with `model` the blob this layout was made
@@ -466,16 +476,21 @@ impl HostLayout {
         if last.inputs != width || last.rows != IMAGE_PIXELS {
             return false;
         }
+        // The thresholds this layout was made from take the lookup (or the tree built
+        // once); others, a tree of their own.
+        let own = table.as_ptr() as usize == self.thresholds_at;
+        let lut = self.lut.as_ref().filter(|_| own);
+        let bounds = lut.map_or(FULL_RANGE, PixelLut::bounds);
         let mut values = [_mm512_setzero_si512(); PIXEL_BLOCKS];
         last.blocks::<LIST>(x, |b, sums, p| {
             if let Some(slot) = values.get_mut(b) {
-                *slot = pixel_values(&block_params(p, class_bias, b), sums);
+                *slot = pixel_values(&block_params(p, class_bias, b), sums, bounds);
             }
         });
-        if table.as_ptr() as usize == self.thresholds_at {
-            search_pixels(&values, &self.tree, out);
-        } else {
-            search_pixels(&values, &Tree::new(table), out);
+        match lut {
+            Some(lut) => lut.pixels(&values, out),
+            None if own => search_pixels(&values, &self.tree, out),
+            None => search_pixels(&values, &Tree::new(table), out),
         }
         true
     }
