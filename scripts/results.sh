@@ -201,13 +201,20 @@ CRITERION_HOME="$out/criterion" RAYON_NUM_THREADS=1 \
   { tail -20 "$out/bench.log"; echo "error: benchmark failed (log: $out/bench.log)" >&2; exit 1; }
 bench_cmd="RAYON_NUM_THREADS=1 cargo bench -p vae-export --bench decode ${bench_args[*]:-}"
 bench_cmd=${bench_cmd% }
+declare -A bench_ns
 for pair in "bench_int8_decode_ns:vae-core int8 decode" "bench_int8_decoder_ns:vae-core int8 Decoder" "bench_burn_f32_decode_ns:burn f32 decode"; do
   key=${pair%%:*}; prefix=${pair#*:}
   est=$(ls -d "$out/criterion/$prefix"*/new/estimates.json 2>/dev/null | head -1)
   [ -n "$est" ] || { echo "error: no criterion estimates for '$prefix' under $out/criterion" >&2; exit 1; }
   ns=$(json "$est" 'd["median"]["point_estimate"]')
   add "$key" "host decode per digit: $prefix (median)" "$ns" "$(python3 -c 'import sys; print(f"{float(sys.argv[1])/1000:.1f} µs")' "$ns")" "$bench_cmd"
+  bench_ns[$key]=$ns
 done
+# The goal of issue 3: the host engine at least 10x burn's batch-1 decode, same run.
+speedup=$(python3 -c 'import sys; print(round(float(sys.argv[2]) / float(sys.argv[1]), 2))' \
+  "${bench_ns[bench_int8_decode_ns]}" "${bench_ns[bench_burn_f32_decode_ns]}")
+add bench_int8_speedup_vs_burn "host decode: burn f32 time / vae-core int8 engine time (same run; goal >= 10)" \
+  "$speedup" "${speedup}x" "$bench_cmd"
 
 step "firmware: QEMU Cortex-M4F (committed examples/models/decoder.bin)"
 fw_log="$out/qemu-m4.log"

@@ -25,14 +25,17 @@
 //!    The packing stores each chunk's rows in the order that makes the interleaving put
 //!    rows `16 j .. 16 j + 16` in register `j`, in order.
 //! 4. A pass keeps up to five chunks' 20 accumulators in registers over all the quads;
-//!    then the layer's usual epilogue (requantize, ReLU or the pixel search) runs on them.
+//!    then the layer's usual epilogue (requantize, then ReLU) runs on them. The last
+//!    layer's values are clamped to the thresholds' range and turned into pixels by the
+//!    lookup of [`super::pixel_lut`], fitted once per layout (the search tree where it
+//!    does not fit).
 //!
 //! The sums are the same integers as the blob-order kernels' (exact modulo 2^32, whose
 //! true value fits `i32`), so the bytes are identical; the tests compare them.
 //!
 //! Measured on Zen 5, default blob, one core: 256 → 784 in about 0.8 µs (blob order:
 //! 1.15 µs), 256 → 256 in 0.25 µs (0.44 µs); a whole decode 1.72–1.75 µs against the
-//! blob order's 2.47 µs. With the columns in L1 the last layer still takes 0.6 µs
+//! blob order's 2.47 µs with the tree search, 1.38 µs with the pixel lookup. With the columns in L1 the last layer still takes 0.6 µs
 //! (about 5.5 cycles per quad and chunk: the interleaving is the limit). Tried and
 //! measured slower: software prefetch of the next quads' columns; interleaving only
 //! pairs and using two `u` patterns (half the shuffles, twice the `VPDPBUSD`s); skipping

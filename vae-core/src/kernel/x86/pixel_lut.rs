@@ -120,7 +120,7 @@ impl PixelLut {
         (i64::from(self.low), i64::from(self.high))
     }
 
-    /// The scalar model of one lane of [`lookup`](Self::lookup), for `w = v - low`.
+    /// The scalar model of one lane of [`Tables::lookup`], for `w = v - low`.
     fn pixel(&self, w: u16) -> u8 {
         let c = usize::from(w >> self.shift) % BUCKETS;
         let offset = (u32::from(w) << (16 - self.shift)) & 0xFFFF;
