@@ -369,11 +369,18 @@ pub const fn relu_q(value: i32, zero_point: i8) -> i8 {
 
 /// Quantizes a real value: `clamp(round_half_away_from_zero(x / scale), -127, 127)`.
 ///
-/// One IEEE-754 `f32` division and [`libm::roundf`]: bit-identical on every target.
-/// `-128` is never produced (the int8 range is symmetric). NaN maps to 0; callers that must
-/// reject NaN check before (the decoder does).
+/// One IEEE-754 `f32` division, then the rounding in exact steps: bit-identical on every
+/// target. Clamping first changes nothing (rounding is monotone and ±127 are integers);
+/// then `t = trunc(v)` and `v - t` are exact (`|v| <= 127`), and `t` moves away from zero
+/// by one when `|v - t| >= 0.5`. The same results as [`libm::roundf`] (tested against it),
+/// without a call per value. `-128` is never produced (the int8 range is symmetric). NaN
+/// maps to 0; callers that must reject NaN check before (the decoder does).
+#[inline]
 pub fn quantize_i8(x: f32, scale: f32) -> i8 {
-    libm::roundf(x / scale).clamp(-127.0, 127.0) as i8
+    let v = (x / scale).clamp(-127.0, 127.0);
+    let t = v as i8; // toward zero; NaN -> 0
+    let rest = v - f32::from(t);
+    t + i8::from(rest >= 0.5) - i8::from(rest <= -0.5)
 }
 
 /// Pixel for a final-layer value: the number of thresholds `<= value`.
@@ -722,6 +729,39 @@ mod tests {
             for v in probes {
                 let expected = t.iter().filter(|&&tk| tk <= v).count();
                 assert_eq!(usize::from(sigmoid_pixel(&bytes, v)), expected, "v {v}");
+            }
+        }
+    }
+
+    /// The exact-step rounding against `libm::roundf` over every `f32` from -200 to 200 in
+    /// steps of 2^-12 (ties included), the halves and their neighbours, and extremes.
+    #[test]
+    fn quantize_i8_matches_libm_roundf() {
+        let reference = |x: f32, scale: f32| libm::roundf(x / scale).clamp(-127.0, 127.0) as i8;
+        let mut values: Vec<f32> = (-200 * 4096..=200 * 4096)
+            .map(|k| k as f32 / 4096.0)
+            .collect();
+        for k in -130..=130 {
+            let half = k as f32 + 0.5;
+            values.extend([half, half.next_up(), half.next_down()]);
+        }
+        values.extend([
+            0.0,
+            -0.0,
+            f32::MIN_POSITIVE,
+            -f32::MIN_POSITIVE,
+            1e-45,
+            f32::MAX,
+            f32::MIN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            0.49999997,
+            -0.49999997,
+        ]);
+        for &x in &values {
+            for scale in [1.0f32, 0.37, 3.0, 1e-30] {
+                assert_eq!(quantize_i8(x, scale), reference(x, scale), "{x} / {scale}");
             }
         }
     }
