@@ -231,9 +231,8 @@ mod tests {
         let blob = include_bytes!("../../examples/models/decoder.bin");
         let decoder = Decoder::<20, 256>::from_bytes(blob).unwrap();
         let engine = open(blob).unwrap();
-        let repacked = Engine::new(Decoder::<20, HOST_HIDDEN>::from_bytes(blob).unwrap());
         #[cfg(target_arch = "x86_64")]
-        match &repacked.layout {
+        match &Engine::new(Decoder::<20, HOST_HIDDEN>::from_bytes(blob).unwrap()).layout {
             // The exporter's thresholds take the fast pixel lookup, so it is what this
             // test compares.
             Some(layout) => assert!(layout.has_pixel_lookup()),

@@ -103,9 +103,7 @@ impl PixelLut {
             *slot = u16::try_from(t.get(q - 1)? - low).ok()?;
         }
         for (c, bucket) in counts.chunks(1 << shift).enumerate() {
-            let (start, slope) = fit(bucket, shift)?;
-            lut.start.0[c] = start;
-            lut.slope.0[c] = slope;
+            (*lut.start.0.get_mut(c)?, *lut.slope.0.get_mut(c)?) = fit(bucket, shift)?;
         }
         // The whole range through the scalar model of the vector steps.
         let exact = counts
