@@ -40,6 +40,21 @@
 //! measured slower: software prefetch of the next quads' columns; interleaving only
 //! pairs and using two `u` patterns (half the shuffles, twice the `VPDPBUSD`s); skipping
 //! the padded blocks of the last chunk; a pass layout with each pass's lines contiguous.
+//!
+//! Also measured and left out (a decode takes 1.28–1.34 µs; a 64-latent A/B harness,
+//! alternating binaries): running a pass's epilogue, or only its requantization, between
+//! the next pass's quads (4–18% slower: the loop keeps fewer accumulators or spills them);
+//! the pixel lookup inside each pass's epilogue (2% slower); listing each hidden block's
+//! non-zero codes as soon as it is requantized and running the next layer's quads at once,
+//! so that its weights stream in during the epilogue (20–35% slower: a data-dependent
+//! inner loop per block, likely mispredicted; this VM has no counters to tell); the
+//! latent layer's weights pre-interleaved with no list (no difference: its 80 lines are
+//! not the cost); prefetching the first layer's lines at the start of a decode, or the
+//! next layer's first lines for each non-zero code (no gain, and 10% slower); 2 MB pages
+//! for the weights (no difference: not TLB-bound). The floor: the ~2,270 lines a decode
+//! reads stream from L2 at about 0.74 lines per cycle (a sequential read of the last
+//! layer's 1,664 takes 0.55 µs at 4.05 GHz), so about 0.75 µs is memory; the rest is the
+//! layers' serial epilogues and the lookup.
 
 use core::arch::x86_64::*;
 use std::vec::Vec;
