@@ -29,6 +29,9 @@
 //!    layer's values are clamped to the thresholds' range and turned into pixels by the
 //!    lookup of [`super::pixel_lut`], fitted once per layout (the search tree where it
 //!    does not fit).
+//! 5. The last layer's 784 rows are 12 chunks and one block: that block (rows 768..784)
+//!    is not packed but read in the blob's order with the blob-order kernel, 64 lines in
+//!    sequence instead of a mostly-padding line per non-zero input.
 //!
 //! The sums are the same integers as the blob-order kernels' (exact modulo 2^32, whose
 //! true value fits `i32`), so the bytes are identical; the tests compare them.
@@ -64,8 +67,8 @@ use crate::format::{Dense, Model};
 
 use super::pixel_lut::PixelLut;
 use super::{
-    BLOCK, BlockParams, FULL_RANGE, PIXEL_BLOCKS, Rows, Tree, Vnni, hidden_codes, hidden_rest,
-    pixel_values, search_pixels,
+    BLOCK, BlockParams, FULL_RANGE, PIXEL_BLOCKS, Rows, Tree, Vnni, correction, for_each_block,
+    hidden_codes, hidden_rest, pixel_values, search_pixels,
 };
 use crate::kernel::NUM_THRESHOLDS;
 
@@ -95,7 +98,8 @@ struct Layer {
     inputs: usize,
     /// Rows of the blob's layer.
     rows: usize,
-    /// Chunks of 64 rows per column (the last one padded with zero weights).
+    /// Chunks of 64 rows per column (the last one padded with zero weights; the pixel
+    /// layer has its 12 whole chunks only, see [`Layer::new`]).
     chunks: usize,
     /// Column `i`, chunk `c` at `lines[i * chunks + c]`.
     lines: Vec<Line>,
@@ -122,12 +126,19 @@ const fn position(r: usize) -> usize {
 }
 
 impl Layer {
-    fn new(dense: &Dense<'_>) -> Option<Self> {
+    /// The column layout of `dense`; with `whole_chunks`, of its whole chunks only when
+    /// exactly one block of rows is left past them (the pixel layer's 784 = 12 * 64 + 16:
+    /// see [`HostLayout::forward`]).
+    fn new(dense: &Dense<'_>, whole_chunks: bool) -> Option<Self> {
         let (inputs, rows) = (usize::from(dense.in_dim), usize::from(dense.out_dim));
         if inputs == 0 || inputs > MAX_INPUTS || dense.weights.len() != inputs * rows {
             return None;
         }
-        let chunks = rows.div_ceil(CHUNK);
+        let chunks = if whole_chunks && rows % CHUNK == BLOCK {
+            rows / CHUNK
+        } else {
+            rows.div_ceil(CHUNK)
+        };
         let mut lines = std::vec![Line([0; CHUNK]); inputs * chunks];
         let mut params = std::vec![
             Params {
@@ -144,7 +155,12 @@ impl Layer {
         }
         // The blob's per-row bias, multiplier and shift, read as the blob-order kernels do.
         let blob_rows = Rows::new(dense, inputs, &[], rows)?;
-        for (r, row) in dense.weights.chunks_exact(inputs).enumerate() {
+        for (r, row) in dense
+            .weights
+            .chunks_exact(inputs)
+            .enumerate()
+            .take(chunks * CHUNK)
+        {
             let (c, at) = (r / CHUNK, position(r % CHUNK));
             let mut sum = 0i32;
             for (i, &w) in row.iter().enumerate() {
@@ -167,10 +183,10 @@ impl Layer {
         })
     }
 
-    /// `f(b, sums, params)` for every block `b` of 16 rows (padding included), where lane
-    /// `d` of `sums` is `sum_i w[16 b + d][i] (x[i] + 128)` (wrapping; `params.bias` takes
-    /// the 128 back out) and `params` is the block's; nothing unless `x` has `self.inputs`
-    /// values.
+    /// `f(b, sums, params)` for every block `b` of 16 rows of the chunks (padding
+    /// included), where lane `d` of `sums` is `sum_i w[16 b + d][i] (x[i] + 128)`
+    /// (wrapping; `params.bias` takes the 128 back out) and `params` is the block's;
+    /// nothing unless `x` has `self.inputs` values.
     /// `LIST` is [`list_len`] of at least `x.len()` (stack arrays sized to the widest
     /// layer: zeroing room for [`MAX_INPUTS`] each time measured as 15% of a decode).
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx512vbmi2,popcnt")]
@@ -365,10 +381,12 @@ impl HostLayout {
         {
             return None;
         }
+        let count = model.layers.len();
         let layers = model
             .layers
             .iter()
-            .map(Layer::new)
+            .enumerate()
+            .map(|(k, dense)| Layer::new(dense, k + 1 == count))
             .collect::<Option<Vec<_>>>()?;
         // Padding rows to 64 can blow a layer of few rows up 64 times: past this bound
         // the blob is decoded in place instead.
@@ -483,7 +501,7 @@ impl HostLayout {
             return false;
         };
         // `Rows::new` checks the shapes (the class bias's length included).
-        let (Some(_), Some(table)) = (
+        let (Some(rows), Some(table)) = (
             Rows::new(last_dense, width, class_bias, IMAGE_PIXELS),
             model
                 .pixel_thresholds
@@ -505,6 +523,21 @@ impl HostLayout {
                 *slot = pixel_values(&block_params(p, class_bias, b), sums, bounds);
             }
         });
+        // The rows past the whole chunks (one block: 784 = 12 * 64 + 16) in the blob's
+        // order, over all inputs: 16 rows of 256 bytes are 64 cache lines read in
+        // sequence, where a 13th chunk of columns would be a line per non-zero input
+        // (about 134), three quarters padding. Measured: a decode about 2% faster (1.308
+        // -> 1.289 µs, medians of 20 alternating runs of a 64-latent harness).
+        let done = last.chunks * CHUNK / BLOCK;
+        if let Some(weights) = last_dense.weights.get(done * BLOCK * width..) {
+            let correction = _mm512_set1_epi32(correction(x));
+            for_each_block(weights, x, PIXEL_BLOCKS.saturating_sub(done), |k, sums| {
+                let b = done + k;
+                if let (Some(slot), Some(p)) = (values.get_mut(b), rows.block_params(b)) {
+                    *slot = pixel_values(&p, _mm512_add_epi32(sums, correction), bounds);
+                }
+            });
+        }
         match lut {
             Some(lut) => lut.pixels(&values, out),
             None if own => search_pixels(&values, &self.tree, out),
