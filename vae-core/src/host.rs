@@ -7,8 +7,9 @@
 //!
 //! On x86-64 CPUs with AVX-512 VNNI and VBMI2, [`open`] also repacks the weights once into
 //! the host engine's column order (about the blob's size again in memory), which skips
-//! the weights of zero inputs: about 1.4x faster than decoding in the blob's own order,
-//! byte for byte the same pixels. Other CPUs decode with [`Decoder`] as it is.
+//! the weights of zero inputs: about 1.65x faster than decoding in the blob's own order
+//! (1.28 against 2.13 µs per digit), byte for byte the same pixels. Other CPUs decode
+//! with [`Decoder`] as it is.
 
 use std::boxed::Box;
 use std::vec::Vec;
