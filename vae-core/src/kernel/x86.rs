@@ -262,16 +262,27 @@ fn pixel_layer(
     table: &[u8; 4 * NUM_THRESHOLDS],
     out: &mut [u8; IMAGE_PIXELS],
 ) {
-    let correction = _mm512_set1_epi32(correction(x));
     // All dot products first, then the requantization, then the searches (see the
     // module docs).
     let mut values = [_mm512_setzero_si512(); PIXEL_BLOCKS];
-    for_each_block(rows.weights, x, PIXEL_BLOCKS, |b, sums| {
-        if let Some(slot) = values.get_mut(b) {
+    pixel_sums(rows, x, 0, &mut values);
+    store_pixels(rows, &mut values, table, out);
+}
+
+/// `values[b]` = the exact dot products of the pixel layer's block `b` (`rows`, input
+/// `x`), for the blocks from `first` on, in the blob's order.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+fn pixel_sums(rows: &Rows<'_>, x: &[i8], first: usize, values: &mut [__m512i; PIXEL_BLOCKS]) {
+    let Some(weights) = rows.weights.get(first * BLOCK * x.len()..) else {
+        return;
+    };
+    let correction = _mm512_set1_epi32(correction(x));
+    for_each_block(weights, x, PIXEL_BLOCKS.saturating_sub(first), |k, sums| {
+        if let Some(slot) = values.get_mut(first + k) {
             *slot = _mm512_add_epi32(sums, correction);
         }
     });
-    store_pixels(rows, &mut values, table, out);
 }
 
 /// The pixel layer after its dot products: `values[b]` holds block `b`'s exact dot

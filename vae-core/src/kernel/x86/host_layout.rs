@@ -38,8 +38,9 @@
 //!
 //! Measured on Zen 5, default blob, one core: 256 → 784 in about 0.8 µs (blob order:
 //! 1.15 µs), 256 → 256 in 0.25 µs (0.44 µs); a whole decode 1.72–1.75 µs against the
-//! blob order's 2.47 µs with the tree search, 1.38 µs with the pixel lookup. With the columns in L1 the last layer still takes 0.6 µs
-//! (about 5.5 cycles per quad and chunk: the interleaving is the limit). Tried and
+//! blob order's 2.47 µs with the tree search, 1.38 µs with the pixel lookup. With the
+//! columns in L1 the last layer still takes 0.6 µs (about 5.5 cycles per quad and chunk:
+//! the interleaving is the limit). Tried and
 //! measured slower: software prefetch of the next quads' columns; interleaving only
 //! pairs and using two `u` patterns (half the shuffles, twice the `VPDPBUSD`s); skipping
 //! the padded blocks of the last chunk; a pass layout with each pass's lines contiguous.
@@ -67,8 +68,8 @@ use crate::format::{Dense, Model};
 
 use super::pixel_lut::PixelLut;
 use super::{
-    BLOCK, BlockParams, FULL_RANGE, PIXEL_BLOCKS, Rows, Tree, Vnni, correction, for_each_block,
-    hidden_codes, hidden_rest, pixel_values, search_pixels,
+    BLOCK, BlockParams, FULL_RANGE, PIXEL_BLOCKS, Rows, Tree, Vnni, hidden_codes, hidden_rest,
+    pixel_sums, pixel_values, search_pixels,
 };
 use crate::kernel::NUM_THRESHOLDS;
 
@@ -529,14 +530,11 @@ impl HostLayout {
         // (about 134), three quarters padding. Measured: a decode about 2% faster (1.308
         // -> 1.289 µs, medians of 20 alternating runs of a 64-latent harness).
         let done = last.chunks * CHUNK / BLOCK;
-        if let Some(weights) = last_dense.weights.get(done * BLOCK * width..) {
-            let correction = _mm512_set1_epi32(correction(x));
-            for_each_block(weights, x, PIXEL_BLOCKS.saturating_sub(done), |k, sums| {
-                let b = done + k;
-                if let (Some(slot), Some(p)) = (values.get_mut(b), rows.block_params(b)) {
-                    *slot = pixel_values(&p, _mm512_add_epi32(sums, correction), bounds);
-                }
-            });
+        pixel_sums(&rows, x, done, &mut values);
+        for (b, slot) in values.iter_mut().enumerate().skip(done) {
+            if let Some(p) = rows.block_params(b) {
+                *slot = pixel_values(&p, *slot, bounds);
+            }
         }
         match lut {
             Some(lut) => lut.pixels(&values, out),
