@@ -252,6 +252,13 @@ fi
 step "write RESULTS.md and RESULTS.json to $dest"
 machine_arch=$(uname -m); machine_cpus=$(nproc)
 machine_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+# A VM may show only "AMD EPYC": the family and model numbers tell the generation
+# (AMD family 25 is Zen 3/4, 26 is Zen 5), which moves the host-decode numbers.
+machine_family=$(sed -n 's/^cpu family[[:space:]]*: //p' /proc/cpuinfo | head -1)
+machine_number=$(sed -n 's/^model[[:space:]]*: //p' /proc/cpuinfo | head -1)
+if [ -n "$machine_family" ] && [ -n "$machine_number" ]; then
+  machine_model="${machine_model:-unknown} (family $machine_family, model $machine_number)"
+fi
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 mode=$([ "$quick" = 1 ] && echo quick || echo full)
 python3 - "$rows" "$dest" "$mode" "$data_dir" "$machine_arch" "$machine_cpus" "${machine_model:-unknown}" "$now" <<'EOF'
