@@ -194,9 +194,10 @@ fi
 
 step "decode benchmark (criterion, single thread)"
 bench_args=()
-if [ "$quick" = 1 ]; then bench_args=(-- --warm-up-time 0.5 --measurement-time 1); fi
+paired_rounds=300
+if [ "$quick" = 1 ]; then bench_args=(-- --warm-up-time 0.5 --measurement-time 1); paired_rounds=30; fi
 # Criterion's output goes under $out, so a quick run leaves target/criterion alone.
-CRITERION_HOME="$out/criterion" RAYON_NUM_THREADS=1 \
+CRITERION_HOME="$out/criterion" RAYON_NUM_THREADS=1 VAE_BENCH_PAIRED_ROUNDS=$paired_rounds \
   cargo bench -q -p vae-export --bench decode ${bench_args[@]+"${bench_args[@]}"} > "$out/bench.log" 2>&1 ||
   { tail -20 "$out/bench.log"; echo "error: benchmark failed (log: $out/bench.log)" >&2; exit 1; }
 bench_cmd="RAYON_NUM_THREADS=1 cargo bench -p vae-export --bench decode ${bench_args[*]:-}"
@@ -215,6 +216,18 @@ speedup=$(python3 -c 'import sys; print(round(float(sys.argv[2]) / float(sys.arg
   "${bench_ns[bench_int8_decode_ns]}" "${bench_ns[bench_burn_f32_decode_ns]}")
 add bench_int8_speedup_vs_burn "host decode: burn f32 time / vae-core int8 engine time (same run; goal >= 10)" \
   "$speedup" "${speedup}x" "$bench_cmd"
+# The same ratio measured in back-to-back rounds (see benches/decode.rs): free of the
+# machine's drift between criterion's benchmarks.
+paired=$(grep '^paired: ' "$out/bench.log" | head -1) ||
+  { echo "error: no 'paired:' line in $out/bench.log" >&2; exit 1; }
+paired_median=$(sed -n 's/.*median \([0-9.]*\)x (p10.*/\1/p' <<< "$paired")
+paired_spread=$(sed -n 's/.*(p10 \([0-9.]*\)x, p90 \([0-9.]*\)x).*/p10 \1x, p90 \2x/p' <<< "$paired")
+[ -n "$paired_median" ] && [ -n "$paired_spread" ] ||
+  { echo "error: cannot read the paired ratio from: $paired" >&2; exit 1; }
+add bench_int8_speedup_vs_burn_paired \
+  "host decode: burn / engine, $paired_rounds paired rounds (median; goal >= 10)" \
+  "$paired_median" "${paired_median}x (${paired_spread})" \
+  "VAE_BENCH_PAIRED_ROUNDS=$paired_rounds $bench_cmd"
 
 step "firmware: QEMU Cortex-M4F (committed examples/models/decoder.bin)"
 fw_log="$out/qemu-m4.log"

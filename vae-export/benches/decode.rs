@@ -5,11 +5,20 @@
 //!
 //! `cargo bench -p vae-export --bench decode` (set RAYON_NUM_THREADS=1 for one thread in
 //! burn as well; vae-core is single-threaded by construction).
+//!
+//! After criterion's three benchmarks, a paired measurement of the ratio burn / engine:
+//! rounds of 512 engine decodes then 64 burn decodes, back to back, and the per-round
+//! ratio's median and 10th / 90th percentiles. Criterion times each function over
+//! several seconds, one after the other, so the ratio of its medians also holds whatever
+//! the machine's speed did in between (on a shared VM: up to 20% within minutes); each
+//! round's ratio compares the two within about 3 ms. `VAE_BENCH_PAIRED_ROUNDS` sets the
+//! number of rounds (default 300, about a second; 0 skips it).
 
 use std::hint::black_box;
 use std::path::PathBuf;
+use std::time::Instant;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use vae_core::quantize::FloatMlp;
 use vae_core::{Decoder, IMAGE_PIXELS};
 use vae_export::parity::BurnMlp;
@@ -19,12 +28,16 @@ fn default_blob() -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// The 64 draws from the blob's prior every measurement decodes, in turn (the int8
+/// engine skips zero activations, so its time depends a little on the latent).
+fn prior_latents(decoder: &Decoder<'_, 20, 256>) -> Vec<[f32; 20]> {
+    (0..64).map(|s| decoder.prior_latent(s)).collect()
+}
+
 fn decode(c: &mut Criterion) {
     let blob = default_blob();
     let decoder = Decoder::<20, 256>::from_bytes(&blob).expect("default blob");
-    // Each iteration decodes the next of 64 draws from the blob's prior (the int8 engine
-    // skips zero activations, so its time depends a little on the latent).
-    let latents: Vec<[f32; 20]> = (0..64).map(|s| decoder.prior_latent(s)).collect();
+    let latents = prior_latents(&decoder);
     let next = |i: &mut usize| {
         *i = (*i + 1) % latents.len();
         &latents[*i]
@@ -61,5 +74,80 @@ fn decode(c: &mut Criterion) {
     });
 }
 
+/// The `p`-quantile (0..=1) of `values`, sorted in place (nearest rank).
+fn quantile(values: &mut [f64], p: f64) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let last = values.len().saturating_sub(1);
+    values
+        .get((p * last as f64).round() as usize)
+        .copied()
+        .unwrap_or(f64::NAN)
+}
+
+/// Rounds of engine decodes then burn decodes, back to back: the ratio burn / engine of
+/// each round's time per digit. Prints one `paired:` line.
+fn paired_ratio(rounds: usize) {
+    let blob = default_blob();
+    let decoder = Decoder::<20, 256>::from_bytes(&blob).expect("default blob");
+    let latents = prior_latents(&decoder);
+    let engine = vae_core::host::open(&blob).expect("default blob");
+    let burn = BurnMlp::new(
+        &FloatMlp::dequantized(decoder.model()),
+        &vae_train::backend::device(),
+    );
+    let mut out = [0u8; IMAGE_PIXELS];
+    const ENGINE_PASSES: usize = 8;
+    let (mut engine_ns, mut burn_ns, mut ratios) = (vec![], vec![], vec![]);
+    // Two rounds of warm-up, not counted.
+    for round in 0..rounds + 2 {
+        // The engine's weights back in the caches after burn's turn (not timed).
+        for z in &latents {
+            engine.decode(black_box(z), None, &mut out).expect("decode");
+        }
+        let start = Instant::now();
+        for _ in 0..ENGINE_PASSES {
+            for z in &latents {
+                engine.decode(black_box(z), None, &mut out).expect("decode");
+                black_box(&out);
+            }
+        }
+        let e = start.elapsed().as_secs_f64() * 1e9 / (ENGINE_PASSES * latents.len()) as f64;
+        let start = Instant::now();
+        for z in &latents {
+            black_box(burn.forward(black_box(z)));
+        }
+        let b = start.elapsed().as_secs_f64() * 1e9 / latents.len() as f64;
+        if round >= 2 {
+            engine_ns.push(e);
+            burn_ns.push(b);
+            ratios.push(b / e);
+        }
+    }
+    println!(
+        "paired: burn / engine per digit: median {:.2}x (p10 {:.2}x, p90 {:.2}x) over {rounds} \
+         rounds; engine median {:.0} ns, burn median {:.0} ns",
+        quantile(&mut ratios, 0.5),
+        quantile(&mut ratios, 0.1),
+        quantile(&mut ratios, 0.9),
+        quantile(&mut engine_ns, 0.5),
+        quantile(&mut burn_ns, 0.5),
+    );
+}
+
 criterion_group!(benches, decode);
-criterion_main!(benches);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    let rounds = match std::env::var("VAE_BENCH_PAIRED_ROUNDS") {
+        Ok(v) => v.parse().unwrap_or_else(|_| {
+            panic!("VAE_BENCH_PAIRED_ROUNDS={v:?}: expected a number of rounds (0 skips)")
+        }),
+        Err(_) => 300,
+    };
+    // `cargo bench` passes `--bench`; `cargo test --benches` does not (criterion then
+    // runs each benchmark once, as a test): no measurement then.
+    if rounds > 0 && std::env::args().any(|a| a == "--bench") {
+        paired_ratio(rounds);
+    }
+}
