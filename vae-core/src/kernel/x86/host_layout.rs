@@ -84,7 +84,10 @@
 //! only: 2–4% slower); prefetching the latent layer and its parameters as a decode
 //! starts: no change; passes of up to six chunks (the pixel layer in two passes): 3%
 //! slower (spills); column addresses without bounds checks: 1–3% faster, within the
-//! noise, so not worth the `unsafe`.
+//! noise, so not worth the `unsafe`; each pass running the previous pass's epilogues
+//! between its quads, one block every few quads: 11% slower (more spills); all of a
+//! layer's epilogues after its last pass: 8–10% slower, so as they are, a pass's
+//! epilogues already overlap the next pass's loads.
 
 use core::arch::x86_64::*;
 use std::vec::Vec;
