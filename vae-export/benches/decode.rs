@@ -9,10 +9,11 @@
 //! After criterion's three benchmarks, a paired measurement of the ratio burn / engine:
 //! rounds of 512 engine decodes then 64 burn decodes, back to back, and the per-round
 //! ratio's median and 10th / 90th percentiles. Criterion times each function over
-//! several seconds, one after the other, so the ratio of its medians also holds whatever
-//! the machine's speed did in between (on a shared VM: up to 20% within minutes); each
-//! round's ratio compares the two within about 3 ms. `VAE_BENCH_PAIRED_ROUNDS` sets the
-//! number of rounds (default 300, about a second; 0 skips it).
+//! several seconds, one after the other, so the ratio of its medians also carries
+//! whatever the machine's speed did in between (on a shared VM: up to 20% within
+//! minutes); each round compares the two within about 3 ms. `VAE_BENCH_PAIRED_ROUNDS`
+//! sets the number of rounds (default 300, about a second; 0 skips it). Only under
+//! `cargo bench`: `cargo test --benches` runs criterion's benchmarks once each, as tests.
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -32,6 +33,14 @@ fn default_blob() -> Vec<u8> {
 /// engine skips zero activations, so its time depends a little on the latent).
 fn prior_latents(decoder: &Decoder<'_, 20, 256>) -> Vec<[f32; 20]> {
     (0..64).map(|s| decoder.prior_latent(s)).collect()
+}
+
+/// burn's f32 decoder with the blob's dequantized weights, on the training backend.
+fn burn_decoder(decoder: &Decoder<'_, 20, 256>) -> BurnMlp {
+    BurnMlp::new(
+        &FloatMlp::dequantized(decoder.model()),
+        &vae_train::backend::device(),
+    )
 }
 
 fn decode(c: &mut Criterion) {
@@ -64,10 +73,7 @@ fn decode(c: &mut Criterion) {
         })
     });
 
-    let burn = BurnMlp::new(
-        &FloatMlp::dequantized(decoder.model()),
-        &vae_train::backend::device(),
-    );
+    let burn = burn_decoder(&decoder);
     c.bench_function("burn f32 decode, batch 1 (same weights)", |b| {
         let mut i = 0;
         b.iter(|| black_box(burn.forward(black_box(next(&mut i)))))
@@ -91,10 +97,7 @@ fn paired_ratio(rounds: usize) {
     let decoder = Decoder::<20, 256>::from_bytes(&blob).expect("default blob");
     let latents = prior_latents(&decoder);
     let engine = vae_core::host::open(&blob).expect("default blob");
-    let burn = BurnMlp::new(
-        &FloatMlp::dequantized(decoder.model()),
-        &vae_train::backend::device(),
-    );
+    let burn = burn_decoder(&decoder);
     let mut out = [0u8; IMAGE_PIXELS];
     const ENGINE_PASSES: usize = 8;
     let (mut engine_ns, mut burn_ns, mut ratios) = (vec![], vec![], vec![]);
