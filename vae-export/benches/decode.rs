@@ -19,7 +19,8 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use criterion::{Criterion, criterion_group};
+use criterion::Criterion;
+use vae_core::host::HostDecoder;
 use vae_core::quantize::FloatMlp;
 use vae_core::{Decoder, IMAGE_PIXELS};
 use vae_export::parity::BurnMlp;
@@ -29,30 +30,44 @@ fn default_blob() -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// The 64 draws from the blob's prior every measurement decodes, in turn (the int8
-/// engine skips zero activations, so its time depends a little on the latent).
-fn prior_latents(decoder: &Decoder<'_, 20, 256>) -> Vec<[f32; 20]> {
-    (0..64).map(|s| decoder.prior_latent(s)).collect()
+/// What every measurement decodes with: the no_std `Decoder` on the default blob, the
+/// host engine on the same blob, burn's f32 decoder with its dequantized weights, and 64
+/// draws from the blob's prior, decoded in turn (the int8 engine skips zero activations,
+/// so its time depends a little on the latent).
+struct Subjects<'b> {
+    decoder: Decoder<'b, 20, 256>,
+    engine: Box<dyn HostDecoder + 'b>,
+    burn: BurnMlp,
+    latents: Vec<[f32; 20]>,
 }
 
-/// burn's f32 decoder with the blob's dequantized weights, on the training backend.
-fn burn_decoder(decoder: &Decoder<'_, 20, 256>) -> BurnMlp {
-    BurnMlp::new(
-        &FloatMlp::dequantized(decoder.model()),
-        &vae_train::backend::device(),
-    )
+impl<'b> Subjects<'b> {
+    fn new(blob: &'b [u8]) -> Self {
+        let decoder = Decoder::<20, 256>::from_bytes(blob).expect("default blob");
+        Subjects {
+            engine: vae_core::host::open(blob).expect("default blob"),
+            burn: BurnMlp::new(
+                &FloatMlp::dequantized(decoder.model()),
+                &vae_train::backend::device(),
+            ),
+            latents: (0..64).map(|s| decoder.prior_latent(s)).collect(),
+            decoder,
+        }
+    }
 }
 
-fn decode(c: &mut Criterion) {
-    let blob = default_blob();
-    let decoder = Decoder::<20, 256>::from_bytes(&blob).expect("default blob");
-    let latents = prior_latents(&decoder);
+fn decode(c: &mut Criterion, subjects: &Subjects<'_>) {
+    let Subjects {
+        decoder,
+        engine,
+        burn,
+        latents,
+    } = subjects;
     let next = |i: &mut usize| {
         *i = (*i + 1) % latents.len();
         &latents[*i]
     };
     let mut out = [0u8; IMAGE_PIXELS];
-    let engine = vae_core::host::open(&blob).expect("default blob");
     c.bench_function(
         "vae-core int8 decode, host engine (z=20, 256-256-784)",
         |b| {
@@ -73,7 +88,6 @@ fn decode(c: &mut Criterion) {
         })
     });
 
-    let burn = burn_decoder(&decoder);
     c.bench_function("burn f32 decode, batch 1 (same weights)", |b| {
         let mut i = 0;
         b.iter(|| black_box(burn.forward(black_box(next(&mut i)))))
@@ -92,31 +106,32 @@ fn quantile(values: &mut [f64], p: f64) -> f64 {
 
 /// Rounds of engine decodes then burn decodes, back to back: the ratio burn / engine of
 /// each round's time per digit. Prints one `paired:` line.
-fn paired_ratio(rounds: usize) {
-    let blob = default_blob();
-    let decoder = Decoder::<20, 256>::from_bytes(&blob).expect("default blob");
-    let latents = prior_latents(&decoder);
-    let engine = vae_core::host::open(&blob).expect("default blob");
-    let burn = burn_decoder(&decoder);
+fn paired_ratio(subjects: &Subjects<'_>, rounds: usize) {
+    let Subjects {
+        engine,
+        burn,
+        latents,
+        ..
+    } = subjects;
     let mut out = [0u8; IMAGE_PIXELS];
     const ENGINE_PASSES: usize = 8;
     let (mut engine_ns, mut burn_ns, mut ratios) = (vec![], vec![], vec![]);
     // Two rounds of warm-up, not counted.
     for round in 0..rounds + 2 {
         // The engine's weights back in the caches after burn's turn (not timed).
-        for z in &latents {
+        for z in latents.iter() {
             engine.decode(black_box(z), None, &mut out).expect("decode");
         }
         let start = Instant::now();
         for _ in 0..ENGINE_PASSES {
-            for z in &latents {
+            for z in latents.iter() {
                 engine.decode(black_box(z), None, &mut out).expect("decode");
                 black_box(&out);
             }
         }
         let e = start.elapsed().as_secs_f64() * 1e9 / (ENGINE_PASSES * latents.len()) as f64;
         let start = Instant::now();
-        for z in &latents {
+        for z in latents.iter() {
             black_box(burn.forward(black_box(z)));
         }
         let b = start.elapsed().as_secs_f64() * 1e9 / latents.len() as f64;
@@ -137,11 +152,12 @@ fn paired_ratio(rounds: usize) {
     );
 }
 
-criterion_group!(benches, decode);
-
 fn main() {
-    benches();
-    Criterion::default().configure_from_args().final_summary();
+    let blob = default_blob();
+    let subjects = Subjects::new(&blob);
+    let mut criterion = Criterion::default().configure_from_args();
+    decode(&mut criterion, &subjects);
+    criterion.final_summary();
     let rounds = match std::env::var("VAE_BENCH_PAIRED_ROUNDS") {
         Ok(v) => v.parse().unwrap_or_else(|_| {
             panic!("VAE_BENCH_PAIRED_ROUNDS={v:?}: expected a number of rounds (0 skips)")
@@ -151,6 +167,6 @@ fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` does not (criterion then
     // runs each benchmark once, as a test): no measurement then.
     if rounds > 0 && std::env::args().any(|a| a == "--bench") {
-        paired_ratio(rounds);
+        paired_ratio(&subjects, rounds);
     }
 }
