@@ -6,14 +6,22 @@
 //! `cargo bench -p vae-export --bench decode` (set RAYON_NUM_THREADS=1 for one thread in
 //! burn as well; vae-core is single-threaded by construction).
 //!
-//! After criterion's three benchmarks, a paired measurement of the ratio burn / engine:
-//! rounds of 512 engine decodes then 64 burn decodes, back to back, and the per-round
-//! ratio's median and 10th / 90th percentiles. Criterion times each function over
-//! several seconds, one after the other, so the ratio of its medians also carries
-//! whatever the machine's speed did in between (on a shared VM: up to 20% within
-//! minutes); each round compares the two within about 3 ms. `VAE_BENCH_PAIRED_ROUNDS`
-//! sets the number of rounds (default 300, about a second; 0 skips it). Only under
-//! `cargo bench`: `cargo test --benches` runs criterion's benchmarks once each, as tests.
+//! vae-core's decode turns a latent into the digit's 784 8-bit pixels, its logits'
+//! sigmoid included (the lookup). Burn is timed two ways: to the same pixels (its logits
+//! through burn's `sigmoid`, then `round(255 p)`, [`BurnMlp::pixels`]), the like-for-like
+//! comparison and the one the goal of 10x is read against; and to the logits only
+//! ([`BurnMlp::forward`], the three matrix products), a lower bound on what burn needs
+//! for a digit, reported beside it.
+//!
+//! After criterion's benchmarks, a paired measurement of the ratios burn / engine: rounds
+//! of 512 engine decodes, then 64 burn decodes to pixels and 64 to logits, back to back,
+//! and each ratio's median and 10th / 90th percentiles over the rounds. Criterion times
+//! each function over several seconds, one after the other, so the ratio of its medians
+//! also carries whatever the machine's speed did in between (on a shared VM: up to 20%
+//! within minutes); each round compares them within a few milliseconds.
+//! `VAE_BENCH_PAIRED_ROUNDS` sets the number of rounds (default 300, about two seconds; 0
+//! skips it). Only under `cargo bench`: `cargo test --benches` runs criterion's
+//! benchmarks once each, as tests.
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -88,7 +96,11 @@ fn decode(c: &mut Criterion, subjects: &Subjects<'_>) {
         })
     });
 
-    c.bench_function("burn f32 decode, batch 1 (same weights)", |b| {
+    c.bench_function("burn f32 decode to pixels, batch 1 (same weights)", |b| {
+        let mut i = 0;
+        b.iter(|| black_box(burn.pixels(black_box(next(&mut i)))))
+    });
+    c.bench_function("burn f32 logits only, batch 1 (same weights)", |b| {
         let mut i = 0;
         b.iter(|| black_box(burn.forward(black_box(next(&mut i)))))
     });
@@ -104,8 +116,18 @@ fn quantile(values: &mut [f64], p: f64) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-/// Rounds of engine decodes then burn decodes, back to back: the ratio burn / engine of
-/// each round's time per digit. Prints one `paired:` line.
+/// Median and 10th / 90th percentiles of `ratios`, as the `paired` lines print them.
+fn spread(ratios: &mut [f64]) -> String {
+    format!(
+        "median {:.2}x (p10 {:.2}x, p90 {:.2}x)",
+        quantile(ratios, 0.5),
+        quantile(ratios, 0.1),
+        quantile(ratios, 0.9)
+    )
+}
+
+/// Rounds of engine decodes, then burn's decodes to pixels and to logits, back to back:
+/// each round's ratios burn / engine of the time per digit. Prints two `paired` lines.
 fn paired_ratio(subjects: &Subjects<'_>, rounds: usize) {
     let Subjects {
         engine,
@@ -115,7 +137,10 @@ fn paired_ratio(subjects: &Subjects<'_>, rounds: usize) {
     } = subjects;
     let mut out = [0u8; IMAGE_PIXELS];
     const ENGINE_PASSES: usize = 8;
-    let (mut engine_ns, mut burn_ns, mut ratios) = (vec![], vec![], vec![]);
+    let per_digit =
+        |start: Instant, digits: usize| start.elapsed().as_secs_f64() * 1e9 / digits as f64;
+    let (mut engine_ns, mut pixels_ns, mut logits_ns) = (vec![], vec![], vec![]);
+    let (mut pixels_ratio, mut logits_ratio) = (vec![], vec![]);
     // Two rounds of warm-up, not counted.
     for round in 0..rounds + 2 {
         // The engine's weights back in the caches after burn's turn (not timed).
@@ -129,26 +154,37 @@ fn paired_ratio(subjects: &Subjects<'_>, rounds: usize) {
                 black_box(&out);
             }
         }
-        let e = start.elapsed().as_secs_f64() * 1e9 / (ENGINE_PASSES * latents.len()) as f64;
+        let e = per_digit(start, ENGINE_PASSES * latents.len());
+        let start = Instant::now();
+        for z in latents.iter() {
+            black_box(burn.pixels(black_box(z)));
+        }
+        let p = per_digit(start, latents.len());
         let start = Instant::now();
         for z in latents.iter() {
             black_box(burn.forward(black_box(z)));
         }
-        let b = start.elapsed().as_secs_f64() * 1e9 / latents.len() as f64;
+        let l = per_digit(start, latents.len());
         if round >= 2 {
             engine_ns.push(e);
-            burn_ns.push(b);
-            ratios.push(b / e);
+            pixels_ns.push(p);
+            logits_ns.push(l);
+            pixels_ratio.push(p / e);
+            logits_ratio.push(l / e);
         }
     }
+    let engine = quantile(&mut engine_ns, 0.5);
     println!(
-        "paired: burn / engine per digit: median {:.2}x (p10 {:.2}x, p90 {:.2}x) over {rounds} \
-         rounds; engine median {:.0} ns, burn median {:.0} ns",
-        quantile(&mut ratios, 0.5),
-        quantile(&mut ratios, 0.1),
-        quantile(&mut ratios, 0.9),
-        quantile(&mut engine_ns, 0.5),
-        quantile(&mut burn_ns, 0.5),
+        "paired: burn to pixels / engine per digit: {} over {rounds} rounds; engine median \
+         {engine:.0} ns, burn median {:.0} ns",
+        spread(&mut pixels_ratio),
+        quantile(&mut pixels_ns, 0.5),
+    );
+    println!(
+        "paired, burn to logits only: burn / engine per digit: {} over {rounds} rounds; \
+         engine median {engine:.0} ns, burn median {:.0} ns",
+        spread(&mut logits_ratio),
+        quantile(&mut logits_ns, 0.5),
     );
 }
 

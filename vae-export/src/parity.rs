@@ -1,6 +1,6 @@
 //! How far the int8 blob is from the float model it came from.
 
-use burn::tensor::activation::relu;
+use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::Serialize;
 use vae_core::IMAGE_PIXELS;
@@ -43,8 +43,18 @@ impl ParityReport {
     }
 }
 
+/// `t`'s values on the host; `f` maps each (one pass over the slice, no per-value call).
+fn to_host_with<const D: usize, T>(t: Tensor<D>, f: impl Fn(f32) -> T) -> Vec<T> {
+    let data = t.into_data();
+    match data.as_slice::<f32>() {
+        Ok(values) => values.iter().map(|&v| f(v)).collect(),
+        // Another float type (not what the backends here give): converted value by value.
+        Err(_) => data.iter::<f32>().map(f).collect(),
+    }
+}
+
 fn to_host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().iter::<f32>().collect()
+    to_host_with(t, |v| v)
 }
 
 /// A float MLP (e.g. a blob's dequantized weights) as burn tensors, built once.
@@ -84,6 +94,19 @@ impl BurnMlp {
 
     /// Logits of `inputs` (`n * in_dim` values, row per input), `n * 784` values.
     pub fn forward(&self, inputs: &[f32]) -> Vec<f32> {
+        to_host(self.logits(inputs))
+    }
+
+    /// Digits of `inputs` as 8-bit pixels, `n * 784` values: the logits through burn's
+    /// `sigmoid`, then `255 p` rounded half up on the host. The same output as vae-core's
+    /// decode, so the decode benchmark compares like with like (see `benches/decode.rs`).
+    pub fn pixels(&self, inputs: &[f32]) -> Vec<u8> {
+        // `p` is in 0..=1: `+ 0.5` then truncation rounds half up, without a call per value.
+        to_host_with(sigmoid(self.logits(inputs)), |p| (255.0 * p + 0.5) as u8)
+    }
+
+    /// The logits of `inputs`, on the device.
+    fn logits(&self, inputs: &[f32]) -> Tensor<2> {
         let n = inputs.len() / self.in_dim.max(1);
         let mut h = tensor2(inputs.to_vec(), n, self.in_dim, &self.device);
         let last = self.layers.len().saturating_sub(1);
@@ -93,7 +116,7 @@ impl BurnMlp {
                 h = relu(h);
             }
         }
-        to_host(h)
+        h
     }
 }
 
@@ -196,4 +219,44 @@ pub fn parity(
         f32_test_loss,
         int8_test_loss,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vae_core::Decoder;
+
+    /// Burn's pixels are the float model's `round(255 sigmoid(logit))` of its own logits,
+    /// up to one unit where `f32` and `f64` round a value near a half differently; a batch
+    /// gives each input's digit in turn.
+    #[test]
+    fn burn_pixels_are_the_rounded_sigmoid_of_its_logits() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../examples/models/decoder.bin"
+        );
+        let blob = std::fs::read(path).expect("the committed default blob");
+        let decoder = Decoder::<20, 256>::from_bytes(&blob).expect("default blob");
+        let burn = BurnMlp::new(
+            &FloatMlp::dequantized(decoder.model()),
+            &vae_train::backend::device(),
+        );
+        let z: Vec<f32> = (0..8).flat_map(|s| decoder.prior_latent(s)).collect();
+        let (logits, pixels) = (burn.forward(&z), burn.pixels(&z));
+        assert_eq!(pixels.len(), 8 * IMAGE_PIXELS);
+        let mut differing = 0;
+        for (&l, &p) in logits.iter().zip(&pixels) {
+            assert!(float_pixel(l).abs_diff(p) <= 1, "logit {l}: pixel {p}");
+            differing += usize::from(float_pixel(l) != p);
+        }
+        assert!(
+            differing * 1000 < pixels.len(),
+            "{differing} pixels off by one"
+        );
+        // Digits, not a constant: black background and lit strokes.
+        assert!(pixels.iter().filter(|&&p| p == 0).count() > pixels.len() / 2);
+        assert!(pixels.iter().filter(|&&p| p > 128).count() > 8 * 50);
+        let single = burn.pixels(&z[20..40]);
+        assert_eq!(single, pixels[IMAGE_PIXELS..2 * IMAGE_PIXELS]);
+    }
 }
