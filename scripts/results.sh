@@ -66,7 +66,11 @@ json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval
 add() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >> "$rows"; }
 
 step "build (release)"
-cargo build --release -q -p vae-train -p vae-export
+# The decode benchmark in the same build: its dev-dependencies change a few shared crates'
+# features (serde's "default", regex's "std", ...), so built apart, burn and everything
+# above it would be compiled twice (about 6 minutes on 2 cores). The binaries' code is
+# the same either way.
+cargo build --release -q -p vae-train -p vae-export --bins --bench decode
 target_dir="${CARGO_TARGET_DIR:-target}"
 train_bin="$target_dir/release/vae-train"
 export_bin="$target_dir/release/vae-export"
