@@ -135,57 +135,49 @@ fn paired_ratio(subjects: &Subjects<'_>, rounds: usize) {
         latents,
         ..
     } = subjects;
-    let mut out = [0u8; IMAGE_PIXELS];
     const ENGINE_PASSES: usize = 8;
-    let per_digit =
-        |start: Instant, digits: usize| start.elapsed().as_secs_f64() * 1e9 / digits as f64;
-    let (mut engine_ns, mut pixels_ns, mut logits_ns) = (vec![], vec![], vec![]);
-    let (mut pixels_ratio, mut logits_ratio) = (vec![], vec![]);
+    // Time per digit of `decode` on every latent, `passes` times over.
+    let time = |passes: usize, decode: &mut dyn FnMut(&[f32; 20])| {
+        let start = Instant::now();
+        for _ in 0..passes {
+            for z in latents {
+                decode(black_box(z));
+            }
+        }
+        start.elapsed().as_secs_f64() * 1e9 / (passes * latents.len()) as f64
+    };
+    let mut out = [0u8; IMAGE_PIXELS];
+    let mut engine_decode = |z: &[f32; 20]| {
+        engine.decode(z, None, &mut out).expect("decode");
+        black_box(&out);
+    };
+    // Per counted round: engine, burn to pixels, burn to logits (ns per digit).
+    let mut times = Vec::with_capacity(rounds);
     // Two rounds of warm-up, not counted.
     for round in 0..rounds + 2 {
         // The engine's weights back in the caches after burn's turn (not timed).
-        for z in latents.iter() {
-            engine.decode(black_box(z), None, &mut out).expect("decode");
-        }
-        let start = Instant::now();
-        for _ in 0..ENGINE_PASSES {
-            for z in latents.iter() {
-                engine.decode(black_box(z), None, &mut out).expect("decode");
-                black_box(&out);
-            }
-        }
-        let e = per_digit(start, ENGINE_PASSES * latents.len());
-        let start = Instant::now();
-        for z in latents.iter() {
-            black_box(burn.pixels(black_box(z)));
-        }
-        let p = per_digit(start, latents.len());
-        let start = Instant::now();
-        for z in latents.iter() {
-            black_box(burn.forward(black_box(z)));
-        }
-        let l = per_digit(start, latents.len());
+        time(1, &mut engine_decode);
+        let engine_ns = time(ENGINE_PASSES, &mut engine_decode);
+        let pixels_ns = time(1, &mut |z| drop(black_box(burn.pixels(z))));
+        let logits_ns = time(1, &mut |z| drop(black_box(burn.forward(z))));
         if round >= 2 {
-            engine_ns.push(e);
-            pixels_ns.push(p);
-            logits_ns.push(l);
-            pixels_ratio.push(p / e);
-            logits_ratio.push(l / e);
+            times.push([engine_ns, pixels_ns, logits_ns]);
         }
     }
-    let engine = quantile(&mut engine_ns, 0.5);
-    println!(
-        "paired: burn to pixels / engine per digit: {} over {rounds} rounds; engine median \
-         {engine:.0} ns, burn median {:.0} ns",
-        spread(&mut pixels_ratio),
-        quantile(&mut pixels_ns, 0.5),
-    );
-    println!(
-        "paired, burn to logits only: burn / engine per digit: {} over {rounds} rounds; \
-         engine median {engine:.0} ns, burn median {:.0} ns",
-        spread(&mut logits_ratio),
-        quantile(&mut logits_ns, 0.5),
-    );
+    let column = |k: usize| times.iter().map(|t| t[k]).collect::<Vec<f64>>();
+    let ratio = |k: usize| times.iter().map(|t| t[k] / t[0]).collect::<Vec<f64>>();
+    let engine = quantile(&mut column(0), 0.5);
+    for (k, label) in [
+        (1, "paired: burn to pixels / engine per digit"),
+        (2, "paired, burn to logits only: burn / engine per digit"),
+    ] {
+        println!(
+            "{label}: {} over {rounds} rounds; engine median {engine:.0} ns, burn median \
+             {:.0} ns",
+            spread(&mut ratio(k)),
+            quantile(&mut column(k), 0.5),
+        );
+    }
 }
 
 fn main() {
