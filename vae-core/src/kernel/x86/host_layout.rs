@@ -24,74 +24,25 @@
 //!    inputs' weights of one row, and four `VPDPBUSD`s against the four `u` broadcast.
 //!    The packing stores each chunk's rows in the order that makes the interleaving put
 //!    rows `16 j .. 16 j + 16` in register `j`, in order.
-//! 4. A pass keeps up to five chunks' 20 accumulators in registers over all the quads;
-//!    then the layer's usual epilogue (requantize, then ReLU) runs on them. The last
-//!    layer's values are clamped to the thresholds' range and turned into pixels by the
-//!    lookup of [`super::pixel_lut`], fitted once per layout (the search tree where it
-//!    does not fit).
+//! 4. A pass keeps up to five chunks' 20 accumulators in registers over all the quads
+//!    (more spill); then the layer's usual epilogue (requantize, then ReLU) runs on them,
+//!    while the next pass's loads are already in flight. The last layer's values are
+//!    clamped to the thresholds' range and turned into pixels by the lookup of
+//!    [`super::pixel_lut`], fitted once per layout (the search tree where it does not
+//!    fit).
 //! 5. The last layer's 784 rows are 12 chunks and one block: that block (rows 768..784)
 //!    is not packed but read in the blob's order with the blob-order kernel, 64 lines in
 //!    sequence instead of a mostly-padding line per non-zero input.
 //!
 //! The sums are the same integers as the blob-order kernels' (exact modulo 2^32, whose
-//! true value fits `i32`), so the bytes are identical; the tests compare them.
+//! true value fits `i32`), so the bytes are identical; the tests and the fuzzer compare
+//! them.
 //!
-//! Measured on Zen 5, default blob, one core: 256 → 784 in about 0.8 µs (blob order:
-//! 1.15 µs), 256 → 256 in 0.25 µs (0.44 µs); a whole decode 1.72–1.75 µs against the
-//! blob order's 2.47 µs with the tree search, 1.38 µs with the pixel lookup. With the
-//! columns in L1 the last layer still takes 0.6 µs (about 5.5 cycles per quad and chunk:
-//! the interleaving is the limit). Tried and
-//! measured slower: software prefetch of the next quads' columns; interleaving only
-//! pairs and using two `u` patterns (half the shuffles, twice the `VPDPBUSD`s); skipping
-//! the padded blocks of the last chunk; a pass layout with each pass's lines contiguous.
-//!
-//! Also measured and left out (a decode takes 1.28–1.34 µs; a 64-latent A/B harness,
-//! alternating binaries): running a pass's epilogue, or only its requantization, between
-//! the next pass's quads (4–18% slower: the loop keeps fewer accumulators or spills them);
-//! the pixel lookup inside each pass's epilogue (2% slower); listing each hidden block's
-//! non-zero codes as soon as it is requantized and running the next layer's quads at once,
-//! so that its weights stream in during the epilogue (20–35% slower: a data-dependent
-//! inner loop per block, likely mispredicted; this VM has no counters to tell); the
-//! latent layer's weights pre-interleaved with no list (no difference: its 80 lines are
-//! not the cost); prefetching the first layer's lines at the start of a decode, or the
-//! next layer's first lines for each non-zero code (no gain, and 10% slower); 2 MB pages
-//! for the weights (no difference: not TLB-bound). The floor: the ~2,270 lines a decode
-//! reads stream from L2 at about 0.74 lines per cycle (a sequential read of the last
-//! layer's 1,664 takes 0.55 µs at 4.05 GHz), so about 0.75 µs is memory; the rest is the
-//! layers' serial epilogues and the lookup.
-//!
-//! On Zen 4 (512-bit operations in two halves, L2 to L1 at 32 bytes per cycle) a decode
-//! takes 2.2–3.1 µs and is bound by memory: a sequential L2 read takes 0.62 ns per line,
-//! and switching the interleaving off (wrong sums, timing only) gains only about 10%.
-//! Also measured there and left out: the second interleaving level as 16-bit blends
-//! (`VPBLENDMW`, off the shuffle ports) against a second copy of each column with its
-//! bytes swapped in pairs, and `u` with its halves swapped for every other register
-//! (bit-exact, but 11% slower: 2.22 -> 2.48 µs, medians of 10 alternating runs).
-//!
-//! Where a Zen 4 decode goes (2.39 µs; `rdtsc` between the phases): the latent layer
-//! 0.19 µs, 256 -> 256 0.51 µs, the pixel layer's 12 chunks 1.48 µs, its last 16 rows
-//! 0.08 µs, the lookup 0.14 µs. With the dot products replaced by XORs of the same loads
-//! (timing only) the pixel chunks take 1.35–1.42 µs: 0.78 ns per line read, against 0.68
-//! ns in a C loop over the same pattern (runs of four lines of 144 random columns) and
-//! 0.575 ns read in sequence; with every column pointed at column 0 (all in L1, timing
-//! only) a whole decode takes 1.4 µs. So the shuffles and `VPDPBUSD`s mostly hide behind
-//! the loads there, and the loads are what is left. Also measured on Zen 4 and left out,
-//! each against this layout in the same process (rounds of 512 decodes alternating
-//! between the two builds, median ratio of 3 runs of 500 rounds, resolution about 2%):
-//! epilogues with the shifts minus one stored per block (even rows, then odd) and, for
-//! ReLU layers, rounding negatives half up (they clamp to 0 either way): 0.96–1.02, no
-//! gain; `PREFETCHT0` of the quads 1, 2 or 4 ahead: 6–10% slower (3 ahead, first line
-//! only: 2–4% slower); prefetching the latent layer and its parameters as a decode
-//! starts: no change; passes of up to six chunks (the pixel layer in two passes): 3%
-//! slower (spills); column addresses without bounds checks: 1–3% faster, within the
-//! noise, so not worth the `unsafe`; each pass running the previous pass's epilogues
-//! between its quads, one block every few quads: 11% slower (more spills); all of a
-//! layer's epilogues after its last pass: 8–10% slower, so as they are, a pass's
-//! epilogues already overlap the next pass's loads. Later, the same way: the per-row
-//! parameters packed per chunk (bias, multipliers and shifts of its four blocks in nine
-//! lines instead of twelve): 0.99–1.01, no gain. Upper bounds, timing only (wrong
-//! pixels): the pixel layer's requantization replaced by a shift makes a decode about 5%
-//! faster, the lookup replaced by a truncation about 4.5%, so neither can buy much.
+//! What is left of a decode's time is mostly reading the weights from L2: a decode reads
+//! about 2,300 cache lines, and the shuffles and `VPDPBUSD`s largely hide behind those
+//! loads. The layout is the fastest of the variants measured (prefetching, other pass
+//! sizes, fused or deferred epilogues, packed parameters, 2 MB pages, ...);
+//! `docs/PERFORMANCE.md` has the measurements, what was tried and what it cost.
 
 use core::arch::x86_64::*;
 use std::vec::Vec;
@@ -560,8 +511,8 @@ impl HostLayout {
         // The rows past the whole chunks (one block: 784 = 12 * 64 + 16) in the blob's
         // order, over all inputs: 16 rows of 256 bytes are 64 cache lines read in
         // sequence, where a 13th chunk of columns would be a line per non-zero input
-        // (about 134), three quarters padding. Measured: a decode about 2% faster (1.308
-        // -> 1.289 µs, medians of 20 alternating runs of a 64-latent harness).
+        // (about 134), three quarters padding: a decode about 2% faster
+        // (docs/PERFORMANCE.md).
         let done = last.chunks * CHUNK / BLOCK;
         pixel_sums(&rows, x, done, &mut values);
         for (b, slot) in values.iter_mut().enumerate().skip(done) {
