@@ -5,7 +5,7 @@ use vae_export::{ExportOptions, export};
 use vae_tests::fixture_dir;
 use vae_train::config::{LrSchedule, ModelConfig, RunConfig, TrainConfig};
 use vae_train::data;
-use vae_train::train::{TrainOptions, train};
+use vae_train::training::{TrainOptions, train};
 
 /// Largest single-pixel difference allowed between the int8 decoder and
 /// `round(255 * sigmoid(f32 logit))`. Int8 activations put a few pixels on steep parts

@@ -1,21 +1,18 @@
-//! Turn a trained VAE into a decoder blob for `vae-core`, and check it.
+//! The `vae-export` command line: a trained run to a decoder blob for `vae-core`, and
+//! digits from any blob.
 //!
-//! * [`export`]: checkpoint in, quantized, integrity-checked blob out
-//!   ([`vae_core::quantize`] does the arithmetic, [`vae_core::format`] the bytes), with a
-//!   [`ParityReport`] against the float model.
+//! The export itself (quantization, parity report, writing the blob) lives in
+//! [`vae_train::export`], re-exported here. This crate adds what only the command line
+//! needs:
+//!
 //! * [`sample`]: digits from any blob through vae-core on the host, byte for byte what
 //!   a chip shows for the same seeds.
 //! * [`host`]: vae-core's decoder with its shapes picked at run time (re-exported from
 //!   `vae_core::host`).
-//!
-//! The `vae-export` binary is a thin command line over these.
 
-pub mod error;
-pub mod export;
-pub mod parity;
 pub mod sample;
 
-pub use error::ExportError;
-pub use export::{ExportOptions, Exported, export};
-pub use parity::ParityReport;
 pub use vae_core::host;
+pub use vae_train::export::{
+    ExportError, ExportOptions, Exported, ParityReport, export, parity, run_dir_of,
+};

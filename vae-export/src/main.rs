@@ -4,10 +4,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use vae_core::NUM_CLASSES;
 use vae_core::format::Prior;
 use vae_core::quantize::Clipping;
 use vae_export::sample::{Sample, generate};
-use vae_export::{ExportError, ExportOptions, export, host};
+use vae_export::{ExportError, ExportOptions, export, host, run_dir_of};
+use vae_train::export::write_file;
 use vae_train::pictures;
 
 #[global_allocator]
@@ -56,8 +58,8 @@ struct ExportArgs {
     /// Where to write the blob [default: RUN/decoder.bin].
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
-    /// MNIST folder for calibration and parity (default: $VAE_MNIST_DIR, else the cache,
-    /// downloading if needed).
+    /// MNIST folder for calibration and parity (default: $VAE_MNIST_DIR, else the folder
+    /// the run was trained on, else the cache, downloading if needed).
     #[arg(long, value_name = "DIR", env = "VAE_MNIST_DIR")]
     data_dir: Option<PathBuf>,
     /// Calibrate on encoder means of N training digits plus N prior samples.
@@ -149,16 +151,9 @@ fn read_blob(path: &Path) -> Result<Vec<u8>, ExportError> {
     })
 }
 
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
-    vae_train::checkpoint::atomic_write(path, bytes).map_err(|source| ExportError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
 fn run_export(args: ExportArgs) -> Result<(), ExportError> {
     let run_dir = match &args.checkpoint {
-        Some(path) => vae_export::export::run_dir_of(path),
+        Some(path) => run_dir_of(path),
         None => args.run.clone(),
     };
     let mut options = ExportOptions::new(&run_dir);
@@ -346,7 +341,7 @@ fn print_score(what: &str, s: &vae_train::classifier::QualityScore) {
         s.count,
         s.confident_share,
         s.class_entropy,
-        (10f64).ln(),
+        (NUM_CLASSES as f64).ln(),
         s.inception_score
     );
     if let (Some(a), Some(per)) = (s.agreement, s.per_digit_agreement) {

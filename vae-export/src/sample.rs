@@ -3,8 +3,8 @@
 use vae_core::IMAGE_PIXELS;
 use vae_core::format::crc32;
 
-use crate::error::{ExportError, blob_err};
 use crate::host::HostDecoder;
+use vae_train::export::{ExportError, blob_err};
 
 /// One generated digit.
 #[derive(Clone, Debug, PartialEq)]

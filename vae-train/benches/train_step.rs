@@ -9,7 +9,7 @@ use vae_train::backend;
 use vae_train::config::ModelConfig;
 use vae_train::model::Vae;
 use vae_train::rng::Rng;
-use vae_train::train::{self, BatchInput, OptimizerKind, StepMode, Stepper};
+use vae_train::training::{self, BatchInput, OptimizerKind, StepMode, Stepper};
 
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
@@ -60,7 +60,7 @@ fn bench(c: &mut Criterion) {
     ] {
         let mut model =
             Some(Vae::new(&classic(), 1, &backend::train_device()).expect("valid config"));
-        let mut optim = train::optimizer(kind);
+        let mut optim = training::optimizer(kind);
         let mut stepper = Stepper::new(mode);
         let mut i = 0;
         group.bench_function(name, |b| {

@@ -17,7 +17,7 @@
 
 use std::fmt;
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
@@ -27,6 +27,7 @@ use burn::tensor::{Bytes, Device};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, RunConfig};
+use crate::fsutil;
 use crate::metrics::EpochMetrics;
 use crate::model::Vae;
 
@@ -136,45 +137,10 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> CheckpointError + '_ {
     }
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder, fsync, rename.
-/// Creates the parent folder if needed.
-pub fn atomic_write(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    if let Some(file) = dir.ancestors().find(|a| a.is_file()) {
-        // create_dir_all would only say "File exists".
-        return Err(io::Error::new(
-            io::ErrorKind::NotADirectory,
-            format!(
-                "{} is a file, not a folder: choose an output path inside a folder",
-                file.display()
-            ),
-        ));
-    }
-    fs::create_dir_all(&dir)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "file".to_owned());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)?;
-        // Persist the rename itself (best effort: not every platform can open a folder).
-        if let Ok(d) = fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+/// Writes `bytes` to `path` atomically, creating its folder if needed.
+pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    fsutil::create_parent_dir(path)?;
+    fsutil::atomic_write(path, bytes)
 }
 
 /// Whether `run_dir` holds a checkpoint.
@@ -201,19 +167,19 @@ pub fn save(
         .into_record()
         .into_bytes()
         .map_err(|e| corrupt(&model_path, e))?;
-    atomic_write(&model_path, &model_bytes).map_err(io_err(&model_path))?;
+    write_file(&model_path, &model_bytes).map_err(io_err(&model_path))?;
     let optim_bytes = optimizer
         .to_record()
         .into_bytes()
         .map_err(|e| corrupt(&optim_path, e))?;
-    atomic_write(&optim_path, &optim_bytes).map_err(io_err(&optim_path))?;
+    write_file(&optim_path, &optim_bytes).map_err(io_err(&optim_path))?;
 
     state.format = CHECKPOINT_FORMAT;
     state.model_file = model_rel.clone();
     state.optimizer_file = optim_rel.clone();
     let json_path = run_dir.join(CHECKPOINT_FILE);
     let json = serde_json::to_string_pretty(&state).map_err(|e| corrupt(&json_path, e))?;
-    atomic_write(&json_path, json.as_bytes()).map_err(io_err(&json_path))?;
+    write_file(&json_path, json.as_bytes()).map_err(io_err(&json_path))?;
 
     // The new checkpoint is committed; drop other epochs' weight files.
     if let Ok(entries) = fs::read_dir(run_dir.join(CHECKPOINT_DIR)) {

@@ -32,9 +32,7 @@ mod model;
 mod score;
 
 use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 use burn::prelude::*;
 use burn::store::ModuleRecord;
@@ -45,8 +43,10 @@ use sha2::{Digest, Sha256};
 pub use error::ClassifierError;
 pub use score::{CONFIDENT_PROB, QualityScore};
 
-use crate::data::{IMAGE_PIXELS, Mnist, NUM_CLASSES, Split};
+use crate::data::{Mnist, Split};
+use crate::fsutil;
 use model::Mlp;
+use vae_core::{IMAGE_PIXELS, NUM_CLASSES};
 
 /// File name of the cached weights (a burn record) inside the cache folder.
 pub const WEIGHTS_FILE: &str = "classifier.bpk";
@@ -418,26 +418,10 @@ fn try_load(dir: &Path, config: &TrainConfig, data_sha256: &str) -> Option<Class
     })
 }
 
-/// Writes `bytes` to `path` via a uniquely named temporary file in the same folder, fsync,
-/// and rename, so readers see either the old or the new file, never a partial one.
+/// Writes `bytes` to `path` atomically ([`fsutil::atomic_write`]).
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ClassifierError> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(format!(".tmp-{}-{n}", std::process::id()));
-    let tmp: PathBuf = path.with_file_name(tmp_name);
-    let io_err = |p: &Path| {
-        let p = p.to_path_buf();
-        move |source| ClassifierError::Io { path: p, source }
-    };
-    let result = (|| {
-        let mut f = fs::File::create(&tmp).map_err(io_err(&tmp))?;
-        f.write_all(bytes).map_err(io_err(&tmp))?;
-        f.sync_all().map_err(io_err(&tmp))?;
-        fs::rename(&tmp, path).map_err(io_err(path))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    fsutil::atomic_write(path, bytes).map_err(|source| ClassifierError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }

@@ -2,14 +2,14 @@
 //! [`run`]; everything here is testable without a shell.
 
 use std::error::Error;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::checkpoint;
 use crate::config::{Activation, ConfigOverrides, LrSchedule, RunConfig};
 use crate::data;
-use crate::train::{self, OptimizerKind, StepMode, TrainOptions};
+use crate::training::{self, OptimizerKind, StepMode, TrainOptions};
 
 /// Default run directory.
 pub const DEFAULT_OUT: &str = "runs/latest";
@@ -54,7 +54,8 @@ pub struct PicturesArgs {
     #[arg(long, value_name = "DIR", default_value = DEFAULT_OUT)]
     pub run: PathBuf,
     /// Folder with the four MNIST IDX files (.gz or plain) for the test digits; default: the
-    /// VAE_MNIST_DIR environment variable, else the download cache (~/.cache/vae/mnist).
+    /// VAE_MNIST_DIR environment variable, else the folder the run was trained on, else the
+    /// download cache (~/.cache/vae/mnist).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 }
@@ -242,12 +243,8 @@ impl TrainArgs {
     }
 }
 
-fn load_data(flag: Option<&Path>) -> Result<data::Mnist, data::DataError> {
-    data::load(&data::resolve_data_dir(flag))
-}
-
 /// Trains as the flags say.
-pub fn run_train(args: &TrainArgs) -> Result<train::TrainReport, Box<dyn Error>> {
+pub fn run_train(args: &TrainArgs) -> Result<training::TrainReport, Box<dyn Error>> {
     let opts = args.options();
     let flags = args.overrides();
     // Check the flags before touching the data (which may be a download).
@@ -264,18 +261,20 @@ pub fn run_train(args: &TrainArgs) -> Result<train::TrainReport, Box<dyn Error>>
         Some(config) => config,
         None => {
             let (model, train) = flags.new_run()?;
-            RunConfig::new(model, train, mnist.checksums.clone(), dir.path.clone())
+            // Recorded absolute, so that the export finds the data from any folder.
+            let data_dir = std::path::absolute(&dir.path).unwrap_or_else(|_| dir.path.clone());
+            RunConfig::new(model, train, mnist.checksums.clone(), data_dir)
         }
     };
-    Ok(train::train(&mnist, &config, &opts)?)
+    Ok(training::train(&mnist, &config, &opts)?)
 }
 
 /// Regenerates the pictures of a run.
 pub fn run_pictures(args: &PicturesArgs) -> Result<Vec<PathBuf>, Box<dyn Error>> {
     // Fail on a missing checkpoint before loading data.
-    checkpoint::load_state(&args.run)?;
-    let mnist = load_data(args.data_dir.as_deref())?;
-    Ok(train::regenerate_pictures(&args.run, &mnist)?)
+    let state = checkpoint::load_state(&args.run)?;
+    let mnist = data::load_for_run(args.data_dir.as_deref(), &state.config.data_dir)?;
+    Ok(training::regenerate_pictures(&args.run, &mnist)?)
 }
 
 /// Runs the parsed command line.

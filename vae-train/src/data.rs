@@ -9,6 +9,11 @@
 //! 3. the cache folder `$XDG_CACHE_HOME/vae/mnist` (when `XDG_CACHE_HOME` is an absolute
 //!    path), else `~/.cache/vae/mnist`.
 //!
+//! A training run records the folder it read (as an absolute path) in its `config.json`;
+//! work on that run later (the export, `vae-train pictures`) reads the same folder again
+//! when neither the flag nor the environment names one ([`resolve_data_dir_for_run`]),
+//! falling back to the cache folder when it is gone.
+//!
 //! [`load`] downloads missing files **only into the cache folder** (origin
 //! [`Origin::Cache`]). A folder named by the flag or the environment belongs to the user:
 //! nothing is written there, and missing files are an error ([`DataError::MissingFiles`])
@@ -37,7 +42,7 @@
 //! use vae_train::data;
 //! let dir = data::resolve_data_dir(None);
 //! let mnist = data::load(&dir)?;
-//! assert_eq!(mnist.train.image(0).len(), data::IMAGE_PIXELS);
+//! assert_eq!(mnist.train.image(0).len(), vae_core::IMAGE_PIXELS);
 //! # Ok::<(), data::DataError>(())
 //! ```
 
@@ -50,16 +55,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use vae_core::{IMAGE_PIXELS, NUM_CLASSES};
 
 pub use download::Downloader;
 pub use error::DataError;
 
-/// Side of an MNIST image in pixels.
-pub const IMAGE_SIDE: usize = 28;
-/// Pixels in one MNIST image (`28 * 28`).
-pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
-/// Number of digit classes; labels are `0..NUM_CLASSES`.
-pub const NUM_CLASSES: usize = 10;
 /// Environment variable naming the MNIST folder when `--data-dir` is not given.
 pub const ENV_DATA_DIR: &str = "VAE_MNIST_DIR";
 
@@ -278,6 +278,8 @@ pub enum Origin {
     Env,
     /// The default cache folder; the only origin [`load`] downloads into.
     Cache,
+    /// The folder a training run recorded in its `config.json` ([`resolve_data_dir_for_run`]).
+    Run,
 }
 
 /// A data folder and where it came from.
@@ -326,6 +328,53 @@ pub fn resolve_data_dir_with(
         path: cache.join("vae").join("mnist"),
         origin: Origin::Cache,
     }
+}
+
+/// Picks the MNIST folder for work on an existing run (export, pictures) that recorded
+/// `recorded` as its data folder: `flag`, else `$VAE_MNIST_DIR`, else `recorded` if it
+/// still holds the four files, else the cache folder. Reads the environment and looks for
+/// the files; reads none of them.
+pub fn resolve_data_dir_for_run(flag: Option<&Path>, recorded: &Path) -> DataDir {
+    resolve_data_dir_for_run_with(flag, recorded, |key| std::env::var_os(key))
+}
+
+/// [`resolve_data_dir_for_run`] with the environment given as a lookup function (for
+/// tests).
+pub fn resolve_data_dir_for_run_with(
+    flag: Option<&Path>,
+    recorded: &Path,
+    env: impl Fn(&str) -> Option<OsString>,
+) -> DataDir {
+    let dir = resolve_data_dir_with(flag, env);
+    if dir.origin == Origin::Cache
+        && !recorded.as_os_str().is_empty()
+        && recorded.is_dir()
+        && missing_files(recorded).is_empty()
+    {
+        return DataDir {
+            path: recorded.to_path_buf(),
+            origin: Origin::Run,
+        };
+    }
+    dir
+}
+
+/// Loads the MNIST of a run that recorded `recorded` as its data folder (see
+/// [`resolve_data_dir_for_run`]). When that folder is gone and the cache folder fails too
+/// (offline, say), the error is [`DataError::RunDataGone`], which says which flag to pass.
+pub fn load_for_run(flag: Option<&Path>, recorded: &Path) -> Result<Mnist, DataError> {
+    let dir = resolve_data_dir_for_run(flag, recorded);
+    let falls_back = dir.origin == Origin::Cache && recorded != dir.path;
+    load(&dir).map_err(|e| {
+        if falls_back {
+            DataError::RunDataGone {
+                recorded: recorded.to_path_buf(),
+                source: Box::new(e),
+            }
+        } else {
+            e
+        }
+    })
 }
 
 /// Loads MNIST from `dir`; for [`Origin::Cache`] first downloads missing files with

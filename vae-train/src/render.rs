@@ -17,9 +17,12 @@ use std::path::{Path, PathBuf};
 
 use burn::module::Module;
 
-use crate::data::{IMAGE_PIXELS, Split};
+use vae_core::IMAGE_PIXELS;
+
+use crate::data::Split;
 use crate::metrics::EpochMetrics;
-use crate::model::{Vae, sigmoid};
+use crate::model::Vae;
+use crate::model::tensor::sigmoid;
 use crate::pictures::{self, PictureError};
 
 /// File names of the pictures.

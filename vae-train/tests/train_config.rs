@@ -6,7 +6,7 @@ use clap::Parser;
 use train_common::{fixture, quiet, small_config};
 use vae_train::cli::{self, Cli, Command};
 use vae_train::config::{CONFIG_FILE, RunConfig};
-use vae_train::train::{self, OptimizerKind, StepMode};
+use vae_train::training::{self, OptimizerKind, StepMode};
 
 #[test]
 fn config_json_written_by_training_reads_back_equal() {
@@ -15,7 +15,7 @@ fn config_json_written_by_training_reads_back_equal() {
     let mut config = small_config(&mnist, 3, 1);
     config.model.conditional = true;
     config.train.max_test = Some(50);
-    train::train(&mnist, &config, &quiet(tmp.path())).unwrap();
+    training::train(&mnist, &config, &quiet(tmp.path())).unwrap();
     let back = RunConfig::load(tmp.path()).unwrap();
     assert_eq!(back, config);
     assert_eq!(back.data_checksums, mnist.checksums);

@@ -6,14 +6,14 @@ mod train_common;
 use train_common::{fixture, quiet, small_config};
 use vae_train::backend;
 use vae_train::model::Vae;
-use vae_train::train::{self, METRICS_FILE};
+use vae_train::training::{self, METRICS_FILE};
 
 #[test]
 fn three_epochs_reduce_the_test_loss() {
     let mnist = fixture();
     let config = small_config(&mnist, 20, 3);
     let untrained = Vae::new(&config.model, config.train.seed, &backend::device()).unwrap();
-    let (r0, k0) = train::evaluate(&untrained, &mnist.test.images, &mnist.test.labels, 7);
+    let (r0, k0) = training::evaluate(&untrained, &mnist.test.images, &mnist.test.labels, 7);
     // An untrained decoder outputs logits near 0: about 784 * ln 2 = 543 nats per image.
     assert!(
         (480.0..600.0).contains(&(r0 + k0)),
@@ -22,7 +22,7 @@ fn three_epochs_reduce_the_test_loss() {
     );
 
     let tmp = tempfile::tempdir().unwrap();
-    let report = train::train(&mnist, &config, &quiet(tmp.path())).unwrap();
+    let report = training::train(&mnist, &config, &quiet(tmp.path())).unwrap();
     let m = &report.metrics;
     assert_eq!(m.len(), 3);
     assert_eq!(m.iter().map(|r| r.epoch).collect::<Vec<_>>(), vec![1, 2, 3]);
@@ -45,7 +45,7 @@ fn three_epochs_reduce_the_test_loss() {
     assert_eq!(&rows, m);
 
     // The returned model is the trained one: its evaluation matches the last row.
-    let (r, k) = train::evaluate(&report.model, &mnist.test.images, &mnist.test.labels, 7);
+    let (r, k) = training::evaluate(&report.model, &mnist.test.images, &mnist.test.labels, 7);
     assert!(((r + k) - last).abs() < 1e-3, "{} vs {last}", r + k);
 }
 
@@ -56,14 +56,15 @@ fn max_train_and_max_test_limit_the_data() {
     config.train.max_train = Some(64);
     config.train.max_test = Some(10);
     let tmp = tempfile::tempdir().unwrap();
-    let report = train::train(&mnist, &config, &quiet(tmp.path())).unwrap();
-    let (r, k) = train::evaluate(
+    let report = training::train(&mnist, &config, &quiet(tmp.path())).unwrap();
+    let (r, k) = training::evaluate(
         &report.model,
         &mnist.test.images[..10 * 784],
         &mnist.test.labels[..10],
         7,
     );
     assert!(((r + k) - report.metrics[0].test_loss).abs() < 1e-3);
-    let (r_all, k_all) = train::evaluate(&report.model, &mnist.test.images, &mnist.test.labels, 7);
+    let (r_all, k_all) =
+        training::evaluate(&report.model, &mnist.test.images, &mnist.test.labels, 7);
     assert!(((r_all + k_all) - report.metrics[0].test_loss).abs() > 1e-3);
 }

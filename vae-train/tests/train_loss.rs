@@ -2,8 +2,8 @@
 //! differences.
 
 use vae_train::backend;
-use vae_train::loss::{bce_with_logits_f64, kl_f64, vae_loss};
-use vae_train::model::tensor2;
+use vae_train::model::loss::{bce_with_logits_f64, kl_f64, vae_loss};
+use vae_train::model::tensor::tensor2;
 use vae_train::rng::Rng;
 
 fn host(t: burn::tensor::Tensor<2>) -> Vec<f32> {

@@ -5,21 +5,21 @@ mod train_common;
 
 use train_common::{fixture, quiet, small_config};
 use vae_train::checkpoint;
-use vae_train::train::{self, TrainError};
+use vae_train::training::{self, TrainError};
 
 #[test]
 fn absurd_learning_rate_is_reported_and_the_checkpoint_kept() {
     let mnist = fixture();
     let tmp = tempfile::tempdir().unwrap();
     let good = small_config(&mnist, 4, 1);
-    train::train(&mnist, &good, &quiet(tmp.path())).unwrap();
+    training::train(&mnist, &good, &quiet(tmp.path())).unwrap();
     let before = std::fs::read(tmp.path().join(checkpoint::CHECKPOINT_FILE)).unwrap();
 
     let mut wild = small_config(&mnist, 4, 3);
     wild.train.lr = 1e9;
     let mut opts = quiet(tmp.path());
     opts.resume = true;
-    let err = train::train(&mnist, &wild, &opts).unwrap_err();
+    let err = training::train(&mnist, &wild, &opts).unwrap_err();
     match &err {
         TrainError::NonFinite {
             epoch,
@@ -54,7 +54,7 @@ fn divergence_in_the_first_epoch_says_no_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
     let mut wild = small_config(&mnist, 4, 1);
     wild.train.lr = 1e9;
-    let err = train::train(&mnist, &wild, &quiet(tmp.path())).unwrap_err();
+    let err = training::train(&mnist, &wild, &quiet(tmp.path())).unwrap_err();
     assert!(
         matches!(
             err,

@@ -8,7 +8,7 @@ use vae_train::backend;
 use vae_train::config::ModelConfig;
 use vae_train::model::Vae;
 use vae_train::rng::Rng;
-use vae_train::train::{self, BatchInput, OptimizerKind, StepMode};
+use vae_train::training::{self, BatchInput, OptimizerKind, StepMode};
 
 fn config() -> ModelConfig {
     ModelConfig {
@@ -46,10 +46,10 @@ fn batches(n: usize, size: usize) -> Vec<BatchInput> {
 
 fn run(kind: OptimizerKind, mode: StepMode, steps: &[BatchInput]) -> (Vec<f32>, Vec<f32>) {
     let mut model = Vae::new(&config(), 11, &backend::train_device()).unwrap();
-    let mut optim = train::optimizer(kind);
+    let mut optim = training::optimizer(kind);
     let mut losses = Vec::new();
     for b in steps {
-        let (next, loss) = train::train_step(model, &mut optim, b, 1e-3, mode);
+        let (next, loss) = training::train_step(model, &mut optim, b, 1e-3, mode);
         model = next;
         losses.push(loss);
     }
@@ -100,17 +100,17 @@ fn fused_adam_state_resumes_like_burn_state() {
     // A fused-Adam checkpoint can be continued by burn's Adam and vice versa: same record.
     let steps = batches(4, 32);
     let mut model = Vae::new(&config(), 11, &backend::train_device()).unwrap();
-    let mut fused = train::optimizer(OptimizerKind::Fused);
+    let mut fused = training::optimizer(OptimizerKind::Fused);
     for b in &steps[..2] {
-        model = train::train_step(model, &mut fused, b, 1e-3, StepMode::Plain).0;
+        model = training::train_step(model, &mut fused, b, 1e-3, StepMode::Plain).0;
     }
     let record = fused.to_record();
-    let mut burn_opt = train::optimizer(OptimizerKind::Burn).load_record(record);
+    let mut burn_opt = training::optimizer(OptimizerKind::Burn).load_record(record);
     let mut a = model.clone();
     let mut b = model;
     for s in &steps[2..] {
-        a = train::train_step(a, &mut fused, s, 1e-3, StepMode::Plain).0;
-        b = train::train_step(b, &mut burn_opt, s, 1e-3, StepMode::Plain).0;
+        a = training::train_step(a, &mut fused, s, 1e-3, StepMode::Plain).0;
+        b = training::train_step(b, &mut burn_opt, s, 1e-3, StepMode::Plain).0;
     }
     let diff = max_abs_diff(&params(&a.valid()), &params(&b.valid()));
     assert!(diff < 2e-5, "{diff}");

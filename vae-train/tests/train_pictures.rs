@@ -8,7 +8,7 @@ use std::path::Path;
 use train_common::{fixture, quiet, small_config};
 use vae_train::pictures;
 use vae_train::render;
-use vae_train::train;
+use vae_train::training;
 
 fn dims(path: &Path) -> (u32, u32) {
     let img = image::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -25,7 +25,7 @@ fn latent_2_run_writes_every_picture_and_regenerates_them() {
     let tmp = tempfile::tempdir().unwrap();
     let mut opts = quiet(tmp.path());
     opts.pictures = true;
-    let report = train::train(&mnist, &small_config(&mnist, 2, 1), &opts).unwrap();
+    let report = training::train(&mnist, &small_config(&mnist, 2, 1), &opts).unwrap();
     let names: Vec<_> = report
         .pictures
         .iter()
@@ -79,7 +79,7 @@ fn latent_2_run_writes_every_picture_and_regenerates_them() {
     for p in &report.pictures {
         std::fs::remove_file(p).unwrap();
     }
-    let again = train::regenerate_pictures(tmp.path(), &mnist).unwrap();
+    let again = training::regenerate_pictures(tmp.path(), &mnist).unwrap();
     assert_eq!(again, report.pictures);
     let after: Vec<Vec<u8>> = again.iter().map(|p| std::fs::read(p).unwrap()).collect();
     assert!(before == after, "regenerated pictures differ");
@@ -91,7 +91,7 @@ fn latent_20_run_skips_the_2d_pictures() {
     let tmp = tempfile::tempdir().unwrap();
     let mut opts = quiet(tmp.path());
     opts.pictures = true;
-    let report = train::train(&mnist, &small_config(&mnist, 20, 1), &opts).unwrap();
+    let report = training::train(&mnist, &small_config(&mnist, 20, 1), &opts).unwrap();
     assert_eq!(report.pictures.len(), 4, "{:?}", report.pictures);
     assert!(!tmp.path().join(render::MANIFOLD_PNG).exists());
     assert!(!tmp.path().join(render::LATENT_SCATTER_PNG).exists());

@@ -5,7 +5,7 @@ mod train_common;
 use train_common::{fixture, quiet, small_config};
 use vae_train::checkpoint;
 use vae_train::metrics::EpochMetrics;
-use vae_train::train;
+use vae_train::training;
 use vae_train::{backend, model::Vae};
 
 /// Metrics without the timing columns.
@@ -24,7 +24,7 @@ fn weights(m: &Vae) -> Vec<Vec<f32>> {
 }
 
 fn csv_losses(dir: &std::path::Path) -> Vec<String> {
-    std::fs::read_to_string(dir.join(train::METRICS_FILE))
+    std::fs::read_to_string(dir.join(training::METRICS_FILE))
         .unwrap()
         .lines()
         .map(|l| l.split(',').take(5).collect::<Vec<_>>().join(","))
@@ -39,10 +39,10 @@ fn one_plus_one_epochs_equal_two() {
     let split = tmp.path().join("split");
 
     let two = small_config(&mnist, 2, 2);
-    let a = train::train(&mnist, &two, &quiet(&straight)).unwrap();
+    let a = training::train(&mnist, &two, &quiet(&straight)).unwrap();
 
     let one = small_config(&mnist, 2, 1);
-    let b1 = train::train(&mnist, &one, &quiet(&split)).unwrap();
+    let b1 = training::train(&mnist, &one, &quiet(&split)).unwrap();
     assert_eq!(losses(&b1.metrics), losses(&a.metrics[..1]));
     let state = checkpoint::load_state(&split).unwrap();
     assert_eq!(state.epoch, 1);
@@ -50,7 +50,7 @@ fn one_plus_one_epochs_equal_two() {
 
     let mut opts = quiet(&split);
     opts.resume = true;
-    let b = train::train(&mnist, &two, &opts).unwrap();
+    let b = training::train(&mnist, &two, &opts).unwrap();
 
     assert_eq!(losses(&a.metrics), losses(&b.metrics));
     assert_eq!(csv_losses(&straight), csv_losses(&split));
@@ -74,13 +74,13 @@ fn resume_refuses_other_data_and_missing_checkpoints() {
     let mut opts = quiet(tmp.path());
     opts.resume = true;
     let config = small_config(&mnist, 2, 1);
-    let err = train::train(&mnist, &config, &opts).unwrap_err();
+    let err = training::train(&mnist, &config, &opts).unwrap_err();
     assert!(err.to_string().contains("no checkpoint"), "{err}");
 
-    train::train(&mnist, &config, &quiet(tmp.path())).unwrap();
+    training::train(&mnist, &config, &quiet(tmp.path())).unwrap();
     let mut other = mnist.clone();
     other.checksums.train_images = "0".repeat(64);
-    let err = train::train(&other, &small_config(&other, 2, 2), &opts).unwrap_err();
+    let err = training::train(&other, &small_config(&other, 2, 2), &opts).unwrap_err();
     assert!(err.to_string().contains("--data-dir"), "{err}");
 }
 
@@ -88,7 +88,7 @@ fn resume_refuses_other_data_and_missing_checkpoints() {
 fn damaged_checkpoint_is_a_clear_error() {
     let mnist = fixture();
     let tmp = tempfile::tempdir().unwrap();
-    train::train(&mnist, &small_config(&mnist, 2, 1), &quiet(tmp.path())).unwrap();
+    training::train(&mnist, &small_config(&mnist, 2, 1), &quiet(tmp.path())).unwrap();
     let state = checkpoint::load_state(tmp.path()).unwrap();
     std::fs::write(tmp.path().join(&state.model_file), b"not a burnpack").unwrap();
     let err = checkpoint::load_model(tmp.path(), &backend::device()).unwrap_err();

@@ -13,8 +13,9 @@ use burn::prelude::*;
 use burn::tensor::activation::{log_softmax, relu};
 
 use super::{ClassifierError, TrainConfig};
-use crate::data::{IMAGE_PIXELS, NUM_CLASSES, Split};
+use crate::data::Split;
 use crate::rng::Rng;
+use vae_core::{IMAGE_PIXELS, NUM_CLASSES};
 
 /// Mean pixel intensity of MNIST (on the 0..1 scale); inputs are standardised with it.
 const PIXEL_MEAN: f32 = 0.1307;

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::ClassifierError;
-use crate::data::NUM_CLASSES;
+use vae_core::NUM_CLASSES;
 
 /// A row of class probabilities is accepted when it sums to 1 within this tolerance.
 const SUM_TOLERANCE: f64 = 1e-6;

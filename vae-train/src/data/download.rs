@@ -1,14 +1,14 @@
 //! Downloading the MNIST files into the cache folder.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::fs;
+use std::io::Read;
+use std::path::Path;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{Checksums, DataError, FileKind, idx, missing_files};
+use crate::fsutil;
 
 /// How missing MNIST files are downloaded: mirrors, expected checksums, limits.
 ///
@@ -265,57 +265,10 @@ fn file_url(base: &str, kind: FileKind) -> String {
     format!("{base}{sep}{}", kind.gz_name())
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder is written,
-/// synced and renamed over `path`; the folder is synced too (where the OS allows it).
-/// The temporary file is removed on failure.
+/// Writes `bytes` to `path` atomically ([`fsutil::atomic_write`]).
 pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.{}.{}.part",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let io_err = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| DataError::Io { path, source }
-    };
-    let guard = RemoveOnDrop(Some(tmp.clone()));
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
-        .map_err(io_err(&tmp))?;
-    file.write_all(bytes).map_err(io_err(&tmp))?;
-    file.sync_all().map_err(io_err(&tmp))?;
-    drop(file);
-    fs::rename(&tmp, path).map_err(io_err(path))?;
-    guard.disarm();
-    // Make the rename durable. Opening a folder for sync fails on some platforms; the
-    // file itself is already complete, so that is not an error.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
-/// Removes a temporary file when dropped, unless disarmed.
-struct RemoveOnDrop(Option<PathBuf>);
-
-impl RemoveOnDrop {
-    fn disarm(mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        if let Some(p) = self.0.take() {
-            let _ = fs::remove_file(p);
-        }
-    }
+    fsutil::atomic_write(path, bytes).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }

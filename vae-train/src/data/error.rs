@@ -27,6 +27,14 @@ pub enum DataError {
         /// One line per attempt: URL and why it failed.
         attempts: Vec<String>,
     },
+    /// A run's recorded MNIST folder no longer holds the data, and the cache folder could
+    /// not supply it either (see [`super::load_for_run`]).
+    RunDataGone {
+        /// The folder the run's `config.json` names.
+        recorded: PathBuf,
+        /// Why the cache folder failed.
+        source: Box<DataError>,
+    },
     /// Reading, writing or creating a file or folder failed.
     Io {
         /// The file or folder.
@@ -132,11 +140,20 @@ also downloaded automatically when online.";
 impl fmt::Display for DataError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            DataError::RunDataGone { recorded, .. } => write!(
+                f,
+                "the run's MNIST folder {} (recorded in its config.json) no longer holds the \
+                 data, and MNIST could not be downloaded into the cache either: pass \
+                 --data-dir DIR (or set {ENV_DATA_DIR}=DIR) naming a folder with the four \
+                 MNIST files",
+                recorded.display()
+            ),
             DataError::MissingFiles { dir, origin, files } => {
                 let from = match origin {
                     Some(Origin::Flag) => " (given by --data-dir)".to_owned(),
                     Some(Origin::Env) => format!(" (given by {ENV_DATA_DIR})"),
                     Some(Origin::Cache) => " (the cache folder)".to_owned(),
+                    Some(Origin::Run) => " (recorded in the run's config.json)".to_owned(),
                     None => String::new(),
                 };
                 write!(
@@ -254,6 +271,7 @@ impl fmt::Display for DataError {
 impl std::error::Error for DataError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
+            DataError::RunDataGone { source, .. } => Some(source.as_ref()),
             DataError::Io { source, .. } | DataError::Gzip { source, .. } => Some(source),
             _ => None,
         }

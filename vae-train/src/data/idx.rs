@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use flate2::read::MultiGzDecoder;
 use sha2::{Digest, Sha256};
 
-use super::{DataError, FileKind, IMAGE_PIXELS, IMAGE_SIDE, NUM_CLASSES, Split};
+use vae_core::{IMAGE_PIXELS, IMAGE_SIDE, NUM_CLASSES};
+
+use super::{DataError, FileKind, Split};
 
 /// IDX magic of a `u8` array with 3 dimensions (images).
 pub(super) const IMAGES_MAGIC: u32 = 0x0000_0803;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use vae_train::config::{LrSchedule, ModelConfig, RunConfig, TrainConfig};
 use vae_train::data::{self, Mnist};
-use vae_train::train::TrainOptions;
+use vae_train::training::TrainOptions;
 
 /// The 600 / 200 digit fixture.
 pub fn fixture() -> Mnist {

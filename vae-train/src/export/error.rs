@@ -7,9 +7,9 @@ use std::path::PathBuf;
 #[derive(Debug)]
 pub enum ExportError {
     /// The run's checkpoint or config cannot be read.
-    Checkpoint(vae_train::checkpoint::CheckpointError),
+    Checkpoint(crate::checkpoint::CheckpointError),
     /// MNIST (for calibration and parity) cannot be read.
-    Data(vae_train::data::DataError),
+    Data(crate::data::DataError),
     /// The blob is invalid, or the model cannot be quantized.
     Blob {
         /// What was being done.
@@ -25,7 +25,7 @@ pub enum ExportError {
         source: std::io::Error,
     },
     /// A picture cannot be written.
-    Picture(vae_train::pictures::PictureError),
+    Picture(crate::pictures::PictureError),
     /// A flag or option is out of range.
     Usage(String),
 }
@@ -60,26 +60,26 @@ impl std::error::Error for ExportError {
     }
 }
 
-impl From<vae_train::checkpoint::CheckpointError> for ExportError {
-    fn from(e: vae_train::checkpoint::CheckpointError) -> Self {
+impl From<crate::checkpoint::CheckpointError> for ExportError {
+    fn from(e: crate::checkpoint::CheckpointError) -> Self {
         ExportError::Checkpoint(e)
     }
 }
 
-impl From<vae_train::data::DataError> for ExportError {
-    fn from(e: vae_train::data::DataError) -> Self {
+impl From<crate::data::DataError> for ExportError {
+    fn from(e: crate::data::DataError) -> Self {
         ExportError::Data(e)
     }
 }
 
-impl From<vae_train::pictures::PictureError> for ExportError {
-    fn from(e: vae_train::pictures::PictureError) -> Self {
+impl From<crate::pictures::PictureError> for ExportError {
+    fn from(e: crate::pictures::PictureError) -> Self {
         ExportError::Picture(e)
     }
 }
 
 /// Wraps a vae-core error with what was being done.
-pub(crate) fn blob_err(context: impl Into<String>) -> impl FnOnce(vae_core::Error) -> ExportError {
+pub fn blob_err(context: impl Into<String>) -> impl FnOnce(vae_core::Error) -> ExportError {
     let context = context.into();
     move |source| ExportError::Blob { context, source }
 }

@@ -2,16 +2,17 @@
 
 use std::path::{Path, PathBuf};
 
+use vae_core::host;
 use vae_core::quantize::{Clipping, QuantizedMlp};
-use vae_train::checkpoint::{self, CHECKPOINT_DIR, CHECKPOINT_FILE};
-use vae_train::config::RunConfig;
-use vae_train::data;
-use vae_train::model::Vae;
-use vae_train::{backend, data::Mnist, int8};
 
-use crate::error::{ExportError, blob_err};
-use crate::host;
-use crate::parity::{ParityReport, parity};
+use super::error::{ExportError, blob_err};
+use super::int8;
+use super::parity::{ParityReport, parity};
+use crate::checkpoint::{self, CHECKPOINT_DIR, CHECKPOINT_FILE};
+use crate::config::RunConfig;
+use crate::data::{self, Mnist};
+use crate::model::Vae;
+use crate::{backend, fsutil};
 
 /// What to export, and how to check it.
 #[derive(Clone, Debug)]
@@ -20,7 +21,8 @@ pub struct ExportOptions {
     pub run_dir: PathBuf,
     /// Where to write the blob.
     pub out: PathBuf,
-    /// MNIST folder (`None`: `VAE_MNIST_DIR`, else the cache, downloading if needed).
+    /// MNIST folder (`None`: `VAE_MNIST_DIR`, else the folder the run was trained on, else
+    /// the cache, downloading if needed; see [`data::load_for_run`]).
     pub data_dir: Option<PathBuf>,
     /// Calibration set: encoder means of this many training digits plus as many prior
     /// samples.
@@ -97,9 +99,20 @@ pub fn quantize_model(
         calibration,
         clipping,
         seed,
+        // The blob names the tool that wrote it (the crates share one version).
         format!("vae-export {}", env!("CARGO_PKG_VERSION")),
     )
     .map_err(blob_err("quantizing the decoder"))
+}
+
+/// Writes `bytes` to `path` atomically, creating its folder if needed.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+    fsutil::create_parent_dir(path)
+        .and_then(|()| fsutil::atomic_write(path, bytes))
+        .map_err(|source| ExportError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 /// Runs the whole export: load, quantize, parity report, write the blob atomically.
@@ -121,8 +134,7 @@ pub fn export(options: &ExportOptions) -> Result<Exported, ExportError> {
     }
     let run_dir = run_dir_of(&options.run_dir);
     let (config, vae) = checkpoint::load_model(&run_dir, &backend::device())?;
-    let data_dir = data::resolve_data_dir(options.data_dir.as_deref());
-    let mnist = data::load(&data_dir)?;
+    let mnist = data::load_for_run(options.data_dir.as_deref(), &config.data_dir)?;
     let seed = config.train.seed;
 
     let mut quantized = quantize_model(&vae, &mnist, options.calibration, options.clipping, seed)?;
@@ -141,10 +153,7 @@ pub fn export(options: &ExportOptions) -> Result<Exported, ExportError> {
     // Record the int8 model's measured test loss in the blob's metadata.
     quantized.test_loss = Some(report.int8_test_loss as f32);
     let blob = quantized.to_blob().map_err(blob_err("encoding the blob"))?;
-    checkpoint::atomic_write(&options.out, &blob).map_err(|source| ExportError::Io {
-        path: options.out.clone(),
-        source,
-    })?;
+    write_file(&options.out, &blob)?;
     Ok(Exported {
         config,
         quantized,

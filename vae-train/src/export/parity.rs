@@ -3,14 +3,15 @@
 use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::Serialize;
-use vae_core::IMAGE_PIXELS;
+use vae_core::host::HostDecoder;
 use vae_core::quantize::FloatMlp;
-use vae_train::data::Split;
-use vae_train::int8::{self, with_condition};
-use vae_train::model::{Vae, tensor2};
+use vae_core::{IMAGE_PIXELS, NUM_CLASSES};
 
-use crate::error::{ExportError, blob_err};
-use crate::host::HostDecoder;
+use super::error::{ExportError, blob_err};
+use super::int8::{self, with_condition};
+use crate::data::Split;
+use crate::model::Vae;
+use crate::model::tensor::tensor2;
 
 /// The parity report `vae-export` prints (and `--json` writes).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -152,7 +153,7 @@ pub fn parity(
     let n_means = (latents / 2).min(test.len());
     let n_prior = latents - n_means;
     let mut z = vae.prior_latents(n_prior, seed);
-    let mut labels: Vec<u8> = (0..n_prior).map(|i| (i % 10) as u8).collect();
+    let mut labels: Vec<u8> = (0..n_prior).map(|i| (i % NUM_CLASSES) as u8).collect();
     let mean_images = &test.images[..n_means * IMAGE_PIXELS];
     let mean_labels = &test.labels[..n_means];
     z.extend(vae.encode_means_labeled(mean_images, Some(mean_labels)));
@@ -222,41 +223,4 @@ pub fn parity(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use vae_core::Decoder;
-
-    /// Burn's pixels are the float model's `round(255 sigmoid(logit))` of its own logits,
-    /// up to one unit where `f32` and `f64` round a value near a half differently; a batch
-    /// gives each input's digit in turn.
-    #[test]
-    fn burn_pixels_are_the_rounded_sigmoid_of_its_logits() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../examples/models/decoder.bin"
-        );
-        let blob = std::fs::read(path).expect("the committed default blob");
-        let decoder = Decoder::<20, 256>::from_bytes(&blob).expect("default blob");
-        let burn = BurnMlp::new(
-            &FloatMlp::dequantized(decoder.model()),
-            &vae_train::backend::device(),
-        );
-        let z: Vec<f32> = (0..8).flat_map(|s| decoder.prior_latent(s)).collect();
-        let (logits, pixels) = (burn.forward(&z), burn.pixels(&z));
-        assert_eq!(pixels.len(), 8 * IMAGE_PIXELS);
-        let mut differing = 0;
-        for (&l, &p) in logits.iter().zip(&pixels) {
-            assert!(float_pixel(l).abs_diff(p) <= 1, "logit {l}: pixel {p}");
-            differing += usize::from(float_pixel(l) != p);
-        }
-        assert!(
-            differing * 1000 < pixels.len(),
-            "{differing} pixels off by one"
-        );
-        // Digits, not a constant: black background and lit strokes.
-        assert!(pixels.iter().filter(|&&p| p == 0).count() > pixels.len() / 2);
-        assert!(pixels.iter().filter(|&&p| p > 128).count() > 8 * 50);
-        let single = burn.pixels(&z[20..40]);
-        assert_eq!(single, pixels[IMAGE_PIXELS..2 * IMAGE_PIXELS]);
-    }
-}
+mod tests;

@@ -1,19 +1,20 @@
-//! The int8 decoder of a model, made exactly as `vae-export` makes it, and its test loss.
+//! A model's int8 decoder and its test loss: the quantization every export does.
 //!
 //! Training measures [`test_losses`] every epoch (the `test_loss_int8` column of
-//! `metrics.csv`); `vae-export` uses the same functions for the blob it writes and for its
-//! parity report, so the last epoch's `test_loss_int8` is the exported blob's test loss.
+//! `metrics.csv`); the export ([`super::export`]) uses the same functions for the blob it
+//! writes and for its parity report, so the last epoch's `test_loss_int8` is the exported
+//! blob's test loss.
 
-use vae_core::IMAGE_PIXELS;
 use vae_core::host::HostDecoder;
 use vae_core::quantize::{
     Calibration, Clipping, FloatLayer, FloatMlp, OwnedMixture, QuantizeOptions, QuantizedMlp,
     quantize,
 };
+use vae_core::{IMAGE_PIXELS, NUM_CLASSES};
 
-use crate::data::NUM_CLASSES;
-use crate::loss::bce_with_logits_f64;
-use crate::model::{Vae, append_condition, pixels_to_unit, tensor2, to_host};
+use crate::model::Vae;
+use crate::model::loss::bce_with_logits_f64;
+use crate::model::tensor::{append_condition, pixels_to_unit, tensor2, to_host};
 use crate::rng::{Rng, Stream};
 
 /// Training digits (and as many prior samples) the activation scales are calibrated on.
@@ -99,7 +100,7 @@ pub fn with_condition(z: &[f32], latent: usize, labels: Option<&[u8]>) -> (Vec<f
 
 /// Test losses (per image, negative ELBO) of the float decoder and of `decoder` (the int8
 /// blob of `vae`), with the same encoder and the same `z` sample per test digit, drawn
-/// as [`evaluate`](crate::train::evaluate) draws them for `seed`. Returns `(f32, int8)`.
+/// as [`evaluate`](crate::training::evaluate) draws them for `seed`. Returns `(f32, int8)`.
 pub fn test_losses(
     vae: &Vae,
     decoder: &dyn HostDecoder,

@@ -1,0 +1,423 @@
+//! A training session: set up (fresh or resumed), the epochs, the pictures at the end.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::ModuleOptimizer;
+use burn::tensor::Device;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::batch::{Batch, BatchInput, View};
+use super::error::TrainError;
+use super::evaluate::{evaluate, int8_test_loss};
+use super::optimizer::{OptimizerKind, optimizer};
+use super::stepper::{StepMode, Stepper};
+use crate::checkpoint::{self, CheckpointState, RngState};
+use crate::config::{ConfigError, RunConfig};
+use crate::data::Mnist;
+use crate::metrics::{EpochMetrics, metrics_csv_header};
+use crate::model::Vae;
+use crate::render;
+use crate::rng::{Rng, Stream};
+use crate::{backend, fsutil};
+
+/// File name of the metrics table in a run directory.
+pub const METRICS_FILE: &str = "metrics.csv";
+
+/// How to run a training session (everything that is not part of the run's config).
+#[derive(Clone, Debug)]
+pub struct TrainOptions {
+    /// The run directory (created if missing).
+    pub out_dir: PathBuf,
+    /// Continue from the checkpoint in `out_dir`.
+    pub resume: bool,
+    /// Draw a progress bar on stderr (it hides itself when stderr is not a terminal).
+    pub progress: bool,
+    /// Print a summary line per epoch on stdout.
+    pub verbose: bool,
+    /// Write the pictures after the last epoch.
+    pub pictures: bool,
+    /// Gradient computation.
+    pub step_mode: StepMode,
+    /// Adam implementation.
+    pub optimizer: OptimizerKind,
+    /// Measure the int8 decoder's test loss after every epoch (`test_loss_int8`).
+    pub int8_eval: bool,
+}
+
+impl TrainOptions {
+    /// Defaults for a run in `out_dir`: fresh start, progress and summaries on, pictures on.
+    pub fn new(out_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            out_dir: out_dir.into(),
+            resume: false,
+            progress: true,
+            verbose: true,
+            pictures: true,
+            step_mode: StepMode::default(),
+            optimizer: OptimizerKind::default(),
+            int8_eval: true,
+        }
+    }
+}
+
+/// What a finished training session leaves.
+#[derive(Debug)]
+pub struct TrainReport {
+    /// Metrics of every epoch of the run so far (resumed epochs included).
+    pub metrics: Vec<EpochMetrics>,
+    /// The trained model (inference mode, on the plain CPU device).
+    pub model: Vae,
+    /// The configuration of the run.
+    pub config: RunConfig,
+    /// The pictures written.
+    pub pictures: Vec<PathBuf>,
+}
+
+fn write_metrics(run_dir: &Path, rows: &[EpochMetrics]) -> Result<(), TrainError> {
+    let mut text = String::from(metrics_csv_header());
+    text.push('\n');
+    for r in rows {
+        text.push_str(&r.csv_row());
+        text.push('\n');
+    }
+    let path = run_dir.join(METRICS_FILE);
+    fsutil::atomic_write(&path, text.as_bytes()).map_err(|source| TrainError::Io { path, source })
+}
+
+fn progress_bar(batches: usize, epoch: usize, epochs: usize, show: bool) -> ProgressBar {
+    let target = if show {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let bar = ProgressBar::with_draw_target(Some(batches as u64), target);
+    let style = ProgressStyle::with_template(
+        "{prefix} [{bar:30}] {pos}/{len} batches  {msg}  ({elapsed} elapsed, {eta} left)",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_prefix(format!("epoch {epoch}/{epochs}"));
+    bar
+}
+
+/// Trains `config` on `mnist` into `opts.out_dir` (resuming from its checkpoint with
+/// `opts.resume`; then `config` must be the checkpoint's configuration, possibly with more
+/// epochs). Returns the metrics of all epochs and the trained model.
+pub fn train(
+    mnist: &Mnist,
+    config: &RunConfig,
+    opts: &TrainOptions,
+) -> Result<TrainReport, TrainError> {
+    config.validate()?;
+    let run_dir = opts.out_dir.as_path();
+    std::fs::create_dir_all(run_dir).map_err(|source| TrainError::Io {
+        path: run_dir.to_path_buf(),
+        source,
+    })?;
+    let device = backend::train_device();
+    let Start {
+        mut model,
+        mut optim,
+        mut history,
+        first_epoch,
+    } = start(run_dir, mnist, config, opts, &device)?;
+    config.save(run_dir)?;
+    write_metrics(run_dir, &history)?;
+
+    let data = Data {
+        train: View::new(&mnist.train, config.train.max_train),
+        test: View::new(&mnist.test, config.train.max_test),
+    };
+    if data.train.len() == 0 || data.test.len() == 0 {
+        return Err(TrainError::Config(ConfigError::new(
+            "the data has no training or no test images: check --data-dir".to_owned(),
+        )));
+    }
+    if opts.verbose {
+        announce(run_dir, config, &data, first_epoch);
+    }
+    let mut session = Session {
+        run_dir,
+        config,
+        opts,
+        data: &data,
+        stepper: Stepper::new(opts.step_mode),
+        last_good: first_epoch.checked_sub(1).filter(|&e| e > 0),
+    };
+    for epoch in first_epoch..=config.train.epochs {
+        let t0 = Instant::now();
+        let (next, loss_sum) = session.train_epoch(model, &mut optim, epoch)?;
+        model = next;
+        let row = session.measure(&model, epoch, loss_sum, t0)?;
+        history.push(row);
+        session.save_epoch(&model, &optim, epoch, &history)?;
+        if opts.verbose {
+            print_epoch(&row, config.train.epochs);
+        }
+    }
+
+    let model = model.valid().to_device(&backend::device());
+    let pictures = if opts.pictures {
+        render::write_all(
+            run_dir,
+            &model,
+            &data.test.to_split(),
+            &history,
+            config.train.seed,
+        )?
+    } else {
+        Vec::new()
+    };
+    Ok(TrainReport {
+        metrics: history,
+        model,
+        config: config.clone(),
+        pictures,
+    })
+}
+
+/// Where a session starts: a fresh model, or the checkpoint's model, optimizer state and
+/// metrics.
+struct Start {
+    model: Vae,
+    optim: ModuleOptimizer,
+    history: Vec<EpochMetrics>,
+    first_epoch: usize,
+}
+
+/// A fresh start (replacing whatever run `run_dir` held), or with `opts.resume` the
+/// checkpoint in `run_dir`, which must have been trained on the same data.
+fn start(
+    run_dir: &Path,
+    mnist: &Mnist,
+    config: &RunConfig,
+    opts: &TrainOptions,
+    device: &Device,
+) -> Result<Start, TrainError> {
+    let optim = optimizer(opts.optimizer);
+    if !opts.resume {
+        let _ = std::fs::remove_file(run_dir.join(checkpoint::CHECKPOINT_FILE));
+        return Ok(Start {
+            model: Vae::new(&config.model, config.train.seed, device)?,
+            optim,
+            history: Vec::new(),
+            first_epoch: 1,
+        });
+    }
+    let state = checkpoint::load_state(run_dir)?;
+    if state.config.data_checksums != mnist.checksums {
+        return Err(TrainError::DataMismatch {
+            run_dir: run_dir.to_path_buf(),
+        });
+    }
+    let model = checkpoint::load_model_from_state(run_dir, &state, device)?;
+    let optim = checkpoint::load_optimizer(run_dir, &state, optim)?;
+    let mut history = state.metrics;
+    history.truncate(state.epoch);
+    Ok(Start {
+        model,
+        optim,
+        history,
+        first_epoch: state.epoch + 1,
+    })
+}
+
+/// The training and test digits a session uses.
+struct Data<'a> {
+    train: View<'a>,
+    test: View<'a>,
+}
+
+/// Prints what is about to be trained (or that the run is already complete).
+fn announce(run_dir: &Path, config: &RunConfig, data: &Data<'_>, first_epoch: usize) {
+    let epochs = config.train.epochs;
+    if first_epoch <= epochs {
+        println!(
+            "training {} parameters on {} images ({} test), backend {}, {} epochs from epoch {}, \
+             into {}",
+            config.model.num_params(),
+            data.train.len(),
+            data.test.len(),
+            backend::BACKEND_NAME,
+            epochs,
+            first_epoch,
+            run_dir.display()
+        );
+    } else {
+        println!(
+            "the run in {} has already trained {} epochs: pass a larger --epochs to continue",
+            run_dir.display(),
+            first_epoch - 1
+        );
+    }
+}
+
+/// The state that lasts across the epochs of a session.
+struct Session<'a> {
+    run_dir: &'a Path,
+    config: &'a RunConfig,
+    opts: &'a TrainOptions,
+    data: &'a Data<'a>,
+    stepper: Stepper,
+    /// The epoch of the last checkpoint written, if any.
+    last_good: Option<usize>,
+}
+
+impl Session<'_> {
+    fn batches(&self) -> usize {
+        self.data.train.len().div_ceil(self.config.train.batch_size)
+    }
+
+    /// One pass over the shuffled training digits; returns the model and the sum of the
+    /// batches' summed losses. A non-finite loss stops the run.
+    fn train_epoch(
+        &mut self,
+        mut model: Vae,
+        optim: &mut ModuleOptimizer,
+        epoch: usize,
+    ) -> Result<(Vae, f64), TrainError> {
+        let train_cfg = &self.config.train;
+        let (seed, latent) = (train_cfg.seed, self.config.model.latent_dim);
+        let n_batches = self.batches();
+        let mut order: Vec<usize> = (0..self.data.train.len()).collect();
+        Rng::for_stream(seed, Stream::Shuffle, epoch as u64).shuffle(&mut order);
+        let mut noise = Rng::for_stream(seed, Stream::TrainNoise, epoch as u64);
+        let bar = progress_bar(n_batches, epoch, train_cfg.epochs, self.opts.progress);
+        let mut sum = 0.0f64;
+        for (b, idx) in order.chunks(train_cfg.batch_size).enumerate() {
+            let eps = noise.normals_f32(idx.len() * latent);
+            let batch = BatchInput(Batch::gather(
+                &self.data.train,
+                idx,
+                self.config.model.conditional,
+                eps,
+            ));
+            let step = (epoch - 1) * n_batches + b;
+            let lr = train_cfg
+                .lr_schedule
+                .rate(train_cfg.lr, step, train_cfg.epochs * n_batches);
+            let (next, value) = self.stepper.step(model, optim, &batch, lr);
+            if !value.is_finite() {
+                bar.finish_and_clear();
+                return Err(self.non_finite(epoch, b + 1, value));
+            }
+            model = next;
+            sum += f64::from(value);
+            bar.inc(1);
+            if b % 20 == 0 {
+                bar.set_message(format!("loss {:.2}", value / idx.len() as f32));
+            }
+        }
+        bar.finish_and_clear();
+        Ok((model, sum))
+    }
+
+    /// The epoch's metrics: the test-set terms (a non-finite test loss stops the run) and,
+    /// unless turned off, the int8 decoder's test loss. `t0` is when the epoch began.
+    fn measure(
+        &self,
+        model: &Vae,
+        epoch: usize,
+        loss_sum: f64,
+        t0: Instant,
+    ) -> Result<EpochMetrics, TrainError> {
+        let train_secs = t0.elapsed().as_secs_f64();
+        let (seed, test) = (self.config.train.seed, &self.data.test);
+        let (test_recon, test_kl) = evaluate(model, test.images, test.labels, seed);
+        let test_loss = test_recon + test_kl;
+        if !test_loss.is_finite() {
+            return Err(self.non_finite(epoch, self.batches(), test_loss as f32));
+        }
+        let test_loss_int8 = if self.opts.int8_eval {
+            int8_test_loss(&model.valid(), &self.data.train, test, seed)
+        } else {
+            None
+        };
+        let n_train = self.data.train.len() as f64;
+        Ok(EpochMetrics {
+            epoch,
+            train_loss: loss_sum / n_train,
+            test_recon,
+            test_kl,
+            test_loss,
+            seconds: t0.elapsed().as_secs_f64(),
+            samples_per_s: n_train / train_secs.max(1e-9),
+            test_loss_int8,
+        })
+    }
+
+    /// Checkpoints the epoch, then rewrites `metrics.csv` and `loss.png`.
+    fn save_epoch(
+        &mut self,
+        model: &Vae,
+        optim: &ModuleOptimizer,
+        epoch: usize,
+        history: &[EpochMetrics],
+    ) -> Result<(), TrainError> {
+        let state = CheckpointState {
+            format: checkpoint::CHECKPOINT_FORMAT,
+            epoch,
+            model_file: PathBuf::new(),
+            optimizer_file: PathBuf::new(),
+            config: self.config.clone(),
+            rng: RngState {
+                seed: self.config.train.seed,
+                next_epoch: epoch as u64 + 1,
+            },
+            metrics: history.to_vec(),
+        };
+        checkpoint::save(self.run_dir, model, optim, state)?;
+        self.last_good = Some(epoch);
+        write_metrics(self.run_dir, history)?;
+        render::write_loss_plot(self.run_dir, history)?;
+        Ok(())
+    }
+
+    fn non_finite(&self, epoch: usize, batch: usize, value: f32) -> TrainError {
+        TrainError::NonFinite {
+            epoch,
+            batch,
+            value,
+            last_good: self.last_good,
+            run_dir: self.run_dir.to_path_buf(),
+        }
+    }
+}
+
+/// The summary line of an epoch.
+fn print_epoch(row: &EpochMetrics, epochs: usize) {
+    let int8 = row
+        .test_loss_int8
+        .map_or(String::new(), |v| format!("  int8 {v:8.3}"));
+    println!(
+        "epoch {:>3}/{epochs}  train {:8.3}  test {:8.3} (recon {:8.3} + kl {:7.3}){int8}  \
+         {:6.1}s  {:>7.0} samples/s",
+        row.epoch,
+        row.train_loss,
+        row.test_loss,
+        row.test_recon,
+        row.test_kl,
+        row.seconds,
+        row.samples_per_s
+    );
+}
+
+/// Regenerates every picture of the run in `run_dir` from its checkpoint, with the test
+/// digits of `mnist` (truncated like the run's `max_test`). Returns the files written.
+pub fn regenerate_pictures(run_dir: &Path, mnist: &Mnist) -> Result<Vec<PathBuf>, TrainError> {
+    let state = checkpoint::load_state(run_dir)?;
+    let model = checkpoint::load_model_from_state(run_dir, &state, &backend::device())?;
+    let test = View::new(&mnist.test, state.config.train.max_test).to_split();
+    let mut metrics = state.metrics.clone();
+    metrics.truncate(state.epoch);
+    Ok(render::write_all(
+        run_dir,
+        &model,
+        &test,
+        &metrics,
+        state.config.train.seed,
+    )?)
+}
