@@ -1,5 +1,6 @@
-//! Embeds the decoder blob and derives the decoder's const generics from it, so a new
-//! blob (`VAE_BLOB=path/to/decoder.bin cargo run --release`) needs no code change.
+//! Picks the board's memory layout and the blob to embed from the target (or `VAE_BLOB`),
+//! so a new blob (`VAE_BLOB=path/to/decoder.bin cargo run --release`) needs no code
+//! change: the firmware reads the blob's shapes at compile time with `vae_core::Shape`.
 use std::{env, fs, path::PathBuf};
 
 fn main() {
@@ -34,34 +35,17 @@ fn main() {
         None => manifest.join(default_blob),
     };
     println!("cargo:rerun-if-changed={}", blob_path.display());
-    let blob = fs::read(&blob_path).unwrap_or_else(|e| {
+    if !blob_path.is_file() {
         panic!(
-            "cannot read the decoder blob {}: {e}; export one with `vae-export` or set VAE_BLOB",
+            "cannot read the decoder blob {}: export one with `vae-export` or set VAE_BLOB",
             blob_path.display()
-        )
-    });
-    let model = vae_core::format::parse(&blob)
-        .unwrap_or_else(|e| panic!("{} is not a valid decoder blob: {e}", blob_path.display()));
-    let layers = model.layers.as_slice();
-    let hidden = layers[..layers.len() - 1]
-        .iter()
-        .map(|l| usize::from(l.out_dim))
-        .max()
-        .unwrap_or(1);
-    let macs: usize = layers
-        .iter()
-        .map(|l| usize::from(l.in_dim) * usize::from(l.out_dim))
-        .sum();
-    let code = format!(
-        "/// Latent dimension of the embedded blob.\npub const LATENT: usize = {};\n\
-         /// Widest hidden layer of the embedded blob.\npub const HIDDEN: usize = {hidden};\n\
-         /// Multiply-accumulates per decoded digit.\npub const MACS_PER_DIGIT: u32 = {macs};\n\
-         /// Whether the blob is class-conditional.\npub const CONDITIONAL: bool = {};\n\
-         /// The board this build is for.\npub const BOARD: &str = {board:?};\n\
-         /// The decoder blob, in flash.\npub static BLOB: &[u8] = include_bytes!({:?});\n",
-        model.latent_dim,
-        model.classes().is_some(),
-        blob_path.canonicalize().unwrap(),
+        );
+    }
+    // The firmware embeds it with `include_bytes!(env!("VAE_BLOB_PATH"))` and reads its
+    // shapes at compile time (`vae_core::Shape::of`).
+    println!(
+        "cargo:rustc-env=VAE_BLOB_PATH={}",
+        blob_path.canonicalize().unwrap().display()
     );
-    fs::write(out.join("model.rs"), code).unwrap();
+    println!("cargo:rustc-env=VAE_BOARD={board}");
 }

@@ -1,6 +1,6 @@
-//! Puts `memory.x` on the linker's path, embeds the decoder blob and derives the
-//! decoder's const generics from it, so a new blob
-//! (`VAE_BLOB=path/to/decoder.bin cargo build --release`) needs no code change.
+//! Puts `memory.x` on the linker's path and picks the decoder blob to embed, so a new
+//! blob (`VAE_BLOB=path/to/decoder.bin cargo build --release`) needs no code change: the
+//! firmware reads its shapes at compile time with `vae_core::Shape`.
 use std::{env, fs, path::PathBuf, process::exit};
 
 fn main() {
@@ -16,35 +16,14 @@ fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(|| manifest.join("../models/decoder.bin"));
     println!("cargo:rerun-if-changed={}", blob_path.display());
-    let fail = |msg: String| -> ! {
-        eprintln!("error: {msg}");
-        exit(1)
-    };
-    let blob = fs::read(&blob_path).unwrap_or_else(|e| {
-        fail(format!(
-            "cannot read the decoder blob {}: {e}; export one with `vae-export` or set VAE_BLOB",
+    if !blob_path.is_file() {
+        eprintln!(
+            "error: cannot read the decoder blob {}: export one with `vae-export` or set VAE_BLOB",
             blob_path.display()
-        ))
-    });
-    let model = vae_core::format::parse(&blob).unwrap_or_else(|e| {
-        fail(format!(
-            "{} is not a valid decoder blob: {e}",
-            blob_path.display()
-        ))
-    });
-    let layers = model.layers.as_slice();
-    let hidden_layers = &layers[..layers.len().saturating_sub(1)];
-    let hidden = hidden_layers
-        .iter()
-        .map(|l| usize::from(l.out_dim))
-        .max()
-        .unwrap_or(1);
-    let path = blob_path.canonicalize().expect("the blob was just read");
-    let code = format!(
-        "/// Latent dimension of the embedded blob.\npub const LATENT: usize = {};\n\
-         /// Widest hidden layer of the embedded blob.\npub const HIDDEN: usize = {hidden};\n\
-         /// The decoder blob, in flash.\npub static BLOB: &[u8] = include_bytes!({path:?});\n",
-        model.latent_dim,
-    );
-    fs::write(out.join("model.rs"), code).expect("write model.rs");
+        );
+        exit(1);
+    }
+    // src/model.rs embeds it and reads its shapes at compile time (`vae_core::Shape`).
+    let path = blob_path.canonicalize().expect("the blob exists");
+    println!("cargo:rustc-env=VAE_BLOB_PATH={}", path.display());
 }

@@ -10,8 +10,7 @@
 //! asserts below check that its errors are the documented ones.
 
 use vae_core::format::{self, Prior};
-use vae_core::host::HostDecoder;
-use vae_core::{Decoder, Error, IMAGE_PIXELS};
+use vae_core::{Decoder, Error, IMAGE_PIXELS, Request, Shape};
 
 /// Most tail records decoded per (LATENT, HIDDEN) pair.
 pub const MAX_RECORDS: usize = 3;
@@ -28,6 +27,20 @@ pub fn check_input(data: &[u8]) {
         assert!(whole.is_err(), "parse accepted trailing bytes");
     }
     let parsed = format::parse(blob);
+    // The compile-time shape reader: it reads less than `parse` (no CRC, no values), so
+    // it accepts every blob `parse` accepts, with the same shapes.
+    match (&parsed, Shape::read(blob)) {
+        (Ok(m), Ok(shape)) => {
+            assert_eq!(
+                shape.latent,
+                usize::from(m.latent_dim),
+                "Shape::read latent"
+            );
+            assert_eq!(shape.layers, m.layers.len(), "Shape::read layers");
+        }
+        (Ok(_), Err(e)) => panic!("Shape::read rejects a blob parse accepts: {e:?}"),
+        (Err(_), _) => {}
+    }
     check_shapes::<4, 32>(blob, tail, &parsed);
     check_shapes::<20, 256>(blob, tail, &parsed);
     check_shapes::<2, 16>(blob, tail, &parsed);
@@ -113,10 +126,11 @@ fn check_shapes<const L: usize, const H: usize>(
         }
         (Ok(_), Err(e)) => panic!("from_bytes accepted a blob that parse rejects: {e:?}"),
     };
-    let classes = decoder.classes();
+    let classes = decoder.model().classes();
     // The host tools' engine (`host::open`: on AVX-512 VBMI2 + VNNI CPUs the weights are
     // repacked and decoded by its own unsafe kernels) must agree with `Decoder` exactly.
-    let engine = vae_core::host::Engine::new(decoder.clone());
+    let engine = vae_core::host::Engine::new(decoder.core().clone());
+    assert_eq!(Shape::read(blob).ok(), Some(engine.shape()), "Shape::read");
     let record_len = 1 + 8 + 1 + 4 * L;
     let mut records: Vec<&[u8]> = tail.chunks(record_len).take(MAX_RECORDS).collect();
     if records.is_empty() {
@@ -137,27 +151,21 @@ fn check_shapes<const L: usize, const H: usize>(
         let mut out = [0u8; IMAGE_PIXELS];
         let mut again = [0u8; IMAGE_PIXELS];
 
-        // decode / decode_digit: label errors first, then the latent's.
-        let expected = label_error(classes, None).or(latent_error(&z));
-        expect(decoder.decode(&z, &mut out), expected, "decode");
-        let expected = label_error(classes, Some(digit)).or(latent_error(&z));
-        expect(
-            decoder.decode_digit(digit, &z, &mut out),
-            expected,
-            "decode_digit",
-        );
-        if expected.is_none() {
-            // Same input, same image.
-            expect(
-                decoder.decode_digit(digit, &z, &mut again),
-                None,
-                "decode_digit again",
-            );
-            assert_eq!(out, again, "decode_digit is not deterministic");
+        // decode: digit errors first, then the latent's.
+        for digit in [None, Some(digit)] {
+            let expected = label_error(classes, digit).or(latent_error(&z));
+            expect(decoder.decode(&z, digit, &mut out), expected, "decode");
+            if expected.is_none() {
+                // Same input, same image.
+                expect(decoder.decode(&z, digit, &mut again), None, "decode again");
+                assert_eq!(out, again, "decode is not deterministic");
+            }
         }
 
-        // quantize_latent, then decode_q with the quantized and with raw (even -128) values.
+        // quantize_latent, then decode_quantized with the quantized and with raw (even
+        // -128) values.
         let q = decoder.quantize_latent(&z);
+        let want = decoder.decode(&z, label, &mut out);
         match latent_error(&z) {
             Some(e) => assert_eq!(q, Err(e), "quantize_latent"),
             None => {
@@ -165,36 +173,19 @@ fn check_shapes<const L: usize, const H: usize>(
                 assert!(q.iter().all(|&v| v != i8::MIN), "quantize_latent gave -128");
                 let label_err = label_error(classes, label);
                 expect(
-                    decoder.decode_q(&q, label, &mut again),
+                    decoder.decode_quantized(&q, label, &mut again),
                     label_err,
-                    "decode_q",
+                    "decode_quantized",
                 );
                 if label_err.is_none() {
-                    assert_eq!(out, again, "decode_q of the quantized latent differs");
+                    assert_eq!(
+                        out, again,
+                        "decode_quantized of the quantized latent differs"
+                    );
                 }
             }
         }
-        expect(
-            decoder.decode_q(&z_q, label, &mut out),
-            label_error(classes, label),
-            "decode_q raw",
-        );
         let mut host = [0u8; IMAGE_PIXELS];
-        expect(
-            engine.decode_q(&z_q, label, &mut host),
-            label_error(classes, label),
-            "host engine decode_q",
-        );
-        if label_error(classes, label).is_none() {
-            assert_eq!(
-                host, out,
-                "host engine decode_q pixels differ from Decoder's"
-            );
-        }
-        let want = match label {
-            Some(d) => decoder.decode_digit(d, &z, &mut out),
-            None => decoder.decode(&z, &mut out),
-        };
         assert_eq!(
             engine.decode(&z, label, &mut host),
             want,
@@ -203,136 +194,104 @@ fn check_shapes<const L: usize, const H: usize>(
         if want.is_ok() {
             assert_eq!(host, out, "host engine decode pixels differ from Decoder's");
         }
+        expect(
+            decoder.decode_quantized(&z_q, label, &mut out),
+            label_error(classes, label),
+            "decode_quantized raw",
+        );
+        expect(
+            engine.decode_quantized(&z_q, label, &mut host),
+            label_error(classes, label),
+            "host engine decode_quantized",
+        );
+        if label_error(classes, label).is_none() {
+            assert_eq!(
+                host, out,
+                "host engine decode_quantized pixels differ from Decoder's"
+            );
+        }
 
-        // generate / generate_digit are decode of prior_latent(seed): sample_latent(seed)
-        // for the N(0, I) prior; a mixture's latent may overflow (huge means or spreads),
-        // which decode then reports as NonFiniteLatent.
-        let sampled = decoder.prior_latent(seed);
+        // generate is decode of prior_latent: at temperature 1 with a standard prior the
+        // Gaussians of Rng::new(seed); a mixture's latent may overflow (huge means or
+        // spreads), which decode then reports as NonFiniteLatent. Temperatures come from
+        // the latent's first value (NaN, infinities, negatives, huge): digit errors, then
+        // InvalidTemperature, then the scaled latent's own errors.
         let standard = decoder.model().prior == Prior::Standard;
-        if standard {
-            let plain = Decoder::<L, H>::sample_latent(seed);
-            assert!(
-                plain.iter().all(|v| v.is_finite()),
-                "sample_latent not finite"
-            );
-            assert!(
-                sampled
-                    .iter()
-                    .zip(&plain)
-                    .all(|(a, b)| a.to_bits() == b.to_bits()),
-                "prior_latent of a standard prior is not sample_latent"
-            );
-        }
-        let generated_err =
-            |label: Option<u8>| label_error(classes, label).or_else(|| latent_error(&sampled));
-        expect(
-            decoder.generate(seed, &mut out),
-            generated_err(None),
-            "generate",
-        );
-        let expected = generated_err(Some(digit));
-        expect(
-            decoder.generate_digit(digit, seed, &mut out),
-            expected,
-            "generate_digit",
-        );
-        if expected.is_none() {
-            expect(
-                decoder.decode_digit(digit, &sampled, &mut again),
-                None,
-                "decode_digit of prior_latent",
-            );
-            assert_eq!(
-                out, again,
-                "generate_digit is not decode_digit(prior_latent)"
-            );
-        }
-
-        // Temperatures (from the latent's first value: NaN, infinities, negatives, huge):
-        // label errors, then InvalidTemperature, then the scaled latent's own errors.
         let t = z.first().copied().unwrap_or(1.0);
-        let scaled = decoder.prior_latent_with_temperature(seed, t);
-        let valid_t = t.is_finite() && t >= 0.0;
-        assert_eq!(
-            Decoder::<L, H>::sample_latent_with_temperature(seed, t).is_ok(),
-            valid_t,
-            "sample_latent_with_temperature's temperature check"
-        );
-        match &scaled {
-            Ok(zs) => {
-                assert!(valid_t, "temperature {t} accepted");
-                // N(0, I): the latent times t; any prior: t = 1 is prior_latent itself.
-                let same_as = |f: &dyn Fn(f32) -> f32| {
-                    zs.iter()
-                        .zip(&sampled)
-                        .all(|(a, &b)| a.to_bits() == f(b).to_bits())
+        let plain = decoder.prior_latent(&Request::new(seed).temperature(1.0));
+        for digit in [None, Some(digit)] {
+            for temperature in [None, Some(1.0), Some(t)] {
+                let request = Request {
+                    seed,
+                    digit,
+                    temperature,
                 };
-                if standard {
-                    assert!(
-                        same_as(&|b| b * t),
-                        "prior_latent_with_temperature is not * t"
+                let latent = decoder.prior_latent(&request);
+                let t_used = request.resolved_temperature();
+                let t_ok = t_used.is_finite() && t_used >= 0.0;
+                let expected_latent_err =
+                    label_error(classes, digit).or((!t_ok).then_some(Error::InvalidTemperature));
+                assert_eq!(
+                    latent.err(),
+                    expected_latent_err,
+                    "prior_latent {request:?}"
+                );
+                if let (Ok(zs), Ok(base)) = (&latent, &plain) {
+                    let same_as = |f: &dyn Fn(f32) -> f32| {
+                        zs.iter()
+                            .zip(base)
+                            .all(|(a, &b)| a.to_bits() == f(b).to_bits())
+                    };
+                    if standard {
+                        assert!(same_as(&|b| b * t_used), "prior_latent is not * t");
+                        let mut g = [0f32; L];
+                        vae_core::Rng::new(seed).fill_gaussian(&mut g);
+                        assert!(
+                            base.iter().zip(&g).all(|(a, b)| a.to_bits() == b.to_bits()),
+                            "prior_latent of a standard prior is not Rng's Gaussians"
+                        );
+                    }
+                    if t_used == 1.0 {
+                        assert!(same_as(&|b| b), "temperature 1 is not prior_latent");
+                    }
+                }
+                let expected = expected_latent_err
+                    .or_else(|| latent.as_ref().ok().and_then(|zs| latent_error(zs)));
+                expect(decoder.generate(&request, &mut out), expected, "generate");
+                if let (None, Ok(zs)) = (expected, &latent) {
+                    expect(
+                        decoder.decode(zs, digit, &mut again),
+                        None,
+                        "decode of prior_latent",
                     );
-                }
-                if t == 1.0 {
-                    assert!(same_as(&|b| b), "temperature 1 is not prior_latent");
+                    assert_eq!(out, again, "generate is not decode(prior_latent)");
+                    expect(
+                        engine.generate(&request, &mut host),
+                        None,
+                        "host engine generate",
+                    );
+                    assert_eq!(out, host, "host engine generate differs");
                 }
             }
-            Err(e) => {
-                assert!(!valid_t, "temperature {t} rejected");
-                assert_eq!(*e, Error::InvalidTemperature);
-            }
-        }
-        let scaled_err = |label: Option<u8>| {
-            label_error(classes, label)
-                .or(scaled.as_ref().err().copied())
-                .or_else(|| scaled.as_ref().ok().and_then(|zs| latent_error(zs)))
-        };
-        let expected = scaled_err(None);
-        expect(
-            decoder.generate_with_temperature(seed, t, &mut out),
-            expected,
-            "generate_with_temperature",
-        );
-        if let (None, Ok(zs)) = (expected, &scaled) {
-            expect(
-                decoder.decode(zs, &mut again),
-                None,
-                "decode of the scaled latent",
-            );
-            assert_eq!(
-                out, again,
-                "generate_with_temperature is not decode(scaled)"
-            );
-        }
-        let expected = scaled_err(Some(digit));
-        expect(
-            decoder.generate_digit_with_temperature(digit, seed, t, &mut out),
-            expected,
-            "generate_digit_with_temperature",
-        );
-        if let (None, Ok(zs)) = (expected, &scaled) {
-            expect(
-                decoder.decode_digit(digit, zs, &mut again),
-                None,
-                "decode_digit of the scaled latent",
-            );
-            assert_eq!(
-                out, again,
-                "generate_digit_with_temperature is not decode_digit(scaled)"
-            );
         }
 
         // Float paths: no panic, same error rules.
         let mut logits = [0f32; IMAGE_PIXELS];
+        let mut scratch = vec![0i8; decoder.core().scratch_len()];
         expect(
-            decoder.decode_logits_q(&z_q, label, &mut logits),
+            decoder
+                .core()
+                .logits(&z_q, label, &mut scratch, &mut logits),
             label_error(classes, label),
-            "decode_logits_q",
+            "logits",
         );
+        let mut scratch = vec![0f32; decoder.core().scratch_len()];
         expect(
-            decoder.decode_reference_f32(&z, label, &mut logits),
+            decoder
+                .core()
+                .reference_logits(&z, label, &mut scratch, &mut logits),
             label_error(classes, label).or(latent_error(&z)),
-            "decode_reference_f32",
+            "reference_logits",
         );
     }
 }

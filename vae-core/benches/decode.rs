@@ -9,7 +9,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use vae_core::{Decoder, IMAGE_PIXELS};
+use vae_core::{Decoder, IMAGE_PIXELS, Request};
 
 fn default_blob() -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/models/decoder.bin");
@@ -21,7 +21,9 @@ fn decode(c: &mut Criterion) {
     let decoder = Decoder::<20, 256>::from_bytes(&blob).expect("default blob");
     // The time depends a little on the latent (the host engine skips zero activations):
     // each iteration decodes the next of 64 draws from the blob's prior.
-    let latents: Vec<[f32; 20]> = (0..64).map(|s| decoder.prior_latent(s)).collect();
+    let latents: Vec<[f32; 20]> = (0..64)
+        .map(|s| decoder.prior_latent(&Request::new(s)).expect("latent"))
+        .collect();
     let next = |i: &mut usize| {
         *i = (*i + 1) % latents.len();
         &latents[*i]
@@ -31,7 +33,7 @@ fn decode(c: &mut Criterion) {
         let mut i = 0;
         b.iter(|| {
             decoder
-                .decode(black_box(next(&mut i)), &mut out)
+                .decode(black_box(next(&mut i)), None, &mut out)
                 .expect("decode")
         })
     });

@@ -7,18 +7,35 @@
 //! cargo run -p vae-core --example golden -- --check # only compares, exit 1 on a difference
 //! ```
 //!
-//! Each image is what the firmwares (and `tests/tests/golden.rs`) compute: `generate(seed)`
-//! for an unconditional blob, `generate_digit(seed % 10, seed)` for a conditional one, and
-//! its line is `seed N: crc32 XXXXXXXX` with [`crc32`] of the 784 bytes.
+//! Each image is what the firmwares (and `tests/tests/golden.rs`) compute:
+//! `generate(&Request::new(seed))` for an unconditional blob,
+//! `generate(&Request::new(seed).digit(seed % 10))` (at the default digit temperature) for
+//! a conditional one, and its line is `seed N: crc32 XXXXXXXX` with [`crc32`] of the 784
+//! bytes.
 
 use std::path::Path;
 use std::{env, fs, process};
 
 use vae_core::format::crc32;
-use vae_core::{Decoder, Error, IMAGE_PIXELS};
+use vae_core::{Decoder, Error, IMAGE_PIXELS, Model, Request, Shape};
+
+/// The committed blobs, and their shapes read at compile time.
+static DEFAULT: &[u8] = include_bytes!("../../examples/models/decoder.bin");
+const DEFAULT_SHAPE: Shape = Shape::of(DEFAULT);
+static SMALL: &[u8] = include_bytes!("../../examples/models/decoder-small.bin");
+const SMALL_SHAPE: Shape = Shape::of(SMALL);
 
 /// Seeds of the golden images (the firmwares' `SEEDS`).
 const SEEDS: std::ops::Range<u64> = 0..8;
+
+/// The request of golden image `seed`: the seed alone, plus digit `seed % 10` for a
+/// conditional blob.
+fn golden_request(model: &Model<'_>, seed: u64) -> Request {
+    match model.classes() {
+        Some(_) => Request::new(seed).digit((seed % 10) as u8),
+        None => Request::new(seed),
+    }
+}
 
 /// The golden images of a blob, concatenated, and their `seed` lines.
 fn golden<const LATENT: usize, const HIDDEN: usize>(
@@ -28,11 +45,7 @@ fn golden<const LATENT: usize, const HIDDEN: usize>(
     let (mut bytes, mut lines) = (Vec::new(), String::new());
     for seed in SEEDS {
         let mut image = [0u8; IMAGE_PIXELS];
-        if decoder.is_conditional() {
-            decoder.generate_digit((seed % 10) as u8, seed, &mut image)?;
-        } else {
-            decoder.generate(seed, &mut image)?;
-        }
+        decoder.generate(&golden_request(decoder.model(), seed), &mut image)?;
         bytes.extend_from_slice(&image);
         lines.push_str(&format!("seed {seed}: crc32 {:08x}\n", crc32(&image)));
     }
@@ -62,10 +75,10 @@ fn write_or_check(path: &Path, contents: &[u8], check: bool) -> bool {
 fn main() {
     let check = env::args().any(|a| a == "--check");
     let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/models");
-    let read = |name: &str| fs::read(models.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let (bytes, lines) = golden::<20, 256>(&read("decoder.bin")).expect("decoder.bin");
+    let (bytes, lines) =
+        golden::<{ DEFAULT_SHAPE.latent }, { DEFAULT_SHAPE.hidden }>(DEFAULT).expect("decoder.bin");
     let (_, small_lines) =
-        golden::<20, 128>(&read("decoder-small.bin")).expect("decoder-small.bin");
+        golden::<{ SMALL_SHAPE.latent }, { SMALL_SHAPE.hidden }>(SMALL).expect("decoder-small.bin");
     let mut same = write_or_check(&models.join("golden.u8"), &bytes, check);
     same &= write_or_check(&models.join("golden.txt"), lines.as_bytes(), check);
     same &= write_or_check(

@@ -28,8 +28,8 @@
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::IMAGE_PIXELS;
+use crate::bytes::{le_f32, le_i32, le_i32_at};
 use crate::error::Error;
-use crate::kernel::{NUM_THRESHOLDS, le_f32, le_i32, le_i32_at};
 
 /// First four bytes of every blob.
 pub const MAGIC: [u8; 4] = *b"VAE8";
@@ -48,15 +48,49 @@ pub const MAX_PRIOR_COMPONENTS: usize = 1024;
 pub const HEADER_LEN: usize = 12;
 /// Bytes after the body: the CRC-32.
 pub const CRC_LEN: usize = 4;
+/// Number of thresholds in a pixel table: pixels take the values `0..=255`.
+pub const NUM_THRESHOLDS: usize = 255;
 /// Most dense layers a model may have.
 pub const MAX_LAYERS: usize = 8;
 /// Largest requantization shift `n` (so `M / 2^n` is well defined on 64 bits).
 pub const MAX_SHIFT: u8 = 63;
 
-/// The layer list of a [`Model`]: a fixed-capacity vector, no allocation.
+/// The layer list of a [`Model`]: up to [`MAX_LAYERS`] layers, no allocation. It reads
+/// as a slice (`Deref<Target = [Dense]>`).
 ///
-/// Build it with `Layers::from_slice(&[...])` or `Layers::new()` + `push`.
-pub type Layers<'a> = heapless::Vec<Dense<'a>, MAX_LAYERS>;
+/// Build it with [`Layers::from_slice`] or [`Layers::new`] and [`Layers::push`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Layers<'a>(#[serde(borrow)] heapless::Vec<Dense<'a>, MAX_LAYERS>);
+
+impl<'a> Layers<'a> {
+    /// No layers.
+    pub const fn new() -> Self {
+        Layers(heapless::Vec::new())
+    }
+
+    /// The layers of `layers`; [`Error::Malformed`] for more than [`MAX_LAYERS`].
+    pub fn from_slice(layers: &[Dense<'a>]) -> Result<Self, Error> {
+        heapless::Vec::from_slice(layers)
+            .map(Layers)
+            .map_err(|_| malformed("more than 8 layers"))
+    }
+
+    /// Appends `layer`; [`Error::Malformed`] when there are already [`MAX_LAYERS`].
+    pub fn push(&mut self, layer: Dense<'a>) -> Result<(), Error> {
+        self.0
+            .push(layer)
+            .map_err(|_| malformed("more than 8 layers"))
+    }
+}
+
+impl<'a> core::ops::Deref for Layers<'a> {
+    type Target = [Dense<'a>];
+
+    fn deref(&self) -> &[Dense<'a>] {
+        &self.0
+    }
+}
 
 /// The body of a blob: an MLP decoder from a latent vector to 784 pixels.
 ///
@@ -252,7 +286,7 @@ pub struct Dense<'a> {
     /// uses `-128`: the 256 codes `-128..=127` cover `0..=255 * input_scale`, twice the
     /// resolution of a symmetric code's `0..=127`. The previous layer's ReLU produces
     /// `clamp(v + input_zero_point, input_zero_point, 127)` (see
-    /// [`kernel::relu_q`](crate::kernel::relu_q)).
+    /// `FORMAT.md`, "Hidden layers").
     pub input_zero_point: i8,
     /// Scale of this layer's requantized output: the next layer's `input_scale`, or for the
     /// last layer the scale of the values compared with `pixel_thresholds`.
@@ -454,7 +488,7 @@ impl Dense<'_> {
             && self
                 .weight_scales
                 .chunks_exact(4)
-                .all(|c| positive_finite(crate::kernel::le_f32(c)))
+                .all(|c| positive_finite(le_f32(c)))
             && self.multipliers.chunks_exact(4).all(|c| le_i32(c) > 0)
             && self.shifts.iter().all(|&n| n <= MAX_SHIFT);
         if scales_ok {

@@ -1,100 +1,47 @@
-//! [`Decoder`] with its shapes chosen at run time, for host tools (feature `quantize`).
+//! The decoder for any blob, for host tools (feature `quantize`): [`open`] gives an
+//! [`Engine`] whose buffers live on the heap, so one type serves every shape.
 //!
-//! A `Decoder<LATENT, HIDDEN>` fixes its shapes at compile time, as firmware wants. Host
-//! tools open whatever blob they are given, so [`open`] picks the instance for the blob's
-//! latent size (1 to [`MAX_HOST_LATENT`]) with room for hidden layers up to
-//! [`HOST_HIDDEN`] wide, behind the object-safe [`HostDecoder`].
+//! A [`Decoder`](crate::Decoder) fixes its shapes at compile time, as firmware wants;
+//! host tools open whatever blob they are given. Both run the same [`DecoderCore`], so
+//! they produce the same bytes.
 //!
 //! On x86-64 CPUs with AVX-512 VNNI and VBMI2, [`open`] also repacks the weights once into
 //! the host engine's column order (about the blob's size again in memory), which skips
-//! the weights of zero inputs: about 1.65x faster than decoding in the blob's own order
-//! (1.28 against 2.13 µs per digit), byte for byte the same pixels. Other CPUs decode
-//! with [`Decoder`] as it is.
+//! the weights of zero inputs: about 1.65x faster than decoding in the blob's own order,
+//! byte for byte the same pixels (docs/PERFORMANCE.md). Other CPUs decode with
+//! [`DecoderCore`] as it is.
 
-use std::boxed::Box;
+use std::vec;
 use std::vec::Vec;
 
-use crate::{Decoder, Error, IMAGE_PIXELS};
+use crate::{DecoderCore, Error, IMAGE_PIXELS, Model, Request, Shape};
 
-/// Widest hidden layer a host tool accepts.
-pub const HOST_HIDDEN: usize = 4096;
-/// Largest latent size a host tool accepts.
-pub const MAX_HOST_LATENT: usize = 64;
-
-/// The decoding calls of [`Decoder`] with slices instead of fixed-size arrays; `label`
-/// is `Some(digit)` exactly for conditional models.
-pub trait HostDecoder {
-    /// The blob's latent size.
-    fn latent_dim(&self) -> usize;
-    /// `Some(classes)` for a conditional blob.
-    fn classes(&self) -> Option<u8>;
-    /// The parsed blob.
-    fn model(&self) -> &crate::Model<'_>;
-    /// Quantizes `z` with the blob's latent scale.
-    fn quantize_latent(&self, z: &[f32], z_q: &mut [i8]) -> Result<(), Error>;
-    /// [`Decoder::decode_q`].
-    fn decode_q(
-        &self,
-        z_q: &[i8],
-        label: Option<u8>,
-        out: &mut [u8; IMAGE_PIXELS],
-    ) -> Result<(), Error>;
-    /// [`Decoder::decode`] / [`Decoder::decode_digit`].
-    fn decode(
-        &self,
-        z: &[f32],
-        label: Option<u8>,
-        out: &mut [u8; IMAGE_PIXELS],
-    ) -> Result<(), Error>;
-    /// [`Decoder::decode_logits_q`] of `z` quantized.
-    fn decode_logits_q(
-        &self,
-        z: &[f32],
-        label: Option<u8>,
-        logits: &mut [f32; IMAGE_PIXELS],
-    ) -> Result<(), Error>;
-    /// [`Decoder::decode_reference_f32`].
-    fn decode_reference_f32(
-        &self,
-        z: &[f32],
-        label: Option<u8>,
-        logits: &mut [f32; IMAGE_PIXELS],
-    ) -> Result<(), Error>;
-    /// The latent [`Decoder::generate`] uses for `seed` ([`Decoder::prior_latent`]).
-    fn prior_latent(&self, seed: u64) -> Vec<f32>;
-    /// [`Decoder::prior_latent_with_temperature`].
-    fn prior_latent_with_temperature(&self, seed: u64, temperature: f32)
-    -> Result<Vec<f32>, Error>;
+/// Opens `blob`: every check of [`Decoder::from_bytes`](crate::Decoder::from_bytes), for
+/// any latent size and layer width.
+pub fn open(blob: &[u8]) -> Result<Engine<'_>, Error> {
+    Ok(Engine::new(DecoderCore::from_bytes(blob)?))
 }
 
-fn fixed<T, const N: usize>(v: &[T]) -> Result<&[T; N], Error> {
-    v.try_into().map_err(|_| Error::DimsMismatch {
-        what: "latent values",
-        expected: N,
-        found: v.len(),
-    })
-}
-
-/// A [`Decoder`] and, on x86-64 CPUs with AVX-512 F, BW, VNNI and VBMI2, a copy of its
-/// weights repacked column by column, which [`HostDecoder::decode`] and
-/// [`HostDecoder::decode_q`] use to skip the weights of zero inputs, and a pixel lookup
-/// fitted to the blob's thresholds (same bytes as the decoder's, checked when built).
-/// What [`open`] returns, with `HIDDEN = HOST_HIDDEN`.
-pub struct Engine<'a, const L: usize, const HIDDEN: usize> {
-    decoder: Decoder<'a, L, HIDDEN>,
+/// A [`DecoderCore`] with heap scratch buffers and, on x86-64 CPUs with AVX-512 F, BW,
+/// VNNI and VBMI2, a copy of its weights repacked column by column, which
+/// [`decode`](Self::decode) and [`decode_quantized`](Self::decode_quantized) use to skip
+/// the weights of zero inputs, and a pixel lookup fitted to the blob's thresholds (same
+/// bytes as the core's, checked when built).
+pub struct Engine<'a> {
+    core: DecoderCore<'a>,
     #[cfg(target_arch = "x86_64")]
     layout: Option<crate::kernel::x86::host_layout::HostLayout>,
 }
 
-impl<'a, const L: usize, const HIDDEN: usize> Engine<'a, L, HIDDEN> {
-    /// Repacks `decoder`'s weights where the CPU runs the host kernels (about the blob's
+impl<'a> Engine<'a> {
+    /// Repacks `core`'s weights where the CPU runs the host kernels (about the blob's
     /// size again in memory, about 2 ms for the default blob, the pixel lookup's
-    /// exhaustive check included); elsewhere it only wraps `decoder`.
-    pub fn new(decoder: Decoder<'a, L, HIDDEN>) -> Self {
+    /// exhaustive check included); elsewhere it only wraps `core`.
+    pub fn new(core: DecoderCore<'a>) -> Self {
         Engine {
             #[cfg(target_arch = "x86_64")]
-            layout: crate::kernel::x86::host_layout::HostLayout::new(decoder.model()),
-            decoder,
+            layout: crate::kernel::x86::host_layout::HostLayout::new(core.model()),
+            core,
         }
     }
 
@@ -110,120 +57,104 @@ impl<'a, const L: usize, const HIDDEN: usize> Engine<'a, L, HIDDEN> {
         }
     }
 
-    /// [`Decoder::decode_q`], through the host layout when there is one.
-    fn pixels(
+    /// The decoder underneath.
+    pub fn core(&self) -> &DecoderCore<'a> {
+        &self.core
+    }
+
+    /// The parsed blob.
+    pub fn model(&self) -> &Model<'a> {
+        self.core.model()
+    }
+
+    /// The blob's sizes.
+    pub fn shape(&self) -> Shape {
+        self.core.shape()
+    }
+
+    /// [`Decoder::prior_latent`](crate::Decoder::prior_latent).
+    pub fn prior_latent(&self, request: &Request) -> Result<Vec<f32>, Error> {
+        let mut z = vec![0f32; self.shape().latent];
+        self.core.prior_latent(request, &mut z)?;
+        Ok(z)
+    }
+
+    /// [`Decoder::generate`](crate::Decoder::generate).
+    pub fn generate(&self, request: &Request, out: &mut [u8; IMAGE_PIXELS]) -> Result<(), Error> {
+        let z = self.prior_latent(request)?;
+        self.decode(&z, request.digit, out)
+    }
+
+    /// [`Decoder::quantize_latent`](crate::Decoder::quantize_latent).
+    pub fn quantize_latent(&self, z: &[f32]) -> Result<Vec<i8>, Error> {
+        let mut z_q = vec![0i8; z.len()];
+        self.core.quantize_latent(z, &mut z_q)?;
+        Ok(z_q)
+    }
+
+    /// [`Decoder::decode`](crate::Decoder::decode).
+    pub fn decode(
         &self,
-        z_q: &[i8; L],
-        label: Option<u8>,
+        z: &[f32],
+        digit: Option<u8>,
+        out: &mut [u8; IMAGE_PIXELS],
+    ) -> Result<(), Error> {
+        // The digit's errors before the latent's, as `Decoder::decode` reports them.
+        self.core.class_bias(digit)?;
+        let z_q = self.quantize_latent(z)?;
+        self.decode_quantized(&z_q, digit, out)
+    }
+
+    /// [`Decoder::decode_quantized`](crate::Decoder::decode_quantized), through the host
+    /// layout when there is one.
+    pub fn decode_quantized(
+        &self,
+        z_q: &[i8],
+        digit: Option<u8>,
         out: &mut [u8; IMAGE_PIXELS],
     ) -> Result<(), Error> {
         #[cfg(target_arch = "x86_64")]
         if let Some(layout) = &self.layout {
-            let class_bias = self.decoder.class_bias(label)?;
-            if layout.pixels(self.decoder.model(), z_q, class_bias, out) {
+            let class_bias = self.core.class_bias(digit)?;
+            if z_q.len() == self.shape().latent
+                && layout.pixels(self.core.model(), z_q, class_bias, out)
+            {
                 return Ok(());
             }
         }
-        self.decoder.decode_q(z_q, label, out)
+        let mut scratch = vec![0i8; self.core.scratch_len()];
+        self.core.decode_quantized(z_q, digit, &mut scratch, out)
     }
-}
 
-impl<const L: usize, const HIDDEN: usize> HostDecoder for Engine<'_, L, HIDDEN> {
-    fn latent_dim(&self) -> usize {
-        L
-    }
-    fn classes(&self) -> Option<u8> {
-        self.decoder.classes()
-    }
-    fn model(&self) -> &crate::Model<'_> {
-        self.decoder.model()
-    }
-    fn quantize_latent(&self, z: &[f32], z_q: &mut [i8]) -> Result<(), Error> {
-        let q = self.decoder.quantize_latent(fixed::<f32, L>(z)?)?;
-        let n = z_q.len();
-        let out: &mut [i8; L] = z_q.try_into().map_err(|_| Error::DimsMismatch {
-            what: "latent values",
-            expected: L,
-            found: n,
-        })?;
-        *out = q;
-        Ok(())
-    }
-    fn decode_q(
-        &self,
-        z_q: &[i8],
-        label: Option<u8>,
-        out: &mut [u8; IMAGE_PIXELS],
-    ) -> Result<(), Error> {
-        self.pixels(fixed::<i8, L>(z_q)?, label, out)
-    }
-    fn decode(
+    /// [`DecoderCore::logits`] of `z` quantized.
+    pub fn logits(
         &self,
         z: &[f32],
-        label: Option<u8>,
-        out: &mut [u8; IMAGE_PIXELS],
-    ) -> Result<(), Error> {
-        // The label's errors before the latent's, as `Decoder::decode_digit` reports them.
-        self.decoder.class_bias(label)?;
-        let z_q = self.decoder.quantize_latent(fixed::<f32, L>(z)?)?;
-        self.pixels(&z_q, label, out)
-    }
-    fn decode_logits_q(
-        &self,
-        z: &[f32],
-        label: Option<u8>,
+        digit: Option<u8>,
         logits: &mut [f32; IMAGE_PIXELS],
     ) -> Result<(), Error> {
-        let z_q = self.decoder.quantize_latent(fixed::<f32, L>(z)?)?;
-        self.decoder.decode_logits_q(&z_q, label, logits)
+        self.core.class_bias(digit)?;
+        let z_q = self.quantize_latent(z)?;
+        let mut scratch = vec![0i8; self.core.scratch_len()];
+        self.core.logits(&z_q, digit, &mut scratch, logits)
     }
-    fn decode_reference_f32(
+
+    /// [`DecoderCore::reference_logits`].
+    pub fn reference_logits(
         &self,
         z: &[f32],
-        label: Option<u8>,
+        digit: Option<u8>,
         logits: &mut [f32; IMAGE_PIXELS],
     ) -> Result<(), Error> {
-        self.decoder
-            .decode_reference_f32(fixed::<f32, L>(z)?, label, logits)
+        let mut scratch = vec![0f32; self.core.scratch_len()];
+        self.core.reference_logits(z, digit, &mut scratch, logits)
     }
-    fn prior_latent(&self, seed: u64) -> Vec<f32> {
-        self.decoder.prior_latent(seed).to_vec()
-    }
-    fn prior_latent_with_temperature(
-        &self,
-        seed: u64,
-        temperature: f32,
-    ) -> Result<Vec<f32>, Error> {
-        Ok(self
-            .decoder
-            .prior_latent_with_temperature(seed, temperature)?
-            .to_vec())
-    }
-}
-
-macro_rules! open_with_latent {
-    ($blob:expr, $latent:expr, $($l:literal)*) => {
-        match $latent {
-            $($l => Ok(Box::new(Engine::new(Decoder::<$l, HOST_HIDDEN>::from_bytes($blob)?)) as Box<dyn HostDecoder + '_>),)*
-            other => Err(Error::DimsMismatch { what: "latent size (host tools)", expected: MAX_HOST_LATENT, found: other }),
-        }
-    };
-}
-
-/// Opens `blob` with the decoder instance for its latent size. Every check of
-/// [`Decoder::from_bytes`] applies; a latent over [`MAX_HOST_LATENT`] or a hidden layer
-/// over [`HOST_HIDDEN`] is [`Error::DimsMismatch`].
-pub fn open(blob: &[u8]) -> Result<Box<dyn HostDecoder + '_>, Error> {
-    let latent = usize::from(crate::format::parse(blob)?.latent_dim);
-    open_with_latent!(blob, latent,
-        1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32
-        33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61
-        62 63 64)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Decoder;
 
     /// The committed default blob through [`open`] (repacked where the CPU allows) and
     /// through [`Decoder`]: the same pixels for 256 prior latents and every error case.
@@ -233,7 +164,7 @@ mod tests {
         let decoder = Decoder::<20, 256>::from_bytes(blob).unwrap();
         let engine = open(blob).unwrap();
         #[cfg(target_arch = "x86_64")]
-        match &Engine::new(Decoder::<20, HOST_HIDDEN>::from_bytes(blob).unwrap()).layout {
+        match &engine.layout {
             // The exporter's thresholds take the fast pixel lookup, so it is what this
             // test compares.
             Some(layout) => assert!(layout.has_pixel_lookup()),
@@ -242,14 +173,14 @@ mod tests {
         let (mut want, mut got) = ([0u8; IMAGE_PIXELS], [0u8; IMAGE_PIXELS]);
         let mut lit = 0usize;
         for seed in 0..256 {
-            let z = decoder.prior_latent(seed);
-            decoder.decode(&z, &mut want).unwrap();
+            let z = decoder.prior_latent(&Request::new(seed)).unwrap();
+            decoder.decode(&z, None, &mut want).unwrap();
             engine.decode(&z, None, &mut got).unwrap();
             assert_eq!(got, want, "seed {seed}");
             lit += want.iter().filter(|&&p| p > 0).count();
             let z_q = decoder.quantize_latent(&z).unwrap();
-            engine.decode_q(&z_q, None, &mut got).unwrap();
-            assert_eq!(got, want, "decode_q, seed {seed}");
+            engine.decode_quantized(&z_q, None, &mut got).unwrap();
+            assert_eq!(got, want, "decode_quantized, seed {seed}");
         }
         // Real digits, not blank images that would match by accident.
         assert!(lit > 256 * 100, "{lit} lit pixels");

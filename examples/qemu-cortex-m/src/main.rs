@@ -15,14 +15,12 @@ use cortex_m::peripheral::{SYST, syst::SystClkSource};
 use cortex_m_rt::{ExceptionFrame, entry, exception};
 use cortex_m_semihosting::{debug, hprint, hprintln};
 use panic_semihosting as _; // prints the panic message, then exits non-zero
-use vae_core::{Decoder, IMAGE_PIXELS, IMAGE_SIDE, format::crc32};
+use vae_core::{IMAGE_PIXELS, IMAGE_SIDE, Request, format::crc32};
 
+mod model;
 mod vectors;
 
-mod model {
-    include!(concat!(env!("OUT_DIR"), "/model.rs"));
-}
-use model::{BLOB, BOARD, CONDITIONAL, HIDDEN, LATENT, MACS_PER_DIGIT};
+use model::{BLOB, BOARD, SHAPE, Vae};
 
 /// Seeds of the golden images (examples/models/golden.txt holds the host's CRCs).
 const SEEDS: [u64; 8] = [0, 1, 2, 3, 4, 5, 6, 7];
@@ -55,29 +53,26 @@ fn run() -> Result<(), ()> {
     let mut syst = core.SYST;
     start_ticks(&mut syst);
 
-    let decoder = Decoder::<LATENT, HIDDEN>::from_bytes(BLOB).map_err(|e| {
+    let decoder = Vae::from_bytes(BLOB).map_err(|e| {
         hprintln!("error: cannot load the decoder blob: {}", e);
     })?;
     hprintln!(
         "vae-core on {}: blob {} bytes, latent {}, {} layers, {} MACs per digit{}",
         BOARD,
         BLOB.len(),
-        LATENT,
-        decoder.num_layers(),
-        MACS_PER_DIGIT,
-        if CONDITIONAL { ", conditional" } else { "" }
+        SHAPE.latent,
+        SHAPE.layers,
+        SHAPE.macs,
+        if SHAPE.classes > 0 { ", conditional" } else { "" }
     );
 
     let calibration = calibration_ticks();
     let mut image = [0u8; IMAGE_PIXELS];
     let mut best = u64::MAX;
     for (i, &seed) in SEEDS.iter().enumerate() {
+        let request = golden_request(i, seed);
         let start = now();
-        let result = if CONDITIONAL {
-            decoder.generate_digit((i % 10) as u8, seed, &mut image)
-        } else {
-            decoder.generate(seed, &mut image)
-        };
+        let result = decoder.generate(&request, &mut image);
         let ticks = now() - start;
         result.map_err(|e| hprintln!("error: seed {}: {}", seed, e))?;
         best = best.min(ticks);
@@ -85,35 +80,75 @@ fn run() -> Result<(), ()> {
         print_ascii(&image);
     }
 
-    // The integer network alone: an already quantized latent through decode_q.
+    // The integer network alone: an already quantized latent (the standard Gaussians of
+    // seed 0) through decode_quantized.
+    let request = golden_request(0, SEEDS[0]);
+    let mut z = [0f32; SHAPE.latent];
+    vae_core::Rng::new(SEEDS[0]).fill_gaussian(&mut z);
     let z_q = decoder
-        .quantize_latent(&Decoder::<LATENT, HIDDEN>::sample_latent(SEEDS[0]))
+        .quantize_latent(&z)
         .map_err(|e| hprintln!("error: {}", e))?;
-    let label = if CONDITIONAL { Some(0) } else { None };
     let start = now();
-    let result = decoder.decode_q(&z_q, label, &mut image);
+    let result = decoder.decode_quantized(&z_q, request.digit, &mut image);
     let network_ticks = now() - start;
-    result.map_err(|e| hprintln!("error: decode_q: {}", e))?;
+    result.map_err(|e| hprintln!("error: decode_quantized: {}", e))?;
+    let macs = SHAPE.macs as u64;
     let network = network_ticks * NOPS / calibration;
-    let network_x100 = network * 100 / u64::from(MACS_PER_DIGIT);
+    let network_x100 = network * 100 / macs;
     hprintln!(
-        "instructions per decode_q (network only): {} ({}.{:02} per MAC)",
+        "instructions per decode_quantized (network only): {} ({}.{:02} per MAC)",
         network,
         network_x100 / 100,
         network_x100 % 100
     );
 
     let instructions = best * NOPS / calibration;
-    let per_mac_x100 = instructions * 100 / u64::from(MACS_PER_DIGIT);
+    let per_mac_x100 = instructions * 100 / macs;
     hprintln!(
         "instructions per digit: {} ({} MACs, {}.{:02} instructions per MAC)",
         instructions,
-        MACS_PER_DIGIT,
+        macs,
         per_mac_x100 / 100,
         per_mac_x100 % 100,
     );
     hprintln!("stack high-water mark: {} bytes", stack_high_water());
+
+    // The stack one decode takes, against the bound vae-core states at compile time.
+    let used = decode_stack(&decoder, &request, &mut image);
+    hprintln!(
+        "stack per decode: {} bytes (Shape::stack_bytes {})",
+        used,
+        SHAPE.stack_bytes
+    );
+    if used > SHAPE.stack_bytes {
+        hprintln!("error: a decode used more stack than Shape::stack_bytes");
+        return Err(());
+    }
     Ok(())
+}
+
+/// The request of golden image `i` (seed `seed`): digit `i % 10` for a conditional blob.
+fn golden_request(i: usize, seed: u64) -> Request {
+    if SHAPE.classes > 0 {
+        Request::new(seed).digit((i % 10) as u8)
+    } else {
+        Request::new(seed)
+    }
+}
+
+/// Bytes of stack below the caller's frame that `decoder.generate(request)` writes:
+/// paints the free stack, runs the decode, finds the lowest overwritten word.
+#[inline(never)]
+fn decode_stack(decoder: &Vae, request: &Request, image: &mut [u8; IMAGE_PIXELS]) -> usize {
+    let sp = cortex_m::register::msp::read() as usize;
+    paint_stack();
+    let _ = core::hint::black_box(decoder).generate(request, image);
+    let mut p = &raw const __sheap;
+    // SAFETY: reads words of RAM between the statics and the current stack pointer.
+    while (p as usize) < sp && unsafe { p.read_volatile() } == PAINT {
+        p = p.wrapping_add(1);
+    }
+    sp.saturating_sub(p as usize)
 }
 
 fn print_ascii(image: &[u8; IMAGE_PIXELS]) {

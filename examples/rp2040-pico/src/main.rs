@@ -30,12 +30,18 @@ use rp2040_hal::{
     pac,
 };
 use ssd1306::{I2CDisplayInterface, Ssd1306, prelude::*};
-use vae_core::{Decoder, IMAGE_PIXELS, IMAGE_SIDE, format::crc32};
+use vae_core::{IMAGE_PIXELS, IMAGE_SIDE, Request, format::crc32};
 
+/// The embedded blob and its shapes, read at compile time (`build.rs` picks the file).
 mod model {
-    include!(concat!(env!("OUT_DIR"), "/model.rs"));
+    /// The decoder blob, in flash.
+    pub static BLOB: &[u8] = include_bytes!(env!("VAE_BLOB_PATH"));
+    /// The blob's shapes; a blob that cannot be read fails the build here.
+    pub const SHAPE: vae_core::Shape = vae_core::Shape::of(BLOB);
+    /// The decoder type for this blob.
+    pub type Vae = vae_core::Decoder<'static, { SHAPE.latent }, { SHAPE.hidden }>;
 }
-use model::{BLOB, HIDDEN, LATENT};
+use model::{BLOB, SHAPE, Vae};
 
 /// Second-stage bootloader for the Pico's W25Q080 flash, placed at 0x10000000 by
 /// `memory.x`.
@@ -48,8 +54,6 @@ pub static BOOT2_FIRMWARE: [u8; 256] = rp2040_boot2::BOOT_LOADER_W25Q080;
 const XTAL_HZ: u32 = 12_000_000;
 /// Time between two digits when the button is left alone.
 const PERIOD_US: u64 = 1_000_000;
-/// Sampling temperature for a conditional blob's digits (`z ~ N(0, 0.5² I)`).
-const DIGIT_TEMPERATURE: f32 = 0.5;
 /// The button must read released this long before the next press counts.
 const DEBOUNCE_US: u64 = 20_000;
 /// Grey ramp for ASCII art, dark to bright.
@@ -104,19 +108,19 @@ fn main() -> ! {
     let mut oled_ready = false;
 
     let start = timer.get_counter();
-    let decoder = match Decoder::<LATENT, HIDDEN>::from_bytes(BLOB) {
+    let decoder = match Vae::from_bytes(BLOB) {
         Ok(decoder) => decoder,
         Err(e) => defmt::panic!("cannot load the decoder blob: {}", Display2Format(&e)),
     };
     let load_us = (timer.get_counter() - start).to_micros();
-    let classes = decoder.classes();
+    let classes = decoder.model().classes();
     info!(
         "vae-core on RP2040 at {} MHz: blob {} bytes (checked in {} us), latent {}, {} layers{}",
         clocks.system_clock.freq().to_MHz(),
         BLOB.len(),
         load_us,
-        LATENT,
-        decoder.num_layers(),
+        SHAPE.latent,
+        SHAPE.layers,
         if classes.is_some() {
             ", conditional: the button steps the digit"
         } else {
@@ -139,14 +143,13 @@ fn main() -> ! {
         }
 
         let start = timer.get_counter();
-        let result = match classes {
-            // Temperature 0.5: the asked digit is recognised 99.4% of the time (worst
-            // digit 98.1%) against 85% at 1.0 (README, conditional model).
-            Some(_) => {
-                decoder.generate_digit_with_temperature(digit, seed, DIGIT_TEMPERATURE, &mut image)
-            }
-            None => decoder.generate(seed, &mut image),
+        // A digit request decodes at vae_core::request::DIGIT_TEMPERATURE (0.5), where the
+        // asked digit is the recognised one 99.4% of the time.
+        let request = match classes {
+            Some(_) => Request::new(seed).digit(digit),
+            None => Request::new(seed),
         };
+        let result = decoder.generate(&request, &mut image);
         let decode_us = (timer.get_counter() - start).to_micros();
         match result {
             Ok(()) => {

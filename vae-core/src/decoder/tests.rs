@@ -4,7 +4,10 @@
 use std::vec::Vec;
 
 use super::*;
+use crate::format::ModelKind;
+use crate::kernel;
 use crate::testing::{FloatMlp, QuantizedMlp, le_f32s, le_i32s};
+use crate::{IMAGE_PIXELS, Request, Rng, Shape};
 
 const LATENT: usize = 4;
 const HIDDEN: usize = 24;
@@ -64,6 +67,42 @@ fn naive_decode(model: &Model<'_>, z_q: &[i8], label: Option<u8>) -> Vec<u8> {
     out
 }
 
+/// `N` standard normal draws of `Rng::new(seed)`: the latent of a standard prior.
+fn sample_latent<const N: usize>(seed: u64) -> [f32; N] {
+    let mut z = [0f32; N];
+    Rng::new(seed).fill_gaussian(&mut z);
+    z
+}
+
+/// [`sample_latent`] scaled by `t`, with the request's temperature check.
+fn sample_latent_t(seed: u64, t: f32) -> Result<[f32; LATENT], Error> {
+    Request::new(seed).checked_temperature()?;
+    Request::new(seed).temperature(t).checked_temperature()?;
+    Ok(sample_latent::<LATENT>(seed).map(|v| v * t))
+}
+
+/// [`DecoderCore::logits`] with stack scratch.
+fn logits_of(
+    dec: &Dec<'_>,
+    z_q: &[i8; LATENT],
+    digit: Option<u8>,
+    out: &mut [f32; IMAGE_PIXELS],
+) -> Result<(), Error> {
+    let mut scratch = [0i8; 2 * HIDDEN];
+    dec.core().logits(z_q, digit, &mut scratch, out)
+}
+
+/// [`DecoderCore::reference_logits`] with stack scratch.
+fn reference_of(
+    dec: &Dec<'_>,
+    z: &[f32; LATENT],
+    digit: Option<u8>,
+    out: &mut [f32; IMAGE_PIXELS],
+) -> Result<(), Error> {
+    let mut scratch = [0f32; 2 * HIDDEN];
+    dec.core().reference_logits(z, digit, &mut scratch, out)
+}
+
 fn random_z_q(rng: &mut Rng) -> [i8; LATENT] {
     core::array::from_fn(|_| ((rng.next_u32() % 255) as i32 - 127) as i8)
 }
@@ -93,10 +132,8 @@ fn shapes_are_checked_against_const_generics() {
     let single = QuantizedMlp::random(3, 2, &[], None).blob();
     let dec = Decoder::<2, 0>::from_bytes(&single).unwrap();
     let mut img = [0u8; IMAGE_PIXELS];
-    dec.generate(5, &mut img).unwrap();
-    let z_q = dec
-        .quantize_latent(&Decoder::<2, 0>::sample_latent(5))
-        .unwrap();
+    dec.generate(&Request::new(5), &mut img).unwrap();
+    let z_q = dec.quantize_latent(&sample_latent::<2>(5)).unwrap();
     assert_eq!(img.to_vec(), naive_decode(dec.model(), &z_q, None));
 }
 
@@ -123,17 +160,19 @@ fn accessors() {
     let q = conditional();
     let blob = q.blob();
     let dec = Dec::from_bytes(&blob).unwrap();
-    assert!(dec.is_conditional());
-    assert_eq!(dec.classes(), Some(10));
-    assert_eq!(dec.num_layers(), 3);
-    assert_eq!(dec.latent_dim(), LATENT);
-    assert_eq!(dec.latent_scale(), 4.0 / 127.0);
-    assert_eq!(dec.metadata().seed, Some(22));
+    let shape = dec.core().shape();
+    assert_eq!(shape.classes, 10);
+    assert_eq!(shape.layers, 3);
+    assert_eq!((shape.latent, shape.hidden), (LATENT, HIDDEN));
+    assert_eq!(shape, Shape::read(&blob).unwrap());
+    assert_eq!(dec.model().classes(), Some(10));
+    assert_eq!(dec.model().latent_scale(), 4.0 / 127.0);
+    assert_eq!(dec.model().metadata.seed, Some(22));
     assert_eq!(dec.model(), &q.model());
     let u = unconditional().blob();
     let dec = Dec::from_bytes(&u).unwrap();
-    assert!(!dec.is_conditional());
-    assert_eq!(dec.classes(), None);
+    assert_eq!(dec.model().classes(), None);
+    assert_eq!(dec.core().shape().classes, 0);
 }
 
 #[test]
@@ -150,36 +189,42 @@ fn input_errors() {
         let mut z = z;
         z[index] = bad;
         let expected = Err(Error::NonFiniteLatent { index });
-        assert_eq!(u.decode(&z, &mut img), expected);
+        assert_eq!(u.decode(&z, None, &mut img), expected);
         assert_eq!(u.quantize_latent(&z).map(|_| ()), expected);
-        assert_eq!(c.decode_digit(1, &z, &mut img), expected);
-        assert_eq!(u.decode_reference_f32(&z, None, &mut logits), expected);
+        assert_eq!(c.decode(&z, Some(1), &mut img), expected);
+        assert_eq!(reference_of(&u, &z, None, &mut logits), expected);
     }
-    assert_eq!(u.generate_digit(3, 1, &mut img), Err(Error::NotConditional));
-    assert_eq!(u.decode_digit(3, &z, &mut img), Err(Error::NotConditional));
     assert_eq!(
-        u.decode_q(&[0; LATENT], Some(0), &mut img),
+        u.generate(&Request::new(1).digit(3).temperature(1.0), &mut img),
         Err(Error::NotConditional)
     );
-    assert_eq!(c.generate(1, &mut img), Err(Error::MissingDigit));
-    assert_eq!(c.decode(&z, &mut img), Err(Error::MissingDigit));
+    assert_eq!(u.decode(&z, Some(3), &mut img), Err(Error::NotConditional));
     assert_eq!(
-        c.decode_logits_q(&[0; LATENT], None, &mut logits),
+        u.decode_quantized(&[0; LATENT], Some(0), &mut img),
+        Err(Error::NotConditional)
+    );
+    assert_eq!(
+        c.generate(&Request::new(1), &mut img),
+        Err(Error::MissingDigit)
+    );
+    assert_eq!(c.decode(&z, None, &mut img), Err(Error::MissingDigit));
+    assert_eq!(
+        logits_of(&c, &[0; LATENT], None, &mut logits),
         Err(Error::MissingDigit)
     );
     for digit in [10, 11, 255] {
         assert_eq!(
-            c.generate_digit(digit, 1, &mut img),
+            c.generate(&Request::new(1).digit(digit).temperature(1.0), &mut img),
             Err(Error::InvalidDigit(digit))
         );
         assert_eq!(
-            c.decode_reference_f32(&z, Some(digit), &mut logits),
+            reference_of(&c, &z, Some(digit), &mut logits),
             Err(Error::InvalidDigit(digit))
         );
     }
     // Label errors come before latent errors.
     assert_eq!(
-        c.decode_digit(10, &[f32::NAN; LATENT], &mut img),
+        c.decode(&[f32::NAN; LATENT], Some(10), &mut img),
         Err(Error::InvalidDigit(10))
     );
 }
@@ -197,7 +242,7 @@ fn integer_path_is_bit_exact_with_naive_implementation() {
         for case in 0..40 {
             let z_q = random_z_q(&mut rng);
             let label = labels[case % labels.len()];
-            dec.decode_q(&z_q, label, &mut img).unwrap();
+            dec.decode_quantized(&z_q, label, &mut img).unwrap();
             assert_eq!(
                 img.to_vec(),
                 naive_decode(dec.model(), &z_q, label),
@@ -214,7 +259,7 @@ fn images_use_the_pixel_range() {
     let blob = unconditional().blob();
     let dec = Dec::from_bytes(&blob).unwrap();
     let mut img = [0u8; IMAGE_PIXELS];
-    dec.generate(1, &mut img).unwrap();
+    dec.generate(&Request::new(1), &mut img).unwrap();
     let distinct = (0..=255u8).filter(|v| img.contains(v)).count();
     assert!(distinct > 100, "only {distinct} distinct pixel values");
 }
@@ -226,20 +271,22 @@ fn generate_is_deterministic_and_equals_decode_of_sampled_latent() {
     let u = Dec::from_bytes(&u_blob).unwrap();
     let c = Dec::from_bytes(&c_blob).unwrap();
     let (mut a, mut b) = ([0u8; IMAGE_PIXELS], [0u8; IMAGE_PIXELS]);
-    u.generate(7, &mut a).unwrap();
-    u.decode(&Dec::sample_latent(7), &mut b).unwrap();
+    u.generate(&Request::new(7), &mut a).unwrap();
+    u.decode(&sample_latent(7), None, &mut b).unwrap();
     assert_eq!(a, b);
-    u.generate(8, &mut b).unwrap();
+    u.generate(&Request::new(8), &mut b).unwrap();
     assert_ne!(a, b);
-    c.generate_digit(3, 7, &mut a).unwrap();
-    c.decode_digit(3, &Dec::sample_latent(7), &mut b).unwrap();
+    c.generate(&Request::new(7).digit(3).temperature(1.0), &mut a)
+        .unwrap();
+    c.decode(&sample_latent(7), Some(3), &mut b).unwrap();
     assert_eq!(a, b);
-    c.generate_digit(4, 7, &mut b).unwrap();
+    c.generate(&Request::new(7).digit(4).temperature(1.0), &mut b)
+        .unwrap();
     assert_ne!(a, b, "the class must change the image");
     // decode == decode_q(quantize_latent)
-    let z = Dec::sample_latent(9);
-    c.decode_digit(5, &z, &mut a).unwrap();
-    c.decode_q(&c.quantize_latent(&z).unwrap(), Some(5), &mut b)
+    let z = sample_latent(9);
+    c.decode(&z, Some(5), &mut a).unwrap();
+    c.decode_quantized(&c.quantize_latent(&z).unwrap(), Some(5), &mut b)
         .unwrap();
     assert_eq!(a, b);
 }
@@ -254,48 +301,44 @@ fn temperature_scales_the_latent() {
     let c_blob = conditional().blob();
     let u = Dec::from_bytes(&u_blob).unwrap();
     let c = Dec::from_bytes(&c_blob).unwrap();
-    let z = Dec::sample_latent(5);
-    let half = Dec::sample_latent_with_temperature(5, 0.5).unwrap();
+    let z = sample_latent(5);
+    let half = sample_latent_t(5, 0.5).unwrap();
     for (a, b) in z.iter().zip(&half) {
         assert_eq!(*b, a * 0.5);
     }
-    assert_eq!(Dec::sample_latent_with_temperature(5, 1.0), Ok(z));
-    assert_eq!(
-        Dec::sample_latent_with_temperature(5, 0.0),
-        Ok([0.0; LATENT])
-    );
+    assert_eq!(sample_latent_t(5, 1.0), Ok(z));
+    assert_eq!(sample_latent_t(5, 0.0), Ok([0.0; LATENT]));
     for bad in [f32::NAN, f32::INFINITY, -0.5] {
-        assert_eq!(
-            Dec::sample_latent_with_temperature(5, bad),
-            Err(Error::InvalidTemperature)
-        );
+        assert_eq!(sample_latent_t(5, bad), Err(Error::InvalidTemperature));
     }
     let (mut a, mut b) = ([0u8; IMAGE_PIXELS], [0u8; IMAGE_PIXELS]);
-    u.generate(5, &mut a).unwrap();
-    u.generate_with_temperature(5, 1.0, &mut b).unwrap();
-    assert_eq!(a, b);
-    u.generate_with_temperature(5, 0.5, &mut a).unwrap();
-    u.decode(&half, &mut b).unwrap();
-    assert_eq!(a, b);
-    c.generate_digit_with_temperature(2, 5, 0.5, &mut a)
+    u.generate(&Request::new(5), &mut a).unwrap();
+    u.generate(&Request::new(5).temperature(1.0), &mut b)
         .unwrap();
-    c.decode_digit(2, &half, &mut b).unwrap();
+    assert_eq!(a, b);
+    u.generate(&Request::new(5).temperature(0.5), &mut a)
+        .unwrap();
+    u.decode(&half, None, &mut b).unwrap();
+    assert_eq!(a, b);
+    c.generate(&Request::new(5).digit(2).temperature(0.5), &mut a)
+        .unwrap();
+    c.decode(&half, Some(2), &mut b).unwrap();
     assert_eq!(a, b);
     // Label errors come before the temperature's.
     assert_eq!(
-        c.generate_digit_with_temperature(10, 5, f32::NAN, &mut a),
+        c.generate(&Request::new(5).digit(10).temperature(f32::NAN), &mut a),
         Err(Error::InvalidDigit(10))
     );
     assert_eq!(
-        u.generate_digit_with_temperature(1, 5, 0.5, &mut a),
+        u.generate(&Request::new(5).digit(1).temperature(0.5), &mut a),
         Err(Error::NotConditional)
     );
     assert_eq!(
-        u.generate_with_temperature(5, -1.0, &mut a),
+        u.generate(&Request::new(5).temperature(-1.0), &mut a),
         Err(Error::InvalidTemperature)
     );
     assert_eq!(
-        c.generate_with_temperature(5, f32::NAN, &mut a),
+        c.generate(&Request::new(5).temperature(f32::NAN), &mut a),
         Err(Error::MissingDigit)
     );
 }
@@ -316,13 +359,12 @@ fn integer_path_is_close_to_float_reference() {
         );
         let (mut pixel_err, mut logit_err, mut count) = (0f64, 0f64, 0usize);
         for seed in 0..50u64 {
-            let z = Dec::sample_latent(seed);
+            let z = sample_latent(seed);
             let label = labels[seed as usize % labels.len()];
-            dec.decode_reference_f32(&z, label, &mut ref_logits)
-                .unwrap();
+            reference_of(&dec, &z, label, &mut ref_logits).unwrap();
             let z_q = dec.quantize_latent(&z).unwrap();
-            dec.decode_q(&z_q, label, &mut img).unwrap();
-            dec.decode_logits_q(&z_q, label, &mut q_logits).unwrap();
+            dec.decode_quantized(&z_q, label, &mut img).unwrap();
+            logits_of(&dec, &z_q, label, &mut q_logits).unwrap();
             for j in 0..IMAGE_PIXELS {
                 let r = f64::from(ref_logits[j]);
                 pixel_err += (f64::from(img[j]) - sigmoid_pixel_f64(r)).abs();
@@ -354,9 +396,9 @@ fn float_reference_matches_dequantized_float_model() {
         let mlp = FloatMlp::dequantized(dec.model());
         let mut logits = [0f32; IMAGE_PIXELS];
         for seed in 0..20u64 {
-            let z = Dec::sample_latent(seed);
-            let label = dec.classes().map(|c| (seed % u64::from(c)) as u8);
-            dec.decode_reference_f32(&z, label, &mut logits).unwrap();
+            let z = sample_latent(seed);
+            let label = dec.model().classes().map(|c| (seed % u64::from(c)) as u8);
+            reference_of(&dec, &z, label, &mut logits).unwrap();
             let expected = mlp.forward(&z, label);
             for (a, e) in logits.iter().zip(&expected) {
                 assert!((f64::from(*a) - e).abs() < 1e-4, "{a} vs {e}");
@@ -380,8 +422,8 @@ fn logits_are_dequantized_accumulators() {
     for case in 0..20 {
         let z_q = random_z_q(&mut rng);
         let label = Some(case % 10);
-        dec.decode_logits_q(&z_q, label, &mut logits).unwrap();
-        dec.decode_q(&z_q, label, &mut img).unwrap();
+        logits_of(&dec, &z_q, label, &mut logits).unwrap();
+        dec.decode_quantized(&z_q, label, &mut img).unwrap();
         for (j, l) in logits.iter().enumerate() {
             let acc = f64::from(*l) / f64::from(last.input_scale * s_w[j]);
             assert!(acc.abs() < 4e6);
@@ -417,10 +459,13 @@ fn standard_prior_latent_is_sample_latent() {
     let blob = q.blob();
     let dec = Dec::from_bytes(&blob).unwrap();
     for seed in 0..50 {
-        assert_eq!(dec.prior_latent(seed), Dec::sample_latent(seed));
         assert_eq!(
-            dec.prior_latent_with_temperature(seed, 0.5),
-            Dec::sample_latent_with_temperature(seed, 0.5)
+            dec.prior_latent(&Request::new(seed)).unwrap(),
+            sample_latent(seed)
+        );
+        assert_eq!(
+            dec.prior_latent(&Request::new(seed).temperature(0.5)),
+            sample_latent_t(seed, 0.5)
         );
     }
 }
@@ -442,7 +487,7 @@ fn mixture_prior_latent_follows_the_documented_draw() {
         rng.fill_gaussian(&mut g);
         let centre = if k == 0 { 10.0 } else { -10.0 };
         let expected: [f32; LATENT] = core::array::from_fn(|i| centre + stds[k][i] * g[i]);
-        let z = dec.prior_latent(seed);
+        let z = dec.prior_latent(&Request::new(seed)).unwrap();
         assert_eq!(
             z.map(f32::to_bits),
             expected.map(f32::to_bits),
@@ -450,12 +495,17 @@ fn mixture_prior_latent_follows_the_documented_draw() {
         );
         first += usize::from(k == 0);
         // Temperature 1 is the same draw, temperature 0 the component's mean.
-        assert_eq!(dec.prior_latent_with_temperature(seed, 1.0), Ok(z));
         assert_eq!(
-            dec.prior_latent_with_temperature(seed, 0.0),
+            dec.prior_latent(&Request::new(seed).temperature(1.0)),
+            Ok(z)
+        );
+        assert_eq!(
+            dec.prior_latent(&Request::new(seed).temperature(0.0)),
             Ok([centre; LATENT])
         );
-        let scaled = dec.prior_latent_with_temperature(seed, 0.5).unwrap();
+        let scaled = dec
+            .prior_latent(&Request::new(seed).temperature(0.5))
+            .unwrap();
         for i in 0..LATENT {
             assert_eq!(scaled[i], centre + (0.5 * stds[k][i]) * g[i]);
         }
@@ -466,7 +516,7 @@ fn mixture_prior_latent_follows_the_documented_draw() {
         "{first} of {seeds} draws from component 0"
     );
     assert_eq!(
-        dec.prior_latent_with_temperature(1, f32::NAN),
+        dec.prior_latent(&Request::new(1).temperature(f32::NAN)),
         Err(Error::InvalidTemperature)
     );
 }
@@ -479,18 +529,26 @@ fn generate_decodes_the_prior_latent() {
     let (mut a, mut b) = ([0u8; IMAGE_PIXELS], [0u8; IMAGE_PIXELS]);
     let mut differs_from_standard = false;
     for seed in 0..20 {
-        dec.generate(seed, &mut a).unwrap();
-        dec.decode(&dec.prior_latent(seed), &mut b).unwrap();
-        assert_eq!(a, b);
-        dec.generate_with_temperature(seed, 0.7, &mut a).unwrap();
+        dec.generate(&Request::new(seed), &mut a).unwrap();
         dec.decode(
-            &dec.prior_latent_with_temperature(seed, 0.7).unwrap(),
+            &dec.prior_latent(&Request::new(seed)).unwrap(),
+            None,
             &mut b,
         )
         .unwrap();
         assert_eq!(a, b);
-        dec.generate(seed, &mut a).unwrap();
-        dec.decode(&Dec::sample_latent(seed), &mut b).unwrap();
+        dec.generate(&Request::new(seed).temperature(0.7), &mut a)
+            .unwrap();
+        dec.decode(
+            &dec.prior_latent(&Request::new(seed).temperature(0.7))
+                .unwrap(),
+            None,
+            &mut b,
+        )
+        .unwrap();
+        assert_eq!(a, b);
+        dec.generate(&Request::new(seed), &mut a).unwrap();
+        dec.decode(&sample_latent(seed), None, &mut b).unwrap();
         differs_from_standard |= a != b;
     }
     assert!(differs_from_standard, "the mixture prior is not used");
@@ -531,7 +589,7 @@ fn stressed(seed: u64, latent: usize, hidden: &[usize], classes: Option<u8>) -> 
         let _ = n_layers;
     }
     if seed % 4 == 3 {
-        let mut t: Vec<i32> = (0..crate::kernel::NUM_THRESHOLDS)
+        let mut t: Vec<i32> = (0..crate::format::NUM_THRESHOLDS)
             .map(|_| (rng.next_u32() as i32) >> (rng.next_u32() % 32))
             .collect();
         t[0] = i32::MIN;
@@ -579,9 +637,11 @@ fn accelerated_matches_portable<const L: usize, const H: usize>(
             _ => core::array::from_fn(|_| ((rng.next_u32() % 255) as i32 - 127) as i8),
         };
         let label = classes.map(|c| (case % usize::from(c)) as u8);
-        let class_bias = dec.class_bias(label).unwrap();
+        let class_bias = dec.core().class_bias(label).unwrap();
+        let core = dec.core();
+        let mut scratch = std::vec![0i8; core.scratch_len()];
         let what = std::format!("seed {seed} L {L} hidden {hidden:?} case {case}");
-        dec.pixels_with(None, &z_q, class_bias, &mut portable)
+        core.pixels_with(None, &z_q, label, &mut scratch, &mut portable)
             .unwrap();
         if case < 4 {
             assert_eq!(
@@ -590,13 +650,13 @@ fn accelerated_matches_portable<const L: usize, const H: usize>(
                 "{what}"
             );
         }
-        dec.logits_with(None, &z_q, class_bias, &mut logits)
+        core.logits_with(None, &z_q, label, &mut scratch, &mut logits)
             .unwrap();
         if let Some(a) = accel {
-            dec.pixels_with(Some(a), &z_q, class_bias, &mut fast)
+            core.pixels_with(Some(a), &z_q, label, &mut scratch, &mut fast)
                 .unwrap();
             assert_eq!(fast, portable, "pixels: {what}");
-            dec.logits_with(Some(a), &z_q, class_bias, &mut fast_logits)
+            core.logits_with(Some(a), &z_q, label, &mut scratch, &mut fast_logits)
                 .unwrap();
             let bits = |l: &[f32]| l.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&fast_logits), bits(&logits), "logits: {what}");

@@ -50,7 +50,8 @@ use core::arch::x86_64::*;
 use crate::IMAGE_PIXELS;
 use crate::format::Dense;
 
-use super::{NUM_THRESHOLDS, relu_q, requantize};
+use super::{relu_q, requantize};
+use crate::format::NUM_THRESHOLDS;
 
 #[cfg(any(test, feature = "quantize"))]
 pub(crate) mod host_layout;

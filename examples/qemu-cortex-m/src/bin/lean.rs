@@ -11,16 +11,14 @@
 
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hio};
-use vae_core::{Decoder, IMAGE_PIXELS, IMAGE_SIDE, format::crc32};
+use vae_core::{IMAGE_PIXELS, IMAGE_SIDE, Request, format::crc32};
 
+#[path = "../model.rs"]
+mod model;
 #[path = "../vectors.rs"]
 mod vectors;
 
-#[allow(dead_code)] // MACS_PER_DIGIT is for the measuring firmware
-mod model {
-    include!(concat!(env!("OUT_DIR"), "/model.rs"));
-}
-use model::{BLOB, BOARD, CONDITIONAL, HIDDEN, LATENT};
+use model::{BLOB, BOARD, SHAPE, Vae};
 
 /// Seeds of the golden images (the same as the measuring firmware's).
 const SEEDS: [u64; 8] = [0, 1, 2, 3, 4, 5, 6, 7];
@@ -45,16 +43,17 @@ fn run() -> Result<(), ()> {
     out.write_all(b"vae-core lean firmware on ")?;
     out.write_all(BOARD.as_bytes())?;
     out.write_all(b"\n")?;
-    let decoder = Decoder::<LATENT, HIDDEN>::from_bytes(BLOB).map_err(|_| {
+    let decoder = Vae::from_bytes(BLOB).map_err(|_| {
         let _ = out.write_all(b"error: cannot load the decoder blob\n");
     })?;
     let mut image = [0u8; IMAGE_PIXELS];
     for (i, &seed) in SEEDS.iter().enumerate() {
-        let result = if CONDITIONAL {
-            decoder.generate_digit((i % 10) as u8, seed, &mut image)
+        let request = if SHAPE.classes > 0 {
+            Request::new(seed).digit((i % 10) as u8)
         } else {
-            decoder.generate(seed, &mut image)
+            Request::new(seed)
         };
+        let result = decoder.generate(&request, &mut image);
         result.map_err(|_| {
             let _ = out.write_all(b"error: decode failed\n");
         })?;

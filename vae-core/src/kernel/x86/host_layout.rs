@@ -55,7 +55,7 @@ use super::{
     BLOCK, BlockParams, FULL_RANGE, PIXEL_BLOCKS, Rows, Tree, Vnni, hidden_codes, hidden_rest,
     pixel_sums, pixel_values, search_pixels,
 };
-use crate::kernel::NUM_THRESHOLDS;
+use crate::format::NUM_THRESHOLDS;
 
 /// Rows per chunk: one 64-byte load per column.
 const CHUNK: usize = 64;

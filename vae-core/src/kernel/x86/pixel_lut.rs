@@ -27,7 +27,7 @@ use std::vec::Vec;
 
 use super::{BLOCK, PIXEL_BLOCKS};
 use crate::IMAGE_PIXELS;
-use crate::kernel::NUM_THRESHOLDS;
+use crate::format::NUM_THRESHOLDS;
 
 /// Buckets one `VPERMI2W` indexes (two registers of 32 words).
 const BUCKETS: usize = 64;
