@@ -5,7 +5,7 @@
 use std::fs;
 
 use vae_core::format::crc32;
-use vae_core::{Decoder, IMAGE_PIXELS};
+use vae_core::{Decoder, IMAGE_PIXELS, Request};
 use vae_tests::models_dir;
 
 /// Shapes of the default blob (latent 20, widest hidden layer 256).
@@ -26,7 +26,9 @@ fn default_blob_reproduces_golden_bytes() {
         .enumerate()
     {
         let mut image = [0u8; IMAGE_PIXELS];
-        decoder.generate(seed as u64, &mut image).unwrap();
+        decoder
+            .generate(&Request::new(seed as u64), &mut image)
+            .unwrap();
         assert_eq!(
             &image[..],
             expected,

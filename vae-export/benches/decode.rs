@@ -28,9 +28,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use criterion::Criterion;
-use vae_core::host::HostDecoder;
+use vae_core::host::Engine;
 use vae_core::quantize::FloatMlp;
-use vae_core::{Decoder, IMAGE_PIXELS};
+use vae_core::{Decoder, IMAGE_PIXELS, Request};
 use vae_export::parity::BurnMlp;
 
 fn default_blob() -> Vec<u8> {
@@ -44,7 +44,7 @@ fn default_blob() -> Vec<u8> {
 /// so its time depends a little on the latent).
 struct Subjects<'b> {
     decoder: Decoder<'b, 20, 256>,
-    engine: Box<dyn HostDecoder + 'b>,
+    engine: Engine<'b>,
     burn: BurnMlp,
     latents: Vec<[f32; 20]>,
 }
@@ -58,7 +58,9 @@ impl<'b> Subjects<'b> {
                 &FloatMlp::dequantized(decoder.model()),
                 &vae_train::backend::device(),
             ),
-            latents: (0..64).map(|s| decoder.prior_latent(s)).collect(),
+            latents: (0..64)
+                .map(|s| decoder.prior_latent(&Request::new(s)).expect("latent"))
+                .collect(),
             decoder,
         }
     }
@@ -91,7 +93,7 @@ fn decode(c: &mut Criterion, subjects: &Subjects<'_>) {
         let mut i = 0;
         b.iter(|| {
             decoder
-                .decode(black_box(next(&mut i)), &mut out)
+                .decode(black_box(next(&mut i)), None, &mut out)
                 .expect("decode")
         })
     });

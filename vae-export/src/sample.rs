@@ -3,7 +3,8 @@
 use vae_core::IMAGE_PIXELS;
 use vae_core::format::crc32;
 
-use crate::host::HostDecoder;
+use vae_core::Request;
+use vae_core::host::Engine;
 use vae_train::export::{ExportError, blob_err};
 
 /// One generated digit.
@@ -25,23 +26,25 @@ impl Sample {
 }
 
 /// `count` digits for seeds `first_seed, first_seed + 1, ...`, exactly as
-/// `Decoder::generate_with_temperature` makes them (on every target; `temperature` 1.0 is
-/// `Decoder::generate`). A conditional blob draws `digit`, or, if `None`, cycles 0-9
-/// (sample `i` is digit `i % 10`, like the firmware).
+/// `Decoder::generate` makes them for the same `Request` (on every target). A conditional
+/// blob draws `digit`, or, if `None`, cycles 0-9 (sample `i` is digit `i % 10`, like the
+/// firmware). `temperature` `None` is the request's default: 1 without a digit, 0.5
+/// (`vae_core::request::DIGIT_TEMPERATURE`) for a digit.
 pub fn generate(
-    decoder: &dyn HostDecoder,
+    decoder: &Engine<'_>,
     first_seed: u64,
     count: usize,
     digit: Option<u8>,
-    temperature: f32,
+    temperature: Option<f32>,
 ) -> Result<Vec<Sample>, ExportError> {
-    if !(temperature.is_finite() && temperature >= 0.0) {
+    if let Some(temperature) = temperature.filter(|t| !(t.is_finite() && *t >= 0.0)) {
         return Err(ExportError::Usage(format!(
             "--temperature {temperature} is not a finite number >= 0: use e.g. 1.0 (the prior) \
              or 0.8"
         )));
     }
-    if digit.is_some() && decoder.classes().is_none() {
+    let classes = decoder.model().classes();
+    if digit.is_some() && classes.is_none() {
         return Err(ExportError::Usage(
             "--digit needs a conditional blob (train with `vae-train --conditional`)".into(),
         ));
@@ -49,15 +52,15 @@ pub fn generate(
     (0..count)
         .map(|i| {
             let seed = first_seed.wrapping_add(i as u64);
-            let digit = decoder
-                .classes()
-                .map(|classes| digit.unwrap_or((i % usize::from(classes)) as u8));
+            let digit = classes.map(|classes| digit.unwrap_or((i % usize::from(classes)) as u8));
+            let request = Request {
+                seed,
+                digit,
+                temperature,
+            };
             let mut pixels = [0u8; IMAGE_PIXELS];
-            let z = decoder
-                .prior_latent_with_temperature(seed, temperature)
-                .map_err(blob_err(format!("sampling seed {seed}")))?;
             decoder
-                .decode(&z, digit, &mut pixels)
+                .generate(&request, &mut pixels)
                 .map_err(blob_err(format!("generating seed {seed}")))?;
             Ok(Sample {
                 seed,

@@ -5,7 +5,7 @@
 //! writes and for its parity report, so the last epoch's `test_loss_int8` is the exported
 //! blob's test loss.
 
-use vae_core::host::HostDecoder;
+use vae_core::host::Engine;
 use vae_core::quantize::{
     Calibration, Clipping, FloatLayer, FloatMlp, OwnedMixture, QuantizeOptions, QuantizedMlp,
     quantize,
@@ -103,14 +103,14 @@ pub fn with_condition(z: &[f32], latent: usize, labels: Option<&[u8]>) -> (Vec<f
 /// as [`evaluate`](crate::training::evaluate) draws them for `seed`. Returns `(f32, int8)`.
 pub fn test_losses(
     vae: &Vae,
-    decoder: &dyn HostDecoder,
+    decoder: &Engine<'_>,
     images: &[u8],
     labels: &[u8],
     seed: u64,
 ) -> Result<(f64, f64), vae_core::Error> {
     let device = vae.device();
     let latent = vae.latent_dim();
-    let conditional = decoder.classes().is_some();
+    let conditional = decoder.model().classes().is_some();
     let n = labels.len().min(images.len() / IMAGE_PIXELS);
     if n == 0 {
         return Ok((f64::NAN, f64::NAN));
@@ -139,7 +139,7 @@ pub fn test_losses(
         .zip(labels);
     for ((((zi, &kl), target), fl), &label) in rows {
         let kl = f64::from(kl);
-        decoder.decode_logits_q(zi, conditional.then_some(label), &mut logits)?;
+        decoder.logits(zi, conditional.then_some(label), &mut logits)?;
         for ((&t, &a), &b) in target.iter().zip(fl).zip(&logits) {
             f32_loss += bce_with_logits_f64(f64::from(a), f64::from(t));
             int8_loss += bce_with_logits_f64(f64::from(b), f64::from(t));

@@ -3,7 +3,7 @@
 use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::Serialize;
-use vae_core::host::HostDecoder;
+use vae_core::host::Engine;
 use vae_core::quantize::FloatMlp;
 use vae_core::{IMAGE_PIXELS, NUM_CLASSES};
 
@@ -134,7 +134,7 @@ fn float_pixel(logit: f32) -> u8 {
 /// with one `z` sample each, shared by both decoders.
 pub fn parity(
     vae: &Vae,
-    decoder: &dyn HostDecoder,
+    decoder: &Engine<'_>,
     test: &Split,
     latents: usize,
     max_test: usize,
@@ -142,7 +142,7 @@ pub fn parity(
 ) -> Result<ParityReport, ExportError> {
     let device = vae.device();
     let latent = vae.latent_dim();
-    let conditional = decoder.classes().is_some();
+    let conditional = decoder.model().classes().is_some();
     if latents < 2 || test.is_empty() {
         return Err(ExportError::Usage(
             "parity needs at least 2 latents and a non-empty test set".into(),
@@ -192,7 +192,7 @@ pub fn parity(
         .enumerate()
     {
         decoder
-            .decode_reference_f32(zi, conditional.then_some(labels[i]), &mut logits)
+            .reference_logits(zi, conditional.then_some(labels[i]), &mut logits)
             .map_err(blob_err("running the f32 reference decode"))?;
         for (&a, &b) in logits.iter().zip(bl) {
             reference_err = reference_err.max(f64::from((a - b).abs()));

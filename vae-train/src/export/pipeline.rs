@@ -143,7 +143,7 @@ pub fn export(options: &ExportOptions) -> Result<Exported, ExportError> {
         let decoder = host::open(&blob).map_err(blob_err("re-reading the new blob"))?;
         parity(
             &vae,
-            decoder.as_ref(),
+            &decoder,
             &mnist.test,
             options.parity_latents,
             options.max_test,

@@ -56,7 +56,7 @@ pub(super) fn int8_test_loss(
     .and_then(|q| q.to_blob())
     .and_then(|blob| {
         let decoder = vae_core::host::open(&blob)?;
-        int8::test_losses(model, decoder.as_ref(), test.images, test.labels, seed)
+        int8::test_losses(model, &decoder, test.images, test.labels, seed)
     });
     match measured {
         Ok((_, int8)) => Some(int8),

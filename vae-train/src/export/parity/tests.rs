@@ -16,7 +16,9 @@ fn burn_pixels_are_the_rounded_sigmoid_of_its_logits() {
         &FloatMlp::dequantized(decoder.model()),
         &crate::backend::device(),
     );
-    let z: Vec<f32> = (0..8).flat_map(|s| decoder.prior_latent(s)).collect();
+    let z: Vec<f32> = (0..8)
+        .flat_map(|s| decoder.prior_latent(&vae_core::Request::new(s)).unwrap())
+        .collect();
     let (logits, pixels) = (burn.forward(&z), burn.pixels(&z));
     assert_eq!(pixels.len(), 8 * IMAGE_PIXELS);
     let mut differing = 0;
