@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """Training throughput of the classic PyTorch VAE example, for a back-to-back comparison
-with `vae-train --encoder-hidden 400 --decoder-hidden 400` (README, "Training speed").
+with `vae-train --encoder-hidden 400 --decoder-hidden 400 --encoder-activation relu
+--prior-components 0 --no-int8-eval --no-pictures` (docs/PERFORMANCE.md, training).
 
 The model, loss and optimiser of pytorch/examples `vae/main.py` (784-400-20 encoder,
 20-400-784 decoder, BCE summed over pixels + analytic KL, Adam 1e-3, batch 128, shuffled),
 with MNIST read from the IDX files directly (no torchvision) and held in memory as one
 float tensor, as vae-train does. Prints samples/s of the training loop per epoch.
 
-    python3 scripts/pytorch_vae_bench.py --data-dir ../shared/data/mnist --epochs 3
+    python3 scripts/pytorch_vae_bench.py --data-dir DIR --epochs 3
+
+`--data-dir` defaults to vae-train's: $VAE_MNIST_DIR if set, else its cache folder
+($XDG_CACHE_HOME/vae/mnist, default ~/.cache/vae/mnist).
 
 Needs `torch` and `numpy` (pip install torch numpy); not used by the build or the tests.
 """
@@ -43,9 +47,20 @@ class VAE(nn.Module):
         return self.fc4(F.relu(self.fc3(z))), mu, logvar
 
 
+def default_data_dir():
+    """vae-train's MNIST folder: $VAE_MNIST_DIR, else its cache folder."""
+    if os.environ.get("VAE_MNIST_DIR"):
+        return os.environ["VAE_MNIST_DIR"]
+    cache = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(cache):  # empty or relative: ignored, as vae-train does
+        cache = os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "vae", "mnist")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-dir", default="../shared/data/mnist")
+    p.add_argument("--data-dir", default=default_data_dir(),
+                   help="MNIST IDX files (default: $VAE_MNIST_DIR, else vae-train's cache folder)")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=128)
     args = p.parse_args()

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces every number in README's "Results" table with one command.
+# Writes RESULTS.md and RESULTS.json: every figure behind README's results table, with its command.
 #
 #   scripts/results.sh [--quick] [--data-dir DIR] [--out DIR]
 #

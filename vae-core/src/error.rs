@@ -107,7 +107,8 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "{what}: the Decoder type allows {expected}, the blob has {found}; set the \
-                 Decoder's const generics <LATENT, HIDDEN> to match the blob"
+                 Decoder's const generics <LATENT, HIDDEN> to match the blob, e.g. from \
+                 vae_core::Shape::of(BLOB)"
             ),
             Error::InvalidScale { layer } => write!(
                 f,
@@ -116,22 +117,25 @@ impl fmt::Display for Error {
             ),
             Error::InvalidTemperature => f.write_str(
                 "the sampling temperature is NaN, infinite or negative: pass a finite value >= 0 \
-                 (1.0 samples the prior N(0, I); below 1 gives cleaner, less varied digits)",
+                 (1.0 samples the blob's prior as trained; below 1 gives cleaner, less varied \
+                 digits)",
             ),
             Error::NonFiniteLatent { index } => write!(
                 f,
                 "latent value z[{index}] is NaN or infinite: pass finite latent values"
             ),
             Error::NotConditional => f.write_str(
-                "this model is unconditional: use decode/generate, without a digit",
+                "this model is unconditional: pass no digit (a Request without .digit, None to \
+                 decode)",
             ),
             Error::MissingDigit => f.write_str(
-                "this model is class-conditional: use decode_digit/generate_digit with a digit",
+                "this model is class-conditional: pass a digit (Request::digit, Some(digit) to \
+                 decode)",
             ),
             Error::InvalidDigit(digit) => write!(
                 f,
-                "digit {digit} is not a class of this model: pass a digit below Decoder::classes() \
-                 (0..=9 for MNIST)"
+                "digit {digit} is not a class of this model: pass a digit below the model's class \
+                 count (Shape::classes, Model::classes(); 0..=9 for MNIST)"
             ),
             Error::BufferTooSmall { needed, available } => write!(
                 f,

@@ -19,10 +19,11 @@
 //!
 //! Only `u`'s branch is used: one Gaussian per accepted pair (on average 1.27 pairs), no
 //! hidden cache. The float operations are IEEE-754 `f32` multiplications, additions and
-//! one division plus [`libm`]'s software `logf` (pure `f32` arithmetic) and `sqrtf`
-//! (correctly rounded wherever it runs in hardware), and Rust never fuses `a * b + c` on
-//! its own. So a seed gives the same bits on x86-64, Cortex-M0/M4F and wasm32. Since
-//! `u^2 <= s` and `s >= 2^-46`, `|g| <= sqrt(-2 ln s) < 8`.
+//! one division plus [`libm`]'s `sqrtf` (correctly rounded, as IEEE 754 requires, whether
+//! it runs in hardware or software) and its software `logf` (pure `f32` arithmetic; not
+//! correctly rounded, so the exact function matters: `FORMAT.md` gives it), and Rust never
+//! fuses `a * b + c` on its own. So a seed gives the same bits on x86-64, Cortex-M0/M4F
+//! and wasm32. Since `u^2 <= s` and `s >= 2^-46`, `|g| <= sqrt(-2 ln s) < 8`.
 //!
 //! (This replaced Box–Muller's cosine branch, whose `cosf` pulled about 2.5 KB of
 //! soft-float `f64` code into Cortex-M4F firmware; the golden images changed with it.)
@@ -82,8 +83,11 @@ impl Rng {
 
     /// Fills `out` with [`next_gaussian`](Self::next_gaussian) samples, in order.
     ///
-    /// [`Decoder::generate`](crate::Decoder::generate) is exactly
-    /// `Rng::new(seed).fill_gaussian(&mut z)` followed by `decode(&z)`.
+    /// For a blob with the standard prior, at temperature 1,
+    /// [`Decoder::generate`](crate::Decoder::generate)`(&Request::new(seed))` decodes
+    /// exactly the Gaussians of `Rng::new(seed).fill_gaussian(&mut z)`; a mixture prior
+    /// first draws one `u32` for the component (see
+    /// [`DecoderCore::prior_latent`](crate::DecoderCore::prior_latent)).
     pub fn fill_gaussian(&mut self, out: &mut [f32]) {
         for v in out {
             *v = self.next_gaussian();

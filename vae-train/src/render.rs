@@ -3,11 +3,15 @@
 //! | file                 | content                                                        |
 //! |----------------------|----------------------------------------------------------------|
 //! | `reconstructions.png`| 16 test digits (rows of 8) above their reconstructions         |
-//! | `samples.png`        | 8 × 8 decodings of `z ~ N(0, I)`                               |
+//! | `samples.png`        | 8 × 8 decodings of `z` drawn from the model's prior `p(z)`     |
 //! | `interpolation.png`  | 8 rows: straight latent paths between two real test digits    |
 //! | `manifold.png`       | only for `latent_dim == 2`: 20 × 20 decodings on a prior-quantile grid |
 //! | `latent_scatter.png` | only for `latent_dim == 2`: test-set means coloured by label   |
 //! | `loss.png`           | loss curves from the metrics (also redrawn every epoch)        |
+//!
+//! The prior of `samples.png` is the model's own: the learned mixture (the default of an
+//! unconditional run), or `N(0, I)` with `--prior-components 0` (and by default for a
+//! conditional run).
 //!
 //! Reconstructions and interpolation end points use the posterior *mean* of each digit
 //! (no noise), so the pictures of a checkpoint are reproducible. Pixels shown are the
