@@ -4,7 +4,11 @@ use std::boxed::Box;
 use std::vec;
 use std::vec::Vec;
 
+use serde::Serialize;
+
+use super::schema::as_bytes;
 use super::*;
+use crate::error::Error;
 use crate::testing::{QuantizedMlp, recrc, to_blob, to_blob_unchecked};
 
 /// An edit of a model's arrays.

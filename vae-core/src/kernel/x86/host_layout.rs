@@ -50,11 +50,12 @@ use std::vec::Vec;
 use crate::IMAGE_PIXELS;
 use crate::format::{Dense, Model};
 
+use super::hidden::{hidden_codes, hidden_rest};
 use super::pixel_lut::PixelLut;
-use super::{
-    BLOCK, BlockParams, FULL_RANGE, PIXEL_BLOCKS, Rows, Tree, Vnni, hidden_codes, hidden_rest,
-    pixel_sums, pixel_values, search_pixels,
-};
+use super::pixels::{FULL_RANGE, pixel_sums, pixel_values, search_pixels};
+use super::rows::{BlockParams, Rows};
+use super::tree::Tree;
+use super::{BLOCK, PIXEL_BLOCKS, Vnni};
 use crate::format::NUM_THRESHOLDS;
 
 /// Rows per chunk: one 64-byte load per column.
