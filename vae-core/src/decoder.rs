@@ -89,6 +89,7 @@ impl<'a, const LATENT: usize, const HIDDEN: usize> Decoder<'a, LATENT, HIDDEN> {
     /// then [`Error::InvalidTemperature`], then [`Error::NonFiniteLatent`] (a
     /// temperature so large that the latent overflows).
     pub fn generate(&self, request: &Request, out: &mut [u8; IMAGE_PIXELS]) -> Result<(), Error> {
+        self.core.class_bias(request.digit)?;
         let z = self.prior_latent(request)?;
         self.decode(&z, request.digit, out)
     }

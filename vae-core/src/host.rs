@@ -81,6 +81,7 @@ impl<'a> Engine<'a> {
 
     /// [`Decoder::generate`](crate::Decoder::generate).
     pub fn generate(&self, request: &Request, out: &mut [u8; IMAGE_PIXELS]) -> Result<(), Error> {
+        self.core.class_bias(request.digit)?;
         let z = self.prior_latent(request)?;
         self.decode(&z, request.digit, out)
     }

@@ -183,9 +183,10 @@ impl<'a> DecoderCore<'a> {
     ///   `z[i] = means[k][i] + (t * stds[k][i]) * g[i]` with the following Gaussians.
     ///
     /// Plain `f32` arithmetic without fused operations: bit-identical on every target.
-    /// The request's digit is checked against the model kind first.
+    /// The latent does not depend on the request's digit (the same seed gives the same
+    /// "style" for every digit), only its default temperature does; the digit is checked
+    /// by the decode.
     pub fn prior_latent(&self, request: &Request, z: &mut [f32]) -> Result<(), Error> {
-        self.class_bias(request.digit)?;
         let z = self.latent_slot(z)?;
         let temperature = request.checked_temperature()?;
         let mut rng = Rng::new(request.seed);

@@ -341,6 +341,17 @@ fn temperature_scales_the_latent() {
         c.generate(&Request::new(5).temperature(f32::NAN), &mut a),
         Err(Error::MissingDigit)
     );
+    // The latent does not depend on the digit: the same for every digit, and for none.
+    let plain = c.prior_latent(&Request::new(5).temperature(1.0)).unwrap();
+    for digit in [0, 9, 200] {
+        let request = Request::new(5).digit(digit).temperature(1.0);
+        assert_eq!(c.prior_latent(&request), Ok(plain));
+    }
+    // Only the default temperature does: 0.5 for a digit request.
+    assert_eq!(
+        c.prior_latent(&Request::new(5).digit(3)),
+        c.prior_latent(&Request::new(5).temperature(0.5))
+    );
 }
 
 #[test]
@@ -388,7 +399,7 @@ fn integer_path_is_close_to_float_reference() {
 
 #[test]
 fn float_reference_matches_dequantized_float_model() {
-    // The documented contract of decode_reference_f32: the float MLP with dequantized
+    // The documented contract of reference_logits: the float MLP with dequantized
     // weights and biases (here evaluated in f64), to 1e-4.
     for q in [unconditional(), conditional()] {
         let blob = q.blob();
@@ -409,7 +420,7 @@ fn float_reference_matches_dequantized_float_model() {
 
 #[test]
 fn logits_are_dequantized_accumulators() {
-    // decode_logits_q = acc * (s_in * s_w[j]) in f32; dividing recovers the integer acc
+    // logits = acc * (s_in * s_w[j]) in f32; dividing recovers the integer acc
     // exactly here (|acc| < 2^22), and requantizing it reproduces decode_q's pixel.
     let q = conditional();
     let blob = q.blob();
@@ -602,7 +613,7 @@ fn stressed(seed: u64, latent: usize, hidden: &[usize], classes: Option<u8>) -> 
     q
 }
 
-/// `decode_q` and `decode_logits_q` through the accelerated kernels and through the
+/// `decode_quantized` and `logits` through the accelerated kernels and through the
 /// portable ones, for random latents (extremes included): the same bytes; the portable
 /// path also against [`naive_decode`].
 fn accelerated_matches_portable<const L: usize, const H: usize>(
