@@ -102,9 +102,7 @@ fn check_prior(run: &std::path::Path, model: &vae_core::format::Model<'_>) {
     // Every prior latent sits near one of the component means (within 6 sd per value).
     let decoder = vae_core::Decoder::<8, 64>::from_model(model.clone()).unwrap();
     for seed in 0..200 {
-        let z = decoder
-            .prior_latent(&vae_core::Request::new(seed))
-            .unwrap();
+        let z = decoder.prior_latent(&vae_core::Request::new(seed)).unwrap();
         let near = (0..PRIOR_COMPONENTS).any(|k| {
             (0..8).all(|i| (z[i] - trained.means[k * 8 + i]).abs() <= 6.0 * trained.stds[k * 8 + i])
         });
