@@ -4,8 +4,9 @@
 //!
 //! The reader walks the blob's header and the postcard body far enough to see the
 //! latent size and every layer's shape (skipping the byte arrays by their length
-//! prefixes). It does not check the CRC, scales or values: [`Decoder::from_bytes`]
-//! (crate::Decoder::from_bytes) does every check at run time, once.
+//! prefixes). It does not check the CRC, scales or values:
+//! [`Decoder::from_bytes`](crate::Decoder::from_bytes) does every check at run time,
+//! once.
 
 use crate::IMAGE_PIXELS;
 use crate::error::Error;

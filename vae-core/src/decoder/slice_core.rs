@@ -221,7 +221,8 @@ impl<'a> DecoderCore<'a> {
         Ok(())
     }
 
-    /// Quantizes a latent with the blob's scale ([`kernel::quantize_i8`]) into `z_q`;
+    /// Quantizes a latent with the blob's scale, `clamp(round_half_away(z / s), -127,
+    /// 127)` (`FORMAT.md`, "Latent"), into `z_q`;
     /// [`Error::NonFiniteLatent`] for the first NaN or infinite value.
     pub fn quantize_latent(&self, z: &[f32], z_q: &mut [i8]) -> Result<(), Error> {
         let z = self.latent(z)?;
