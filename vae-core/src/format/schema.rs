@@ -6,7 +6,11 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::error::Error;
 
 use super::MAX_LAYERS;
-use super::validate::malformed;
+
+/// The error of a layer list longer than [`MAX_LAYERS`].
+const TOO_MANY_LAYERS: Error = Error::Malformed {
+    what: "more than 8 layers",
+};
 
 /// The layer list of a [`Model`]: up to [`MAX_LAYERS`] layers, no allocation. It reads
 /// as a slice (`Deref<Target = [Dense]>`).
@@ -26,14 +30,12 @@ impl<'a> Layers<'a> {
     pub fn from_slice(layers: &[Dense<'a>]) -> Result<Self, Error> {
         heapless::Vec::from_slice(layers)
             .map(Layers)
-            .map_err(|_| malformed("more than 8 layers"))
+            .map_err(|_| TOO_MANY_LAYERS)
     }
 
     /// Appends `layer`; [`Error::Malformed`] when there are already [`MAX_LAYERS`].
     pub fn push(&mut self, layer: Dense<'a>) -> Result<(), Error> {
-        self.0
-            .push(layer)
-            .map_err(|_| malformed("more than 8 layers"))
+        self.0.push(layer).map_err(|_| TOO_MANY_LAYERS)
     }
 }
 

@@ -102,7 +102,7 @@ impl FloatMlp {
 
     /// The float MLP that a (validated) [`Model`] dequantizes to: `W = W_q * s_w[j]`,
     /// `b = b_q * s_in * s_w[j]`, one-hot columns `class_bias[c][j] * s_in * s_w[j]`.
-    /// What [`Decoder::decode_reference_f32`](crate::Decoder::decode_reference_f32)
+    /// What [`DecoderCore::reference_logits`](crate::DecoderCore::reference_logits)
     /// computes.
     pub fn dequantized(model: &Model<'_>) -> Self {
         let le_f32 = |b: &[u8]| -> Vec<f32> {
