@@ -7,11 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use assert_cmd::Command;
-use clap::Parser;
 
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/mnist")
-}
+mod common;
+use common::{fixture, train_tiny_run};
 
 fn export_cmd() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_vae-export"));
@@ -26,29 +24,7 @@ fn valid_run() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
         let tmp = tempfile::tempdir().expect("temp dir");
         let run = tmp.path().join("run");
         let (run_s, data) = (run.to_str().unwrap(), fixture());
-        let cli = vae_train::cli::Cli::try_parse_from([
-            "vae-train",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--epochs",
-            "1",
-            "--latent-dim",
-            "2",
-            "--encoder-hidden",
-            "16",
-            "--decoder-hidden",
-            "16",
-            "--max-train",
-            "128",
-            "--max-test",
-            "64",
-            "--no-pictures",
-            "--quiet",
-            "--out",
-            run_s,
-        ])
-        .expect("valid vae-train flags");
-        vae_train::cli::run(cli).expect("tiny training run");
+        train_tiny_run(&data, &run, &["--max-train", "128", "--max-test", "64"]);
         let blob = run.join("decoder.bin");
         export_cmd()
             .args(["--run", run_s, "--out", blob.to_str().unwrap()])

@@ -6,18 +6,16 @@
 //! The download cache is an empty temporary folder and every proxy points at a closed
 //! port, so an export that ignored the run's folder would try to download and fail.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use assert_cmd::Command;
-use clap::Parser;
 
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/mnist")
-}
+mod common;
+use common::{fixture, train_tiny_run};
 
-/// `vae-export` with no MNIST folder from the environment, a private empty cache and no
-/// way to reach the network.
-fn offline_export(home: &Path) -> Command {
+/// `vae-export --run RUN --out OUT` with no MNIST folder from the environment, a private
+/// empty cache and no way to reach the network.
+fn offline_export(home: &Path, run: &Path, out: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_vae-export"));
     cmd.env_remove("VAE_MNIST_DIR")
         .env_remove("NO_PROXY")
@@ -33,6 +31,7 @@ fn offline_export(home: &Path) -> Command {
     ] {
         cmd.env(proxy, "http://127.0.0.1:9");
     }
+    cmd.arg("--run").arg(run).arg("--out").arg(out);
     cmd
 }
 
@@ -50,48 +49,16 @@ fn export_finds_the_data_folder_the_run_was_trained_on() {
     }
     let (run, home) = (tmp.path().join("run"), tmp.path().join("home"));
     std::fs::create_dir(&home).unwrap();
-    let cli = vae_train::cli::Cli::try_parse_from([
-        "vae-train",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--epochs",
-        "1",
-        "--latent-dim",
-        "2",
-        "--encoder-hidden",
-        "16",
-        "--decoder-hidden",
-        "16",
-        "--no-pictures",
-        "--quiet",
-        "--out",
-        run.to_str().unwrap(),
-    ])
-    .expect("valid vae-train flags");
-    vae_train::cli::run(cli).expect("tiny training run");
+    train_tiny_run(&data, &run, &[]);
 
     let blob = tmp.path().join("decoder.bin");
-    offline_export(&home)
-        .args([
-            "--run",
-            run.to_str().unwrap(),
-            "--out",
-            blob.to_str().unwrap(),
-        ])
-        .assert()
-        .success();
+    offline_export(&home, &run, &blob).assert().success();
     assert!(blob.is_file(), "no blob written");
 
     // The recorded folder is gone and nothing can be downloaded: one line naming the flag.
     std::fs::remove_dir_all(&data).unwrap();
     let again = tmp.path().join("again.bin");
-    let out = offline_export(&home)
-        .args([
-            "--run",
-            run.to_str().unwrap(),
-            "--out",
-            again.to_str().unwrap(),
-        ])
+    let out = offline_export(&home, &run, &again)
         .assert()
         .failure()
         .get_output()
