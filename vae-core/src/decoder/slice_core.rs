@@ -187,7 +187,7 @@ impl<'a> DecoderCore<'a> {
     /// "style" for every digit), only its default temperature does; the digit is checked
     /// by the decode.
     pub fn prior_latent(&self, request: &Request, z: &mut [f32]) -> Result<(), Error> {
-        let z = self.latent_slot(z)?;
+        self.check_latent(z.len())?;
         let temperature = request.checked_temperature()?;
         let mut rng = Rng::new(request.seed);
         let Prior::Mixture {
@@ -225,8 +225,8 @@ impl<'a> DecoderCore<'a> {
     /// 127)` (`FORMAT.md`, "Latent"), into `z_q`;
     /// [`Error::NonFiniteLatent`] for the first NaN or infinite value.
     pub fn quantize_latent(&self, z: &[f32], z_q: &mut [i8]) -> Result<(), Error> {
-        let z = self.latent(z)?;
-        let z_q = self.latent_slot(z_q)?;
+        self.check_latent(z.len())?;
+        self.check_latent(z_q.len())?;
         let scale = self.model.latent_scale();
         for (index, (q, &v)) in z_q.iter_mut().zip(z).enumerate() {
             if !v.is_finite() {
@@ -316,7 +316,7 @@ impl<'a> DecoderCore<'a> {
         logits: &mut [f32; IMAGE_PIXELS],
     ) -> Result<(), Error> {
         let mut class_bias = self.class_bias(digit)?;
-        let z = self.latent(z)?;
+        self.check_latent(z.len())?;
         let (mut src, mut dst) = self.split_scratch(scratch)?;
         if let Some(index) = z.iter().position(|v| !v.is_finite()) {
             return Err(Error::NonFiniteLatent { index });
@@ -370,30 +370,17 @@ impl<'a> DecoderCore<'a> {
         }
     }
 
-    /// `z` if it has the blob's latent length.
+    /// [`Error::DimsMismatch`] unless `len` is the blob's latent length.
     #[inline(always)]
-    fn latent<'z, T>(&self, z: &'z [T]) -> Result<&'z [T], Error> {
-        if z.len() == self.shape.latent {
-            Ok(z)
+    fn check_latent(&self, len: usize) -> Result<(), Error> {
+        if len == self.shape.latent {
+            Ok(())
         } else {
-            Err(self.latent_mismatch(z.len()))
-        }
-    }
-
-    /// `z` if it has the blob's latent length (for writing).
-    fn latent_slot<'z, T>(&self, z: &'z mut [T]) -> Result<&'z mut [T], Error> {
-        if z.len() == self.shape.latent {
-            Ok(z)
-        } else {
-            Err(self.latent_mismatch(z.len()))
-        }
-    }
-
-    fn latent_mismatch(&self, found: usize) -> Error {
-        Error::DimsMismatch {
-            what: "latent values",
-            expected: self.shape.latent,
-            found,
+            Err(Error::DimsMismatch {
+                what: "latent values",
+                expected: self.shape.latent,
+                found: len,
+            })
         }
     }
 
@@ -457,7 +444,7 @@ impl<'a> DecoderCore<'a> {
         scratch: &mut [i8],
         last: impl FnOnce(&Dense<'a>, &[i8], &[u8]) -> R,
     ) -> Result<R, Error> {
-        let z_q = self.latent(z_q)?;
+        self.check_latent(z_q.len())?;
         let (mut src, mut dst) = self.split_scratch(scratch)?;
         let (last_layer, hidden) = self.model.layers.split_last().ok_or(INCONSISTENT)?;
         let mut src_len = None; // None: the input is z_q
