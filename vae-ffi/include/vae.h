@@ -2,7 +2,8 @@
  * vae.h: the C API of vae-core, an int8 VAE decoder that draws 28x28 MNIST digits.
  * No allocation: the caller provides the decoder state (VAE_DECODER_SIZE bytes), the
  * blob, a scratch buffer (vae_shape.scratch_bytes) and the image (VAE_IMAGE_PIXELS);
- * a decode needs VAE_DECODE_STACK_BYTES of stack on a microcontroller. Every function
+ * a decode needs VAE_DECODE_STACK_BYTES of stack on a microcontroller (vae_open
+ * VAE_OPEN_STACK_BYTES). Every function
  * returns a vae_error code (vae_error_message explains it); bad input is never
  * undefined behaviour. SPDX-License-Identifier: MIT OR Apache-2.0
  *
@@ -74,10 +75,18 @@
  * Bytes of stack a decode call (`vae_generate`, `vae_decode`) needs on a
  * microcontroller, whatever the blob: the decode keeps its activations and latent in the
  * caller's scratch, so only the call frames and the Cortex-M4 kernel's 512-byte copy of
- * a layer's input remain. Measured on the C firmware under QEMU (stack painting), with
- * headroom. An x86-64 host with AVX-512 adds about 5 KB.
+ * a layer's input remain. Measured on the C firmware's Cortex-M4 under QEMU (stack
+ * painting: 1,396 bytes with the firmware's own frames), with headroom. An x86-64 host
+ * with AVX-512 adds about 5 KB.
  */
-#define VAE_DECODE_STACK_BYTES 1536
+#define VAE_DECODE_STACK_BYTES 1792
+
+/**
+ * Bytes of stack `vae_open` needs on a microcontroller: vae-core's parser moves the
+ * parsed model (a few hundred bytes) through several frames. Measured like
+ * `VAE_DECODE_STACK_BYTES` (4,468 bytes), with headroom.
+ */
+#define VAE_OPEN_STACK_BYTES 6144
 
 /**
  * The result of every call: `VAE_OK` or what went wrong.
@@ -299,7 +308,8 @@ extern "C" {
  * On failure `dec` is left closed (`VAE_ERROR_NOT_OPEN` for the other
  * calls). Errors: `VAE_ERROR_NULL_POINTER`, `VAE_ERROR_BAD_POINTER` (`dec` misaligned
  * or inside the blob), then the blob's: `TRUNCATED`, `BAD_MAGIC`,
- * `UNSUPPORTED_VERSION`, `CRC_MISMATCH`, `MALFORMED`, `INVALID_SCALE`.
+ * `UNSUPPORTED_VERSION`, `CRC_MISMATCH`, `MALFORMED`, `INVALID_SCALE`. Stack:
+ * `VAE_OPEN_STACK_BYTES`.
  *
  * # Safety
  * `dec` points to a `vae_decoder`; `blob` to `blob_len` readable bytes that stay alive

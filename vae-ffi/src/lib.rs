@@ -6,20 +6,23 @@
 //! Memory: nothing is allocated. The caller provides the decoder state (`vae_decoder`,
 //! `VAE_DECODER_SIZE` bytes), the blob (read in place, kept alive by the caller), a
 //! scratch buffer per decode (`vae_shape.scratch_bytes`) and the image. A decode
-//! needs at most `VAE_DECODE_STACK_BYTES` of stack on a microcontroller.
+//! needs at most `VAE_DECODE_STACK_BYTES` of stack on a microcontroller, opening
+//! `VAE_OPEN_STACK_BYTES`.
 //!
 //! Errors: every function checks its pointers (NULL, alignment, overlap of the buffers it
 //! writes with those it reads), the decoder (opened or not) and its inputs, and answers
 //! with a `vae_error` code; `vae_error_message` says what to do about it.
 //!
-//! Panics: none. The code indexes nothing and does its size arithmetic with checked or
-//! saturating operations; vae-core promises the same for any blob and input. For
+//! Panics: none. This crate indexes nothing, unwraps nothing and does its size
+//! arithmetic with checked or saturating operations; vae-core promises no panic for any
+//! blob and input (its tests and fuzzing check it). The compiler cannot prove all of
+//! vae-core's checks, so a few unreachable panic branches stay in the binary. For
 //! microcontroller targets (`target_os = "none"`) the crate brings the panic handler a
-//! `no_std` static library must have (an endless loop, never reached: the C firmware in
-//! CI is checked to link without it) and is built with `panic = "abort"` (the workspace's
-//! `embedded` profile), so no unwinding machinery is linked. On an operating system it
-//! links `std` for its panic runtime; a panic could not unwind into C anyway (Rust aborts
-//! at an `extern "C"` boundary).
+//! `no_std` static library must have: on Arm a `UDF` instruction, which C firmware sees
+//! as a HardFault (no formatting, no unwinding: the workspace's `embedded` profile builds
+//! with `panic = "abort"`). On an operating system the library links `std` for its panic
+//! runtime; a panic could not unwind into C anyway (Rust aborts at an `extern "C"`
+//! boundary).
 #![no_std]
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -62,9 +65,15 @@ pub const VAE_DECODER_WORDS: usize = 96;
 /// Bytes of stack a decode call (`vae_generate`, `vae_decode`) needs on a
 /// microcontroller, whatever the blob: the decode keeps its activations and latent in the
 /// caller's scratch, so only the call frames and the Cortex-M4 kernel's 512-byte copy of
-/// a layer's input remain. Measured on the C firmware under QEMU (stack painting), with
-/// headroom. An x86-64 host with AVX-512 adds about 5 KB.
-pub const VAE_DECODE_STACK_BYTES: usize = 1536;
+/// a layer's input remain. Measured on the C firmware's Cortex-M4 under QEMU (stack
+/// painting: 1,396 bytes with the firmware's own frames), with headroom. An x86-64 host
+/// with AVX-512 adds about 5 KB.
+pub const VAE_DECODE_STACK_BYTES: usize = 1792;
+
+/// Bytes of stack `vae_open` needs on a microcontroller: vae-core's parser moves the
+/// parsed model (a few hundred bytes) through several frames. Measured like
+/// `VAE_DECODE_STACK_BYTES` (4,468 bytes), with headroom.
+pub const VAE_OPEN_STACK_BYTES: usize = 6144;
 
 /// A decoder: opaque storage of a fixed size for `vae_open` to fill.
 ///
@@ -458,7 +467,8 @@ unsafe fn image<'i>(ptr: *mut u8, len: usize) -> Result<&'i mut [u8; IMAGE_PIXEL
 /// On failure `dec` is left closed (`VAE_ERROR_NOT_OPEN` for the other
 /// calls). Errors: `VAE_ERROR_NULL_POINTER`, `VAE_ERROR_BAD_POINTER` (`dec` misaligned
 /// or inside the blob), then the blob's: `TRUNCATED`, `BAD_MAGIC`,
-/// `UNSUPPORTED_VERSION`, `CRC_MISMATCH`, `MALFORMED`, `INVALID_SCALE`.
+/// `UNSUPPORTED_VERSION`, `CRC_MISMATCH`, `MALFORMED`, `INVALID_SCALE`. Stack:
+/// `VAE_OPEN_STACK_BYTES`.
 ///
 /// # Safety
 /// `dec` points to a `vae_decoder`; `blob` to `blob_len` readable bytes that stay alive
@@ -804,11 +814,18 @@ pub unsafe extern "C" fn vae_crc32(data: *const u8, len: usize) -> u32 {
     }
 }
 
-/// A `no_std` static library must bring a panic handler. Nothing here panics (see the
-/// crate docs); CI checks that the C firmware links without this function.
+/// A `no_std` static library must bring a panic handler; nothing here panics (see the
+/// crate docs). On Arm it executes `UDF` (a HardFault for the firmware's handler), so a
+/// broken promise stops the program where a debugger shows it instead of hanging.
 #[cfg(all(target_os = "none", not(test)))]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
+    #[cfg(target_arch = "arm")]
+    // SAFETY: `udf` only raises an exception; it reads and writes no memory.
+    unsafe {
+        core::arch::asm!("udf #0", options(noreturn, nomem, nostack))
+    };
+    #[cfg(not(target_arch = "arm"))]
     loop {
         core::hint::spin_loop();
     }
