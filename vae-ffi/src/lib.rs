@@ -223,6 +223,9 @@ const MESSAGES: [&core::ffi::CStr; 19] = [
     c"an error this version of the C API does not name",
 ];
 
+// One message per code.
+const _: () = assert!(MESSAGES.len() == VAE_ERROR_OTHER as usize + 1);
+
 /// What `vae_open` writes into a `vae_decoder`.
 #[repr(C)]
 struct State {
