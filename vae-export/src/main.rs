@@ -7,10 +7,19 @@ use clap::{Args, Parser, Subcommand};
 use vae_core::NUM_CLASSES;
 use vae_core::format::Prior;
 use vae_core::quantize::Clipping;
-use vae_export::sample::{Sample, generate};
+use vae_export::sample::{check_temperature, generate_each};
 use vae_export::{ExportError, ExportOptions, export, host, run_dir_of};
-use vae_train::export::write_file;
-use vae_train::pictures;
+use vae_train::export::{read_blob, refuse_run_file_as_output, write_file};
+use vae_train::{fsutil, pictures};
+
+/// Most digits `sample` draws in one call (784 MB of `--raw` output, streamed to disk).
+const MAX_SAMPLE_COUNT: usize = 1_000_000;
+/// Most digits `sample --out` puts in one picture (a 64 x 64 grid, about 3,700 pixels
+/// square).
+const MAX_GRID_DIGITS: usize = 4096;
+/// Most digits `score` generates per temperature (they are held in memory to be scored:
+/// 784 bytes each).
+const MAX_SCORE_COUNT: usize = 100_000;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -62,10 +71,11 @@ struct ExportArgs {
     /// the run was trained on, else the cache, downloading if needed).
     #[arg(long, value_name = "DIR", env = "VAE_MNIST_DIR")]
     data_dir: Option<PathBuf>,
-    /// Calibrate on encoder means of N training digits plus N prior samples.
+    /// Calibrate on encoder means of N training digits plus N prior samples (at most
+    /// 60000).
     #[arg(long, value_name = "N", default_value_t = 2000)]
     calibration: usize,
-    /// Latents compared pixel by pixel (half prior, half encoder means).
+    /// Latents compared pixel by pixel (half prior, half encoder means; at most 100000).
     #[arg(long, value_name = "N", default_value_t = 512)]
     parity: usize,
     /// Test digits for the int8-vs-f32 test loss.
@@ -85,7 +95,7 @@ struct SampleArgs {
     /// The decoder blob.
     #[arg(long, value_name = "FILE")]
     blob: PathBuf,
-    /// Number of digits.
+    /// Number of digits (at most 1000000; at most 4096 with --out).
     #[arg(long, value_name = "N", default_value_t = 64)]
     count: usize,
     /// Seed of the first digit; digit i uses seed + i.
@@ -96,15 +106,18 @@ struct SampleArgs {
     digit: Option<u8>,
     /// Sampling temperature: the spread of z around the prior's centre is scaled by T
     /// (z ~ N(0, T² I) for the standard prior; mean + T * sd * noise for a mixture). 1 is
-    /// the prior itself; below 1, cleaner and less varied digits. Default: 1 for an
+    /// the prior itself; below 1, cleaner and less varied digits; at most 100 (by about 10
+    /// the int8 latent is already saturated). Default: 1 for an
     /// unconditional blob, 0.5 for a conditional one (the asked digit is then the
     /// recognised one about 99% of the time, against 85% at 1), as `vae_core::Request`.
     #[arg(long, value_name = "T")]
     temperature: Option<f32>,
-    /// PNG grid of the digits.
+    /// Picture of the digits on a grid, in the format its extension names: .png, .jpg /
+    /// .jpeg or .bmp.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
-    /// Raw output: count * 784 bytes, row-major, 0 = black.
+    /// Raw output: count * 784 bytes, row-major, 0 = black (written as the digits are
+    /// drawn).
     #[arg(long, value_name = "FILE")]
     raw: Option<PathBuf>,
     /// Print `seed N: crc32 X` per digit, the lines the firmware prints.
@@ -117,7 +130,7 @@ struct ScoreArgs {
     /// The decoder blob.
     #[arg(long, value_name = "FILE")]
     blob: PathBuf,
-    /// Digits to generate and score (a conditional blob cycles 0-9).
+    /// Digits to generate and score (a conditional blob cycles 0-9; at most 100000).
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     count: usize,
     /// Seed of the first digit.
@@ -145,11 +158,56 @@ struct InfoArgs {
     blob: PathBuf,
 }
 
-fn read_blob(path: &Path) -> Result<Vec<u8>, ExportError> {
-    std::fs::read(path).map_err(|source| ExportError::Io {
+/// Refuses `output` when it is the same file as `input` (`what` names the two flags).
+fn refuse_same(output: &Path, input: &Path, what: &str) -> Result<(), ExportError> {
+    if fsutil::same_file(output, input) {
+        return Err(ExportError::Usage(format!(
+            "{what} name the same file, {}: one would overwrite the other; give different paths",
+            output.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses an output path that cannot be written, before any work.
+fn check_output(path: &Path) -> Result<(), ExportError> {
+    fsutil::check_output_path(path).map_err(|source| ExportError::Io {
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// The picture format `--out`'s extension names.
+fn picture_format(path: &Path) -> Result<image::ImageFormat, ExportError> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("png") => Ok(image::ImageFormat::Png),
+        Some("jpg" | "jpeg") => Ok(image::ImageFormat::Jpeg),
+        Some("bmp") => Ok(image::ImageFormat::Bmp),
+        _ => Err(ExportError::Usage(format!(
+            "--out {}: the picture format is chosen by the extension, and this one is not \
+             known: use .png, .jpg / .jpeg or .bmp (or --raw FILE for raw bytes)",
+            path.display()
+        ))),
+    }
+}
+
+/// Writes `grid` to `path` in `format`, atomically.
+fn save_picture(
+    grid: &image::RgbImage,
+    path: &Path,
+    format: image::ImageFormat,
+) -> Result<(), ExportError> {
+    if format == image::ImageFormat::Png {
+        return Ok(pictures::save_png(grid, path)?);
+    }
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    grid.write_to(&mut bytes, format)
+        .map_err(|e| ExportError::Usage(format!("cannot encode {}: {e}", path.display())))?;
+    write_file(path, bytes.get_ref())
 }
 
 fn run_export(args: ExportArgs) -> Result<(), ExportError> {
@@ -160,6 +218,12 @@ fn run_export(args: ExportArgs) -> Result<(), ExportError> {
     let mut options = ExportOptions::new(&run_dir);
     if let Some(out) = args.out {
         options.out = out;
+    }
+    if let Some(json) = &args.json {
+        refuse_same(json, &options.out, "--json and --out")?;
+        if let Ok(state) = vae_train::checkpoint::load_state(&run_dir_of(&run_dir)) {
+            refuse_run_file_as_output(&run_dir_of(&run_dir), &state, json)?;
+        }
     }
     options.data_dir = args.data_dir;
     options.calibration = args.calibration;
@@ -233,53 +297,113 @@ fn run_sample(args: SampleArgs) -> Result<(), ExportError> {
     if args.count == 0 {
         return Err(ExportError::Usage("--count must be at least 1".into()));
     }
+    if args.count > MAX_SAMPLE_COUNT {
+        return Err(ExportError::Usage(format!(
+            "--count {} is over {MAX_SAMPLE_COUNT} digits per call: draw more in several calls \
+             with different --seed values",
+            args.count
+        )));
+    }
     if args.out.is_none() && args.raw.is_none() && !args.crc {
         return Err(ExportError::Usage(
             "nothing to write: give --out FILE.png, --raw FILE and/or --crc".into(),
         ));
+    }
+    if let Some(t) = args.temperature {
+        check_temperature(t)?;
+    }
+    let format = match &args.out {
+        Some(out) => {
+            if args.count > MAX_GRID_DIGITS {
+                return Err(ExportError::Usage(format!(
+                    "--count {} is too many digits for one picture (at most {MAX_GRID_DIGITS}): \
+                     use --raw FILE for more",
+                    args.count
+                )));
+            }
+            refuse_same(out, &args.blob, "--out and --blob")?;
+            Some(picture_format(out)?)
+        }
+        None => None,
+    };
+    if let Some(raw) = &args.raw {
+        refuse_same(raw, &args.blob, "--raw and --blob")?;
+        if let Some(out) = &args.out {
+            refuse_same(out, raw, "--out and --raw")?;
+        }
     }
     let blob = read_blob(&args.blob)?;
     let decoder = host::open(&blob).map_err(|source| ExportError::Blob {
         context: format!("{}", args.blob.display()),
         source,
     })?;
-    let samples = generate(
-        &decoder,
-        args.seed,
-        args.count,
-        args.digit,
-        args.temperature,
-    )?;
-    if args.crc {
-        for s in &samples {
-            println!("{}", s.crc_line());
-        }
-    }
-    // Everything is rendered before anything is written, and a failed second write
-    // removes the first: either every requested file is written or none.
-    let grid = match &args.out {
-        Some(_) => {
-            let images: Vec<&[u8]> = samples
-                .iter()
-                .map(|s: &Sample| s.pixels.as_slice())
-                .collect();
-            let cols = (args.count as f64).sqrt().ceil() as usize;
-            Some(pictures::samples(&images, cols)?)
-        }
-        None => None,
+    // The digits stream: --crc lines are printed and --raw bytes written as they are
+    // drawn; only the picture's digits (at most MAX_GRID_DIGITS) are kept.
+    let mut grid_pixels: Vec<[u8; vae_core::IMAGE_PIXELS]> = Vec::new();
+    let mut draw = |raw: Option<&mut dyn std::io::Write>| -> Result<(), ExportError> {
+        let mut raw = raw;
+        generate_each(
+            &decoder,
+            args.seed,
+            args.count,
+            args.digit,
+            args.temperature,
+            |s| {
+                if args.crc {
+                    println!("{}", s.crc_line());
+                }
+                if let Some(w) = raw.as_mut() {
+                    w.write_all(&s.pixels).map_err(|source| ExportError::Io {
+                        path: args.raw.clone().unwrap_or_default(),
+                        source,
+                    })?;
+                }
+                if args.out.is_some() {
+                    grid_pixels.push(s.pixels);
+                }
+                Ok(())
+            },
+        )
     };
-    if let Some(raw) = &args.raw {
-        let bytes: Vec<u8> = samples.iter().flat_map(|s| s.pixels).collect();
-        write_file(raw, &bytes)?;
+    // Either every requested file is written or none: a failed picture removes the raw
+    // file written before it.
+    match &args.raw {
+        Some(raw) => {
+            fsutil::create_parent_dir(raw)
+                .map_err(|source| ExportError::Io {
+                    path: raw.clone(),
+                    source,
+                })?;
+            let mut failure = None;
+            let written = fsutil::atomic_write_with(raw, |w| {
+                draw(Some(w)).map_err(|e| {
+                    failure = Some(e);
+                    std::io::Error::other("stopped")
+                })
+            });
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            written.map_err(|source| ExportError::Io {
+                path: raw.clone(),
+                source,
+            })?;
+        }
+        None => draw(None)?,
     }
-    if let (Some(out), Some(grid)) = (&args.out, &grid) {
-        if let Err(e) = pictures::save_png(grid, out) {
+    if let (Some(out), Some(format)) = (&args.out, format) {
+        let images: Vec<&[u8]> = grid_pixels.iter().map(|p| p.as_slice()).collect();
+        let cols = (args.count as f64).sqrt().ceil() as usize;
+        let written = pictures::samples(&images, cols)
+            .map_err(ExportError::from)
+            .and_then(|grid| save_picture(&grid, out, format));
+        if let Err(e) = written {
             if let Some(raw) = &args.raw {
                 let _ = std::fs::remove_file(raw);
             }
-            return Err(e.into());
+            return Err(e);
         }
-        eprintln!("wrote {} ({} digits)", out.display(), samples.len());
+        eprintln!("wrote {} ({} digits)", out.display(), args.count);
     }
     Ok(())
 }
@@ -359,8 +483,23 @@ fn print_score(what: &str, s: &vae_train::classifier::QualityScore) {
 }
 
 fn run_score(args: ScoreArgs) -> Result<(), ExportError> {
+    // Every flag is checked before the data, the classifier and the digits (~30 s).
     if args.count == 0 {
         return Err(ExportError::Usage("--count must be at least 1".into()));
+    }
+    if args.count > MAX_SCORE_COUNT {
+        return Err(ExportError::Usage(format!(
+            "--count {} is over {MAX_SCORE_COUNT} digits per temperature (they are scored in \
+             memory): 10000 (the default) already gives scores to about 0.01",
+            args.count
+        )));
+    }
+    for &t in &args.temperature {
+        check_temperature(t)?;
+    }
+    if let Some(json) = &args.json {
+        refuse_same(json, &args.blob, "--json and --blob")?;
+        check_output(json)?;
     }
     let blob = read_blob(&args.blob)?;
     let decoder = host::open(&blob).map_err(|source| ExportError::Blob {
@@ -387,9 +526,21 @@ fn run_score(args: ScoreArgs) -> Result<(), ExportError> {
     print_score("real test digits", &real);
     let mut by_temperature = Vec::new();
     for &temperature in &args.temperature {
-        let samples = generate(&decoder, args.seed, args.count, None, Some(temperature))?;
-        let images: Vec<u8> = samples.iter().flat_map(|s| s.pixels).collect();
-        let requested: Option<Vec<u8>> = samples.iter().map(|s| s.digit).collect();
+        let mut images: Vec<u8> = Vec::with_capacity(args.count * vae_core::IMAGE_PIXELS);
+        let mut digits: Vec<Option<u8>> = Vec::with_capacity(args.count);
+        generate_each(
+            &decoder,
+            args.seed,
+            args.count,
+            None,
+            Some(temperature),
+            |s| {
+                images.extend_from_slice(&s.pixels);
+                digits.push(s.digit);
+                Ok(())
+            },
+        )?;
+        let requested: Option<Vec<u8>> = digits.into_iter().collect();
         let generated = classifier
             .score(&images, requested.as_deref())
             .map_err(score_err)?;

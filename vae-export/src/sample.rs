@@ -7,6 +7,23 @@ use vae_core::Request;
 use vae_core::host::Engine;
 use vae_train::export::{ExportError, blob_err};
 
+/// Largest sampling temperature accepted. At 1 the latent is the prior's spread; by
+/// about 10 nearly every latent value already lies outside the int8 input range and is
+/// clamped to its ends, so larger values draw nothing new (and 1e38 would overflow to
+/// infinity).
+pub const MAX_TEMPERATURE: f32 = 100.0;
+
+/// Checks a `--temperature` value: finite, `>= 0`, at most [`MAX_TEMPERATURE`].
+pub fn check_temperature(temperature: f32) -> Result<(), ExportError> {
+    if temperature.is_finite() && (0.0..=MAX_TEMPERATURE).contains(&temperature) {
+        return Ok(());
+    }
+    Err(ExportError::Usage(format!(
+        "--temperature {temperature} is not a number between 0 and {MAX_TEMPERATURE}: use e.g. \
+         1.0 (the prior) or 0.8 (cleaner digits); beyond about 10 the latent only saturates"
+    )))
+}
+
 /// One generated digit.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sample {
@@ -37,11 +54,26 @@ pub fn generate(
     digit: Option<u8>,
     temperature: Option<f32>,
 ) -> Result<Vec<Sample>, ExportError> {
-    if let Some(temperature) = temperature.filter(|t| !(t.is_finite() && *t >= 0.0)) {
-        return Err(ExportError::Usage(format!(
-            "--temperature {temperature} is not a finite number >= 0: use e.g. 1.0 (the prior) \
-             or 0.8"
-        )));
+    let mut samples = Vec::with_capacity(count.min(1 << 16));
+    generate_each(decoder, first_seed, count, digit, temperature, |s| {
+        samples.push(s);
+        Ok(())
+    })?;
+    Ok(samples)
+}
+
+/// [`generate`] one digit at a time: `each` gets every sample as it is drawn (to stream
+/// them to disk without holding them all); its error stops the run.
+pub fn generate_each(
+    decoder: &Engine<'_>,
+    first_seed: u64,
+    count: usize,
+    digit: Option<u8>,
+    temperature: Option<f32>,
+    mut each: impl FnMut(Sample) -> Result<(), ExportError>,
+) -> Result<(), ExportError> {
+    if let Some(temperature) = temperature {
+        check_temperature(temperature)?;
     }
     let classes = decoder.model().classes();
     if digit.is_some() && classes.is_none() {
@@ -49,24 +81,23 @@ pub fn generate(
             "--digit needs a conditional blob (train with `vae-train --conditional`)".into(),
         ));
     }
-    (0..count)
-        .map(|i| {
-            let seed = first_seed.wrapping_add(i as u64);
-            let digit = classes.map(|classes| digit.unwrap_or((i % usize::from(classes)) as u8));
-            let request = Request {
-                seed,
-                digit,
-                temperature,
-            };
-            let mut pixels = [0u8; IMAGE_PIXELS];
-            decoder
-                .generate(&request, &mut pixels)
-                .map_err(blob_err(format!("generating seed {seed}")))?;
-            Ok(Sample {
-                seed,
-                digit,
-                pixels,
-            })
-        })
-        .collect()
+    for i in 0..count {
+        let seed = first_seed.wrapping_add(i as u64);
+        let digit = classes.map(|classes| digit.unwrap_or((i % usize::from(classes)) as u8));
+        let request = Request {
+            seed,
+            digit,
+            temperature,
+        };
+        let mut pixels = [0u8; IMAGE_PIXELS];
+        decoder
+            .generate(&request, &mut pixels)
+            .map_err(blob_err(format!("generating seed {seed}")))?;
+        each(Sample {
+            seed,
+            digit,
+            pixels,
+        })?;
+    }
+    Ok(())
 }

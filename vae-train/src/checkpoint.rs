@@ -14,6 +14,14 @@
 //! epoch N are written first, under names of their own; `checkpoint.json` is replaced last,
 //! which switches the run to epoch N in one step; then the files of older epochs are
 //! removed. A crash at any moment leaves the previous complete checkpoint in force.
+//!
+//! `checkpoint.json` records the SHA-256 of both weight files (`model_sha256`,
+//! `optimizer_sha256`, lowercase hex); loading them ([`load_model_from_state`],
+//! [`load_optimizer`], so the export, `--resume` and `vae-train pictures`) checks the
+//! bytes against it, which catches a damaged file and another run's file of the same
+//! shapes ([`CheckpointError::DigestMismatch`]). A `checkpoint.json` written before the
+//! digests existed has none: it is still read, with a warning on stderr that its files
+//! cannot be checked; the next epoch saved adds them.
 
 use std::fmt;
 use std::fs;
@@ -25,6 +33,7 @@ use burn::optim::{ModuleOptimizer, OptimizerRecord};
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::config::{ConfigError, RunConfig};
 use crate::fsutil;
@@ -60,6 +69,13 @@ pub struct CheckpointState {
     pub model_file: PathBuf,
     /// Optimizer state, relative to the run directory.
     pub optimizer_file: PathBuf,
+    /// SHA-256 of the model file (lowercase hex); `None` in checkpoints written before
+    /// digests were recorded. Filled in by [`save`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_sha256: Option<String>,
+    /// SHA-256 of the optimizer file, as `model_sha256`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimizer_sha256: Option<String>,
     /// The run's configuration.
     pub config: RunConfig,
     /// Randomness at the boundary after `epoch`.
@@ -92,6 +108,11 @@ pub enum CheckpointError {
     },
     /// The configuration in the checkpoint is invalid.
     Config(ConfigError),
+    /// A weight file's bytes do not have the SHA-256 that `checkpoint.json` records.
+    DigestMismatch {
+        /// The file.
+        path: PathBuf,
+    },
 }
 
 impl fmt::Display for CheckpointError {
@@ -116,6 +137,12 @@ impl fmt::Display for CheckpointError {
                 path.display()
             ),
             Self::Config(e) => write!(f, "{e}"),
+            Self::DigestMismatch { path } => write!(
+                f,
+                "{} is damaged or belongs to another run: its SHA-256 differs from the one in \
+                 {CHECKPOINT_FILE}; restore the run folder from a copy, or retrain",
+                path.display()
+            ),
         }
     }
 }
@@ -168,11 +195,13 @@ pub fn save(
         .into_bytes()
         .map_err(|e| corrupt(&model_path, e))?;
     write_file(&model_path, &model_bytes).map_err(io_err(&model_path))?;
+    state.model_sha256 = Some(sha256_hex(&model_bytes));
     let optim_bytes = optimizer
         .to_record()
         .into_bytes()
         .map_err(|e| corrupt(&optim_path, e))?;
     write_file(&optim_path, &optim_bytes).map_err(io_err(&optim_path))?;
+    state.optimizer_sha256 = Some(sha256_hex(&optim_bytes));
 
     state.format = CHECKPOINT_FORMAT;
     state.model_file = model_rel.clone();
@@ -235,8 +264,24 @@ pub fn load_state(run_dir: &Path) -> Result<CheckpointState, CheckpointError> {
     Ok(state)
 }
 
-fn read_bytes(path: &Path) -> Result<Bytes, CheckpointError> {
+/// Lowercase hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The bytes of `path`, checked against `sha256` when the checkpoint records one.
+fn read_bytes(path: &Path, sha256: Option<&str>) -> Result<Bytes, CheckpointError> {
     let data = fs::read(path).map_err(io_err(path))?;
+    if let Some(expected) = sha256
+        && !sha256_hex(&data).eq_ignore_ascii_case(expected)
+    {
+        return Err(CheckpointError::DigestMismatch {
+            path: path.to_path_buf(),
+        });
+    }
     Ok(Bytes::from_bytes_vec(data))
 }
 
@@ -249,7 +294,15 @@ pub fn load_model_from_state(
     device: &Device,
 ) -> Result<Vae, CheckpointError> {
     let path = run_dir.join(&state.model_file);
-    let record = ModuleRecord::from_bytes(read_bytes(&path)?).map_err(|e| corrupt(&path, e))?;
+    if state.model_sha256.is_none() {
+        eprintln!(
+            "warning: {} records no SHA-256 of its weight files (written by an older \
+             vae-train), so they cannot be checked; the next epoch saved adds them",
+            run_dir.join(CHECKPOINT_FILE).display()
+        );
+    }
+    let bytes = read_bytes(&path, state.model_sha256.as_deref())?;
+    let record = ModuleRecord::from_bytes(bytes).map_err(|e| corrupt(&path, e))?;
     let fresh = Vae::new(&state.config.model, state.config.train.seed, device)
         .map_err(CheckpointError::Config)?;
     fresh.try_load_record(record).map_err(|e| corrupt(&path, e))
@@ -277,6 +330,7 @@ pub fn load_optimizer(
     optimizer: ModuleOptimizer,
 ) -> Result<ModuleOptimizer, CheckpointError> {
     let path = run_dir.join(&state.optimizer_file);
-    let record = OptimizerRecord::from_bytes(read_bytes(&path)?).map_err(|e| corrupt(&path, e))?;
+    let bytes = read_bytes(&path, state.optimizer_sha256.as_deref())?;
+    let record = OptimizerRecord::from_bytes(bytes).map_err(|e| corrupt(&path, e))?;
     Ok(optimizer.load_record(record))
 }

@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::checkpoint;
 use crate::config::{Activation, ConfigOverrides, LrSchedule, RunConfig};
 use crate::data;
+use crate::runfolder;
 use crate::training::{self, OptimizerKind, StepMode, TrainOptions};
 
 /// Default run directory.
@@ -20,6 +21,10 @@ pub const DEFAULT_OUT: &str = "runs/latest";
 /// OUT/metrics.csv, redraws OUT/loss.png and saves a checkpoint (OUT/checkpoint.json +
 /// OUT/checkpoint/); at the end it writes reconstructions.png, samples.png,
 /// interpolation.png and, for --latent-dim 2, manifold.png and latent_scatter.png.
+///
+/// A folder that already holds a run is not trained into from scratch: pass --resume to
+/// continue it, or --force to replace it (its files are swapped out only once the new
+/// run has saved its first epoch). One vae-train at a time writes into a folder.
 #[derive(Debug, Parser)]
 #[command(
     name = "vae-train",
@@ -133,6 +138,12 @@ pub struct TrainArgs {
     /// from a run trained for the new total from the start).
     #[arg(long)]
     pub resume: bool,
+    /// Start a new run in --out even if it holds one, replacing that run's files
+    /// (checkpoint, config, metrics, pictures, decoder.bin) once the new run has saved its
+    /// first epoch; until then the old run stays intact. Without it, a folder that holds a
+    /// run is refused.
+    #[arg(long, conflicts_with = "resume")]
+    pub force: bool,
     /// Width of the latent code z [default: 20].
     #[arg(long, value_name = "N")]
     pub latent_dim: Option<usize>,
@@ -225,6 +236,7 @@ impl TrainArgs {
     pub fn options(&self) -> TrainOptions {
         let mut opts = TrainOptions::new(self.out_dir());
         opts.resume = self.resume;
+        opts.replace = self.force;
         opts.progress = !self.quiet;
         opts.verbose = !self.quiet;
         opts.pictures = !self.no_pictures;
@@ -253,6 +265,7 @@ pub fn run_train(args: &TrainArgs) -> Result<training::TrainReport, Box<dyn Erro
         Some(flags.resume(&state.config)?)
     } else {
         flags.new_run()?;
+        runfolder::check_fresh_start(&opts.out_dir, args.force)?;
         None
     };
     let dir = data::resolve_data_dir(args.data_dir.as_deref());

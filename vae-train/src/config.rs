@@ -158,6 +158,71 @@ impl ModelConfig {
     }
 }
 
+/// Most hidden layers of a decoder that `vae-export` can write: the blob holds at most
+/// [`vae_core::format::MAX_LAYERS`] dense layers, the output layer included.
+pub const MAX_EXPORT_DECODER_HIDDEN: usize = vae_core::format::MAX_LAYERS - 1;
+
+/// Widest decoder layer that `vae-export` can write (the blob stores widths as `u16`).
+pub const MAX_EXPORT_WIDTH: usize = u16::MAX as usize;
+
+/// Largest blob (bytes) the tools read back (`vae-export info`, `sample`, `score`):
+/// 256 MiB, about 65 times a decoder of two 8,192-wide hidden layers. The blob format
+/// itself stops at 4 GiB.
+pub const MAX_BLOB_BYTES: u64 = 256 << 20;
+
+impl ModelConfig {
+    /// Roughly the size in bytes of this model's exported blob: the int8 weights plus 13
+    /// bytes per output (scales, bias, requantization), the conditional class biases and
+    /// the mixture prior.
+    pub fn estimated_blob_bytes(&self) -> u64 {
+        let mut bytes = 0u64;
+        let mut width = self.latent_dim as u64;
+        for &out in self.decoder_hidden.iter().chain(&[IMAGE_PIXELS]) {
+            let out = out as u64;
+            bytes = bytes.saturating_add(width.saturating_mul(out) + 13 * out);
+            width = out;
+        }
+        let first = self.decoder_hidden.first().copied().unwrap_or(IMAGE_PIXELS) as u64;
+        if self.conditional {
+            bytes += 4 * NUM_CLASSES as u64 * first;
+        }
+        let k = self.prior_components as u64;
+        bytes + 4 * k * (1 + 2 * self.latent_dim as u64) + 1024
+    }
+
+    /// Checks that `vae-export` can write this model's decoder as a blob and the tools
+    /// can read it back: at most [`MAX_EXPORT_DECODER_HIDDEN`] decoder hidden layers, each
+    /// at most [`MAX_EXPORT_WIDTH`] wide, a blob under [`MAX_BLOB_BYTES`]. A new run is
+    /// checked when it starts, not after training.
+    pub fn check_exportable(&self) -> Result<(), ConfigError> {
+        let n = self.decoder_hidden.len();
+        if n > MAX_EXPORT_DECODER_HIDDEN {
+            return Err(ConfigError::new(format!(
+                "--decoder-hidden has {n} layers, but an exported decoder holds at most \
+                 {MAX_EXPORT_DECODER_HIDDEN} hidden layers (plus its output layer): pass at \
+                 most {MAX_EXPORT_DECODER_HIDDEN} widths"
+            )));
+        }
+        if let Some(&w) = self.decoder_hidden.iter().find(|&&w| w > MAX_EXPORT_WIDTH) {
+            return Err(ConfigError::new(format!(
+                "decoder hidden width {w} cannot be exported (at most {MAX_EXPORT_WIDTH}): \
+                 pass smaller widths in --decoder-hidden"
+            )));
+        }
+        let bytes = self.estimated_blob_bytes();
+        if bytes > MAX_BLOB_BYTES {
+            return Err(ConfigError::new(format!(
+                "this decoder would export to a blob of about {} MiB, over the {} MiB that \
+                 vae-export and vae-core's host tools read: pass a smaller --latent-dim or \
+                 --decoder-hidden",
+                bytes >> 20,
+                MAX_BLOB_BYTES >> 20
+            )));
+        }
+        Ok(())
+    }
+}
+
 fn check_widths(part: &str, flag: &str, widths: &[usize]) -> Result<(), ConfigError> {
     if widths.is_empty() {
         return Err(ConfigError::new(format!(
@@ -432,6 +497,7 @@ impl ConfigOverrides {
             max_test: self.max_test.or(t.max_test),
         };
         model.validate()?;
+        model.check_exportable()?;
         train.validate()?;
         Ok((model, train))
     }
@@ -439,15 +505,17 @@ impl ConfigOverrides {
     /// The configuration of a resumed run: `saved` with `epochs` replaced when given. Any
     /// other given value that differs from `saved` is an error naming the flag.
     pub fn resume(&self, saved: &RunConfig) -> Result<RunConfig, ConfigError> {
-        fn same<T: PartialEq + fmt::Debug>(
+        fn same<T: PartialEq + FlagValue>(
             flag: &str,
             given: &Option<T>,
             saved: &T,
         ) -> Result<(), ConfigError> {
             match given {
                 Some(g) if g != saved => Err(ConfigError::new(format!(
-                    "{flag} {g:?} differs from the resumed run's {saved:?}: drop the flag to \
-                     resume, or start a new run in another --out folder"
+                    "{flag} {} differs from the resumed run's {}: drop the flag to resume, or \
+                     start a new run in another --out folder",
+                    g.flag_value(),
+                    saved.flag_value()
                 ))),
                 _ => Ok(()),
             }
@@ -479,6 +547,56 @@ impl ConfigOverrides {
         }
         run.validate()?;
         Ok(run)
+    }
+}
+
+/// A setting as it is written on the command line (for messages: `512,256`, not
+/// `[512, 256]`; `all`, not `None`).
+trait FlagValue {
+    fn flag_value(&self) -> String;
+}
+
+macro_rules! flag_value_by_display {
+    ($($t:ty),*) => {$(
+        impl FlagValue for $t {
+            fn flag_value(&self) -> String {
+                self.to_string()
+            }
+        }
+    )*};
+}
+flag_value_by_display!(usize, u64, f64, bool);
+
+impl FlagValue for Vec<usize> {
+    fn flag_value(&self) -> String {
+        let widths: Vec<String> = self.iter().map(usize::to_string).collect();
+        widths.join(",")
+    }
+}
+
+impl FlagValue for Option<usize> {
+    fn flag_value(&self) -> String {
+        self.map_or_else(|| "all (not given)".to_owned(), |n| n.to_string())
+    }
+}
+
+impl FlagValue for Activation {
+    fn flag_value(&self) -> String {
+        match self {
+            Self::Relu => "relu",
+            Self::Silu => "silu",
+        }
+        .to_owned()
+    }
+}
+
+impl FlagValue for LrSchedule {
+    fn flag_value(&self) -> String {
+        match self {
+            Self::Constant => "constant",
+            Self::Cosine => "cosine",
+        }
+        .to_owned()
     }
 }
 

@@ -8,11 +8,16 @@
 //!
 //! The `vae-export` binary is a thin command line over these.
 
+mod blobfile;
 mod error;
 pub mod int8;
 pub mod parity;
 mod pipeline;
 
+pub use blobfile::read_blob;
 pub use error::{ExportError, blob_err};
 pub use parity::ParityReport;
-pub use pipeline::{ExportOptions, Exported, export, quantize_model, run_dir_of, write_file};
+pub use pipeline::{
+    ExportOptions, Exported, MAX_CALIBRATION, MAX_PARITY_LATENTS, export, quantize_model,
+    refuse_run_file_as_output, run_dir_of, write_file,
+};

@@ -12,4 +12,5 @@ pub mod model;
 pub mod pictures;
 pub mod render;
 pub mod rng;
+pub mod runfolder;
 pub mod training;

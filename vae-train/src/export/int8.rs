@@ -20,6 +20,27 @@ use crate::rng::{Rng, Stream};
 /// Training digits (and as many prior samples) the activation scales are calibrated on.
 pub const DEFAULT_CALIBRATION: usize = 2000;
 
+/// Above this many estimated floating-point operations ([`quantization_cost`]), training
+/// skips its per-epoch int8 check (about 20 s of the quantizer's scalar `f64` work):
+/// the check would cost more than it tells. `vae-export` still measures the blob once.
+pub const MAX_EPOCH_CHECK_COST: f64 = 2e10;
+
+/// Roughly the floating-point operations of quantizing `model`'s decoder with
+/// [`DEFAULT_CALIBRATION`] digits and prior samples: error-feedback rounding forms each
+/// layer's `in x in` second-moment matrix over the calibration set and inverts it, so a
+/// layer `in` wide costs about `in^2 * (calibration + in)`. It grows with the square of
+/// the latent and hidden widths: 6e8 for the default model, 1.4e11 for `--latent-dim 4096`.
+pub fn quantization_cost(model: &crate::config::ModelConfig) -> f64 {
+    let n = (2 * DEFAULT_CALIBRATION) as f64;
+    std::iter::once(model.latent_dim)
+        .chain(model.decoder_hidden.iter().copied())
+        .map(|w| {
+            let w = w as f64;
+            w * w * (n + w)
+        })
+        .sum()
+}
+
 /// The float decoder of `vae` as the quantizer's input.
 pub fn float_decoder(vae: &Vae) -> FloatMlp {
     FloatMlp {

@@ -14,6 +14,12 @@ use crate::data::{self, Mnist};
 use crate::model::Vae;
 use crate::{backend, fsutil};
 
+/// Largest `--calibration`: the size of MNIST's training set (beyond it only prior
+/// samples would be added, and memory grows with every one).
+pub const MAX_CALIBRATION: usize = 60_000;
+/// Largest `--parity`: latents compared pixel by pixel.
+pub const MAX_PARITY_LATENTS: usize = 100_000;
+
 /// What to export, and how to check it.
 #[derive(Clone, Debug)]
 pub struct ExportOptions {
@@ -105,6 +111,58 @@ pub fn quantize_model(
     .map_err(blob_err("quantizing the decoder"))
 }
 
+/// Refuses an output `out` that is one of the run's own files (its checkpoint, config,
+/// metrics or a weight file): writing it would break the run.
+pub fn refuse_run_file_as_output(
+    run_dir: &Path,
+    state: &checkpoint::CheckpointState,
+    out: &Path,
+) -> Result<(), ExportError> {
+    let inputs = [
+        run_dir.join(CHECKPOINT_FILE),
+        run_dir.join(crate::config::CONFIG_FILE),
+        run_dir.join(crate::training::METRICS_FILE),
+        run_dir.join(&state.model_file),
+        run_dir.join(&state.optimizer_file),
+    ];
+    let in_checkpoint_dir = fsutil::same_file(
+        &fsutil::parent_dir(out),
+        &run_dir.join(CHECKPOINT_DIR),
+    );
+    if in_checkpoint_dir || inputs.iter().any(|i| fsutil::same_file(i, out)) {
+        return Err(ExportError::Usage(format!(
+            "{} is a file of the run in {}: writing there would break the run; give another \
+             output path (the default is {}/decoder.bin)",
+            out.display(),
+            run_dir.display(),
+            run_dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a model whose decoder or prior holds NaN or infinite values (a run saved
+/// after it diverged, or an edited file), before quantizing says something less clear.
+fn check_finite(vae: &Vae, run_dir: &Path, epoch: usize) -> Result<(), ExportError> {
+    let finite = |v: &[f32]| v.iter().all(|x| x.is_finite());
+    let decoder_ok = vae
+        .decoder_layers()
+        .iter()
+        .all(|l| finite(&l.weight) && finite(&l.bias));
+    let prior_ok = vae
+        .mixture_prior()
+        .is_none_or(|m| finite(&m.weights) && finite(&m.means) && finite(&m.stds));
+    if decoder_ok && prior_ok {
+        return Ok(());
+    }
+    Err(ExportError::Usage(format!(
+        "the checkpoint in {} (epoch {epoch}) has NaN or infinite {} weights: that model \
+         cannot be exported; retrain it (with a lower --lr if training diverged)",
+        run_dir.display(),
+        if decoder_ok { "prior" } else { "decoder" }
+    )))
+}
+
 /// Writes `bytes` to `path` atomically, creating its folder if needed.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
     fsutil::create_parent_dir(path)
@@ -127,13 +185,35 @@ pub fn export(options: &ExportOptions) -> Result<Exported, ExportError> {
             "--calibration needs at least 1 digit".into(),
         ));
     }
+    if options.calibration > MAX_CALIBRATION {
+        return Err(ExportError::Usage(format!(
+            "--calibration {} is over {MAX_CALIBRATION} (the MNIST training set; more only \
+             costs memory): the default 2000 is plenty",
+            options.calibration
+        )));
+    }
+    if options.parity_latents > MAX_PARITY_LATENTS {
+        return Err(ExportError::Usage(format!(
+            "--parity {} is over {MAX_PARITY_LATENTS} latents: use a smaller value (default 512)",
+            options.parity_latents
+        )));
+    }
+    if options.max_test == 0 {
+        return Err(ExportError::Usage(
+            "--max-test 0 leaves no test digits for the test loss: use at least 1".into(),
+        ));
+    }
     if let Clipping::Quantile(q) = options.clipping
         && !(q > 0.5 && q <= 1.0)
     {
         return Err(ExportError::Usage("--quantile must be in (0.5, 1]".into()));
     }
     let run_dir = run_dir_of(&options.run_dir);
-    let (config, vae) = checkpoint::load_model(&run_dir, &backend::device())?;
+    let state = checkpoint::load_state(&run_dir)?;
+    refuse_run_file_as_output(&run_dir, &state, &options.out)?;
+    let vae = checkpoint::load_model_from_state(&run_dir, &state, &backend::device())?;
+    let config = state.config;
+    check_finite(&vae, &run_dir, state.epoch)?;
     let mnist = data::load_for_run(options.data_dir.as_deref(), &config.data_dir)?;
     let seed = config.train.seed;
 

@@ -8,6 +8,7 @@ use crate::checkpoint::CheckpointError;
 use crate::config::ConfigError;
 use crate::data::DataError;
 use crate::pictures::PictureError;
+use crate::runfolder::RunFolderError;
 
 /// Why training stopped.
 #[derive(Debug)]
@@ -20,6 +21,8 @@ pub enum TrainError {
     Checkpoint(CheckpointError),
     /// A picture could not be drawn or saved.
     Picture(PictureError),
+    /// The run folder is locked, holds another run, or cannot be prepared.
+    RunFolder(RunFolderError),
     /// A file of the run could not be written or read.
     Io {
         /// The file.
@@ -54,6 +57,7 @@ impl fmt::Display for TrainError {
             Self::Data(e) => write!(f, "{e}"),
             Self::Checkpoint(e) => write!(f, "{e}"),
             Self::Picture(e) => write!(f, "{e}"),
+            Self::RunFolder(e) => write!(f, "{e}"),
             Self::Io { path, source } => write!(
                 f,
                 "cannot write {}: {source}; check that the folder is writable",
@@ -76,7 +80,11 @@ impl fmt::Display for TrainError {
                         "the checkpoint of epoch {e} in {} is kept; ",
                         run_dir.display()
                     )?,
-                    None => write!(f, "no checkpoint was written; ")?,
+                    None => write!(
+                        f,
+                        "no checkpoint was written (whatever {} held before is left as it was); ",
+                        run_dir.display()
+                    )?,
                 }
                 write!(f, "lower the learning rate (--lr) and train again")
             }
@@ -97,6 +105,7 @@ impl std::error::Error for TrainError {
             Self::Data(e) => Some(e),
             Self::Checkpoint(e) => Some(e),
             Self::Picture(e) => Some(e),
+            Self::RunFolder(e) => Some(e),
             Self::Io { source, .. } => Some(source),
             _ => None,
         }
@@ -121,5 +130,10 @@ impl From<CheckpointError> for TrainError {
 impl From<PictureError> for TrainError {
     fn from(e: PictureError) -> Self {
         Self::Picture(e)
+    }
+}
+impl From<RunFolderError> for TrainError {
+    fn from(e: RunFolderError) -> Self {
+        Self::RunFolder(e)
     }
 }

@@ -16,10 +16,12 @@ use super::stepper::{StepMode, Stepper};
 use crate::checkpoint::{self, CheckpointState, RngState};
 use crate::config::{ConfigError, RunConfig};
 use crate::data::Mnist;
+use crate::export::int8;
 use crate::metrics::{EpochMetrics, metrics_csv_header};
 use crate::model::Vae;
 use crate::render;
 use crate::rng::{Rng, Stream};
+use crate::runfolder::{self, RunLock, Staging};
 use crate::{backend, fsutil};
 
 /// File name of the metrics table in a run directory.
@@ -32,6 +34,10 @@ pub struct TrainOptions {
     pub out_dir: PathBuf,
     /// Continue from the checkpoint in `out_dir`.
     pub resume: bool,
+    /// Start afresh even if `out_dir` holds a run (`--force`): its files are replaced once
+    /// the new run has saved its first epoch. Without it a fresh start into a run folder
+    /// fails with [`RunFolderError::HoldsRun`](crate::runfolder::RunFolderError).
+    pub replace: bool,
     /// Draw a progress bar on stderr (it hides itself when stderr is not a terminal).
     pub progress: bool,
     /// Print a summary line per epoch on stdout.
@@ -52,6 +58,7 @@ impl TrainOptions {
         Self {
             out_dir: out_dir.into(),
             resume: false,
+            replace: false,
             progress: true,
             verbose: true,
             pictures: true,
@@ -106,26 +113,56 @@ fn progress_bar(batches: usize, epoch: usize, epochs: usize, show: bool) -> Prog
 /// Trains `config` on `mnist` into `opts.out_dir` (resuming from its checkpoint with
 /// `opts.resume`; then `config` must be the checkpoint's configuration, possibly with more
 /// epochs). Returns the metrics of all epochs and the trained model.
+///
+/// The folder is locked for the whole session ([`RunLock`]). A fresh start into a folder
+/// that holds a run needs `opts.replace`; it writes into a staging folder and takes the
+/// old run's place only after its first checkpoint ([`Staging`]), so a run that fails
+/// earlier leaves the folder as it was.
 pub fn train(
     mnist: &Mnist,
     config: &RunConfig,
     opts: &TrainOptions,
 ) -> Result<TrainReport, TrainError> {
     config.validate()?;
-    let run_dir = opts.out_dir.as_path();
-    std::fs::create_dir_all(run_dir).map_err(|source| TrainError::Io {
-        path: run_dir.to_path_buf(),
+    let out = opts.out_dir.as_path();
+    let created = !out.exists();
+    std::fs::create_dir_all(out).map_err(|source| TrainError::Io {
+        path: out.to_path_buf(),
         source,
     })?;
+    let result = locked_train(mnist, config, opts);
+    if created && !runfolder::holds_run(out) {
+        // A new folder whose run failed before its first checkpoint: leave nothing.
+        let _ = std::fs::remove_file(out.join(runfolder::LOCK_FILE));
+        let _ = std::fs::remove_dir(out);
+    }
+    result
+}
+
+fn locked_train(
+    mnist: &Mnist,
+    config: &RunConfig,
+    opts: &TrainOptions,
+) -> Result<TrainReport, TrainError> {
+    let out = opts.out_dir.as_path();
+    let _lock = RunLock::acquire(out)?;
+    if !opts.resume {
+        runfolder::check_fresh_start(out, opts.replace)?;
+    }
+    let staging = match opts.resume {
+        true => None,
+        false => Some(Staging::begin(out)?),
+    };
+    let work_dir = staging.as_ref().map_or(out, Staging::path).to_path_buf();
     let device = backend::train_device();
     let Start {
         mut model,
         mut optim,
         mut history,
         first_epoch,
-    } = start(run_dir, mnist, config, opts, &device)?;
-    config.save(run_dir)?;
-    write_metrics(run_dir, &history)?;
+    } = start(out, mnist, config, opts, &device)?;
+    config.save(&work_dir)?;
+    write_metrics(&work_dir, &history)?;
 
     let data = Data {
         train: View::new(&mnist.train, config.train.max_train),
@@ -137,14 +174,18 @@ pub fn train(
         )));
     }
     if opts.verbose {
-        announce(run_dir, config, &data, first_epoch);
+        announce(out, config, &data, first_epoch);
     }
+    let int8_eval = opts.int8_eval && int8_check_worthwhile(config, opts.verbose);
     let mut session = Session {
-        run_dir,
+        run_dir: work_dir,
+        out,
+        staging,
         config,
         opts,
         data: &data,
         stepper: Stepper::new(opts.step_mode),
+        int8_eval,
         last_good: first_epoch.checked_sub(1).filter(|&e| e > 0),
     };
     for epoch in first_epoch..=config.train.epochs {
@@ -154,6 +195,11 @@ pub fn train(
         let row = session.measure(&model, epoch, loss_sum, t0)?;
         history.push(row);
         session.save_epoch(&model, &optim, epoch, &history)?;
+        if let Some(staging) = session.staging.take() {
+            // The first checkpoint exists: the new run takes the folder.
+            staging.commit()?;
+            session.run_dir = out.to_path_buf();
+        }
         if opts.verbose {
             print_epoch(&row, config.train.epochs);
         }
@@ -162,7 +208,7 @@ pub fn train(
     let model = model.valid().to_device(&backend::device());
     let pictures = if opts.pictures {
         render::write_all(
-            run_dir,
+            out,
             &model,
             &data.test.to_split(),
             &history,
@@ -188,8 +234,8 @@ struct Start {
     first_epoch: usize,
 }
 
-/// A fresh start (replacing whatever run `run_dir` held), or with `opts.resume` the
-/// checkpoint in `run_dir`, which must have been trained on the same data.
+/// A fresh start, or with `opts.resume` the checkpoint in `run_dir`, which must have been
+/// trained on the same data.
 fn start(
     run_dir: &Path,
     mnist: &Mnist,
@@ -199,7 +245,6 @@ fn start(
 ) -> Result<Start, TrainError> {
     let optim = optimizer(opts.optimizer);
     if !opts.resume {
-        let _ = std::fs::remove_file(run_dir.join(checkpoint::CHECKPOINT_FILE));
         return Ok(Start {
             model: Vae::new(&config.model, config.train.seed, device)?,
             optim,
@@ -255,9 +300,37 @@ fn announce(run_dir: &Path, config: &RunConfig, data: &Data<'_>, first_epoch: us
     }
 }
 
+/// Whether the per-epoch int8 check is worth its cost for `config`'s model: not when the
+/// model cannot be exported (a run from before the limits were checked at the start), nor
+/// when quantizing it would take more than [`int8::MAX_EPOCH_CHECK_COST`] (wide latents
+/// or hidden layers). Says why when skipping, if `verbose`.
+fn int8_check_worthwhile(config: &RunConfig, verbose: bool) -> bool {
+    let reason = if let Err(e) = config.model.check_exportable() {
+        format!("this model cannot be exported ({e})")
+    } else if int8::quantization_cost(&config.model) > int8::MAX_EPOCH_CHECK_COST {
+        "quantizing this model takes longer than an epoch of training is worth (widths \
+         squared); vae-export measures the blob once"
+            .to_owned()
+    } else {
+        return true;
+    };
+    if verbose {
+        eprintln!("note: no per-epoch int8 test loss: {reason}");
+    }
+    false
+}
+
 /// The state that lasts across the epochs of a session.
 struct Session<'a> {
-    run_dir: &'a Path,
+    /// Where the session writes: the staging folder of a fresh start until its first
+    /// checkpoint, then the run folder.
+    run_dir: PathBuf,
+    /// The run folder.
+    out: &'a Path,
+    /// A fresh start's staging folder, until committed.
+    staging: Option<Staging>,
+    /// Measure the int8 test loss every epoch ([`int8_check_worthwhile`]).
+    int8_eval: bool,
     config: &'a RunConfig,
     opts: &'a TrainOptions,
     data: &'a Data<'a>,
@@ -331,7 +404,7 @@ impl Session<'_> {
         if !test_loss.is_finite() {
             return Err(self.non_finite(epoch, self.batches(), test_loss as f32));
         }
-        let test_loss_int8 = if self.opts.int8_eval {
+        let test_loss_int8 = if self.int8_eval {
             int8_test_loss(&model.valid(), &self.data.train, test, seed)
         } else {
             None
@@ -362,6 +435,8 @@ impl Session<'_> {
             epoch,
             model_file: PathBuf::new(),
             optimizer_file: PathBuf::new(),
+            model_sha256: None,
+            optimizer_sha256: None,
             config: self.config.clone(),
             rng: RngState {
                 seed: self.config.train.seed,
@@ -369,10 +444,10 @@ impl Session<'_> {
             },
             metrics: history.to_vec(),
         };
-        checkpoint::save(self.run_dir, model, optim, state)?;
+        checkpoint::save(&self.run_dir, model, optim, state)?;
         self.last_good = Some(epoch);
-        write_metrics(self.run_dir, history)?;
-        render::write_loss_plot(self.run_dir, history)?;
+        write_metrics(&self.run_dir, history)?;
+        render::write_loss_plot(&self.run_dir, history)?;
         Ok(())
     }
 
@@ -382,7 +457,7 @@ impl Session<'_> {
             batch,
             value,
             last_good: self.last_good,
-            run_dir: self.run_dir.to_path_buf(),
+            run_dir: self.out.to_path_buf(),
         }
     }
 }
@@ -409,6 +484,7 @@ fn print_epoch(row: &EpochMetrics, epochs: usize) {
 /// digits of `mnist` (truncated like the run's `max_test`). Returns the files written.
 pub fn regenerate_pictures(run_dir: &Path, mnist: &Mnist) -> Result<Vec<PathBuf>, TrainError> {
     let state = checkpoint::load_state(run_dir)?;
+    let _lock = RunLock::acquire(run_dir)?;
     let model = checkpoint::load_model_from_state(run_dir, &state, &backend::device())?;
     let test = View::new(&mnist.test, state.config.train.max_test).to_split();
     let mut metrics = state.metrics.clone();
