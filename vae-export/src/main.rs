@@ -369,11 +369,10 @@ fn run_sample(args: SampleArgs) -> Result<(), ExportError> {
     // file written before it.
     match &args.raw {
         Some(raw) => {
-            fsutil::create_parent_dir(raw)
-                .map_err(|source| ExportError::Io {
-                    path: raw.clone(),
-                    source,
-                })?;
+            fsutil::create_parent_dir(raw).map_err(|source| ExportError::Io {
+                path: raw.clone(),
+                source,
+            })?;
             let mut failure = None;
             let written = fsutil::atomic_write_with(raw, |w| {
                 draw(Some(w)).map_err(|e| {

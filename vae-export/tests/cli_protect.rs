@@ -17,7 +17,11 @@ fn valid_run() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
     RUN.get_or_init(|| {
         let tmp = tempfile::tempdir().expect("temp dir");
         let run = tmp.path().join("run");
-        train_tiny_run(&fixture(), &run, &["--max-train", "128", "--max-test", "64"]);
+        train_tiny_run(
+            &fixture(),
+            &run,
+            &["--max-train", "128", "--max-test", "64"],
+        );
         let blob = tmp.path().join("decoder.bin");
         export(&run, &blob).assert().success();
         (tmp, run, blob)
@@ -27,8 +31,15 @@ fn valid_run() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
 /// A fast export of `run` to `out`.
 fn export(run: &Path, out: &Path) -> assert_cmd::Command {
     let mut cmd = export_cmd();
-    cmd.args(["--run", s(run), "--out", s(out), "--data-dir", s(&fixture())])
-        .args(["--calibration", "64", "--parity", "16", "--max-test", "64"]);
+    cmd.args([
+        "--run",
+        s(run),
+        "--out",
+        s(out),
+        "--data-dir",
+        s(&fixture()),
+    ])
+    .args(["--calibration", "64", "--parity", "16", "--max-test", "64"]);
     cmd
 }
 
@@ -72,11 +83,19 @@ fn outputs_that_are_inputs_are_refused() {
         export_cmd().args(["score", "--blob", s(&copy), "--json", s(&copy)]),
         &["--json and --blob", "same file"],
     );
-    assert_eq!(std::fs::read(&copy).unwrap(), bytes, "the blob was overwritten");
+    assert_eq!(
+        std::fs::read(&copy).unwrap(),
+        bytes,
+        "the blob was overwritten"
+    );
 
     let (_t, run) = run_copy();
     let state = std::fs::read(run.join("checkpoint.json")).unwrap();
-    for target in [run.join("checkpoint.json"), model_file(&run), run.join("config.json")] {
+    for target in [
+        run.join("checkpoint.json"),
+        model_file(&run),
+        run.join("config.json"),
+    ] {
         assert_clean_failure(
             &mut export(&run, &target),
             &["a file of the run", "another output path"],
@@ -104,7 +123,11 @@ fn export_checks_the_checkpoint_digests() {
 
     // Another run's model file with the same shapes.
     let other = t.path().join("other");
-    train_tiny_run(&fixture(), &other, &["--max-train", "128", "--max-test", "64", "--seed", "9"]);
+    train_tiny_run(
+        &fixture(),
+        &other,
+        &["--max-train", "128", "--max-test", "64", "--seed", "9"],
+    );
     std::fs::copy(model_file(&other), &model).unwrap();
     assert_clean_failure(&mut export(&run, &out), &["another run", "SHA-256"]);
 
@@ -117,7 +140,10 @@ fn export_checks_the_checkpoint_digests() {
     let output = export(&run, &out).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
-    assert!(stderr.contains("warning") && stderr.contains("SHA-256"), "{stderr}");
+    assert!(
+        stderr.contains("warning") && stderr.contains("SHA-256"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -157,11 +183,23 @@ fn sample_writes_the_format_its_extension_names() {
     ] {
         let out = t.path().join(name);
         export_cmd()
-            .args(["sample", "--blob", s(blob), "--count", "4", "--out", s(&out)])
+            .args([
+                "sample",
+                "--blob",
+                s(blob),
+                "--count",
+                "4",
+                "--out",
+                s(&out),
+            ])
             .assert()
             .success();
         let bytes = std::fs::read(&out).unwrap();
-        assert!(bytes.starts_with(magic), "{name} starts {:02x?}", &bytes[..4]);
+        assert!(
+            bytes.starts_with(magic),
+            "{name} starts {:02x?}",
+            &bytes[..4]
+        );
     }
     for name in ["a.txt", "noext", "a.gif"] {
         let out = t.path().join(name);
@@ -173,7 +211,15 @@ fn sample_writes_the_format_its_extension_names() {
     }
     let same = t.path().join("both.png");
     assert_clean_failure(
-        export_cmd().args(["sample", "--blob", s(blob), "--out", s(&same), "--raw", s(&same)]),
+        export_cmd().args([
+            "sample",
+            "--blob",
+            s(blob),
+            "--out",
+            s(&same),
+            "--raw",
+            s(&same),
+        ]),
         &["--out and --raw", "same file"],
     );
     assert!(!same.exists());
@@ -184,16 +230,37 @@ fn export_refuses_max_test_zero_and_huge_calibration() {
     let (t, run) = run_copy();
     let out = t.path().join("out.bin");
     let mut cmd = export_cmd();
-    cmd.args(["--run", s(&run), "--out", s(&out), "--data-dir", s(&fixture())])
-        .args(["--calibration", "64", "--parity", "16", "--max-test", "0"]);
+    cmd.args([
+        "--run",
+        s(&run),
+        "--out",
+        s(&out),
+        "--data-dir",
+        s(&fixture()),
+    ])
+    .args(["--calibration", "64", "--parity", "16", "--max-test", "0"]);
     assert_clean_failure(&mut cmd, &["--max-test 0", "at least 1"]);
     let mut cmd = export_cmd();
-    cmd.args(["--run", s(&run), "--out", s(&out), "--data-dir", s(&fixture())])
-        .args(["--calibration", "100000000"]);
+    cmd.args([
+        "--run",
+        s(&run),
+        "--out",
+        s(&out),
+        "--data-dir",
+        s(&fixture()),
+    ])
+    .args(["--calibration", "100000000"]);
     assert_clean_failure(&mut cmd, &["--calibration 100000000", "60000"]);
     let mut cmd = export_cmd();
-    cmd.args(["--run", s(&run), "--out", s(&out), "--data-dir", s(&fixture())])
-        .args(["--parity", "100000000"]);
+    cmd.args([
+        "--run",
+        s(&run),
+        "--out",
+        s(&out),
+        "--data-dir",
+        s(&fixture()),
+    ])
+    .args(["--parity", "100000000"]);
     assert_clean_failure(&mut cmd, &["--parity 100000000"]);
     assert!(!out.exists());
 }
@@ -203,7 +270,13 @@ fn a_bad_temperature_is_reported_as_a_bad_temperature() {
     let (_, _, blob) = valid_run();
     for bad in ["1e38", "101", "-0.5", "NaN"] {
         let stderr = assert_clean_failure(
-            export_cmd().args(["sample", "--blob", s(blob), "--crc", &format!("--temperature={bad}")]),
+            export_cmd().args([
+                "sample",
+                "--blob",
+                s(blob),
+                "--crc",
+                &format!("--temperature={bad}"),
+            ]),
             &["--temperature", "between 0 and 100"],
         );
         assert!(!stderr.contains("z["), "reported as a bad latent: {stderr}");
@@ -226,14 +299,20 @@ fn score_checks_its_flags_before_any_work() {
             .args(["--cache", s(&t.path().join("cache"))]);
         cmd
     };
-    assert_clean_failure(score().args(["--temperature", "1.0,inf"]), &["--temperature"]);
+    assert_clean_failure(
+        score().args(["--temperature", "1.0,inf"]),
+        &["--temperature"],
+    );
     let file = t.path().join("file");
     std::fs::write(&file, b"x").unwrap();
     assert_clean_failure(
         score().args(["--json", s(&file.join("scores.json"))]),
         &["is a file, not a folder"],
     );
-    assert_clean_failure(score().args(["--count", "100000000"]), &["--count", "100000"]);
+    assert_clean_failure(
+        score().args(["--count", "100000000"]),
+        &["--count", "100000"],
+    );
     assert!(!t.path().join("cache").exists());
 }
 
@@ -279,25 +358,50 @@ fn sample_counts_are_capped_or_streamed() {
     );
     let png = t.path().join("many.png");
     assert_clean_failure(
-        export_cmd().args(["sample", "--blob", s(blob), "--count", "5000", "--out", s(&png)]),
+        export_cmd().args([
+            "sample",
+            "--blob",
+            s(blob),
+            "--count",
+            "5000",
+            "--out",
+            s(&png),
+        ]),
         &["--count 5000", "4096", "--raw"],
     );
     assert!(!png.exists());
     // --raw streams: any count up to the cap, byte for byte the --crc digits.
     let raw = t.path().join("many.raw");
     let out = export_cmd()
-        .args(["sample", "--blob", s(blob), "--count", "5000", "--crc", "--raw", s(&raw)])
+        .args([
+            "sample",
+            "--blob",
+            s(blob),
+            "--count",
+            "5000",
+            "--crc",
+            "--raw",
+            s(&raw),
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());
     let bytes = std::fs::read(&raw).unwrap();
     assert_eq!(bytes.len(), 5000 * vae_core::IMAGE_PIXELS);
-    let lines: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(String::from).collect();
+    let lines: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
     assert_eq!(lines.len(), 5000);
     let last = &bytes[4999 * vae_core::IMAGE_PIXELS..];
     assert_eq!(
         lines[4999],
         format!("seed 4999: crc32 {:08x}", vae_core::format::crc32(last))
     );
-    assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 1, "stray files");
+    assert_eq!(
+        std::fs::read_dir(t.path()).unwrap().count(),
+        1,
+        "stray files"
+    );
 }

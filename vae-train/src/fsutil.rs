@@ -50,7 +50,9 @@ pub fn atomic_write_with(
         let file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         let mut writer = BufWriter::new(file);
         fill(&mut writer)?;
-        let file = writer.into_inner().map_err(io::IntoInnerError::into_error)?;
+        let file = writer
+            .into_inner()
+            .map_err(io::IntoInnerError::into_error)?;
         file.sync_all()?;
         drop(file);
         fs::rename(&tmp, path)

@@ -177,7 +177,10 @@ fn recover(dir: &Path) -> Result<(), RunFolderError> {
     if replaced.is_dir() {
         if !dir.join(CHECKPOINT_FILE).is_file() {
             // The swap stopped before the new checkpoint arrived: the old run wins.
-            for entry in fs::read_dir(&replaced).map_err(io_err(&replaced))?.flatten() {
+            for entry in fs::read_dir(&replaced)
+                .map_err(io_err(&replaced))?
+                .flatten()
+            {
                 let target = dir.join(entry.file_name());
                 remove_any(&target).map_err(io_err(&target))?;
                 fs::rename(entry.path(), &target).map_err(io_err(&target))?;

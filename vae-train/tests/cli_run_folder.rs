@@ -42,7 +42,15 @@ fn base(out: &Path, epochs: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_vae-train"));
     cmd.env_remove("VAE_MNIST_DIR")
         .args(["--encoder-hidden", "16", "--decoder-hidden", "16"])
-        .args(["--max-train", "64", "--max-test", "64", "--epochs", epochs, "--quiet"])
+        .args([
+            "--max-train",
+            "64",
+            "--max-test",
+            "64",
+            "--epochs",
+            epochs,
+            "--quiet",
+        ])
         .args(["--data-dir", s(&fixture()), "--out", s(out)]);
     cmd
 }
@@ -101,7 +109,13 @@ fn a_folder_holding_a_run_is_refused_unless_resume_or_force() {
 
     let stderr = failure(
         train(&run).args(["--latent-dim", "3"]),
-        &["already holds a run", "1 epochs", "--resume", "--force", "--out"],
+        &[
+            "already holds a run",
+            "1 epochs",
+            "--resume",
+            "--force",
+            "--out",
+        ],
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert_eq!(snapshot(&run), before, "a refused start changed the run");
@@ -119,10 +133,7 @@ fn a_folder_holding_a_run_is_refused_unless_resume_or_force() {
     );
     assert!(!run.join(".new-run").exists() && !run.join(".replaced-run").exists());
     // Resuming is always allowed.
-    resume2(&run)
-        .args(["--latent-dim", "3"])
-        .assert()
-        .success();
+    resume2(&run).args(["--latent-dim", "3"]).assert().success();
 }
 
 #[test]
@@ -135,10 +146,12 @@ fn a_failing_fresh_start_leaves_the_old_run_intact() {
         train(&run).args(["--force", "--lr", "1e9", "--batch-size", "8"]),
         &["diverged", "no checkpoint was written", "left as it was"],
     );
-    assert_eq!(snapshot(&run), before, "a failed fresh start changed the run");
-    resume2(&run)
-        .assert()
-        .success();
+    assert_eq!(
+        snapshot(&run),
+        before,
+        "a failed fresh start changed the run"
+    );
+    resume2(&run).assert().success();
     assert_eq!(checkpoint_json(&run)["epoch"], 2);
 
     // A new folder whose first run fails is not left behind.
@@ -163,13 +176,14 @@ fn a_second_writer_is_refused_while_the_lock_is_held() {
     let mut pictures = Command::new(env!("CARGO_BIN_EXE_vae-train"));
     pictures.args(["pictures", "--run", s(&run), "--data-dir", s(&fixture())]);
     for mut cmd in [resume2(&run), force, pictures] {
-        failure(&mut cmd, &["in use by another vae-train", ".vae-train.lock"]);
+        failure(
+            &mut cmd,
+            &["in use by another vae-train", ".vae-train.lock"],
+        );
     }
     assert_eq!(snapshot(&run), before);
     drop(lock);
-    resume2(&run)
-        .assert()
-        .success();
+    resume2(&run).assert().success();
 }
 
 #[test]
@@ -196,10 +210,7 @@ fn checkpoint_files_are_checked_against_their_digests() {
     );
     // Another run's model file of the same shapes.
     fs::copy(model_file(&other), &model).unwrap();
-    failure(
-        &mut resume2(&run),
-        &["another run", "SHA-256"],
-    );
+    failure(&mut resume2(&run), &["another run", "SHA-256"]);
     failure(
         Command::new(env!("CARGO_BIN_EXE_vae-train")).args([
             "pictures",
@@ -219,12 +230,13 @@ fn checkpoint_files_are_checked_against_their_digests() {
     map.remove("model_sha256");
     map.remove("optimizer_sha256");
     fs::write(run.join("checkpoint.json"), old.to_string()).unwrap();
-    let out = resume2(&run)
-        .output()
-        .unwrap();
+    let out = resume2(&run).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("warning") && stderr.contains("SHA-256"), "{stderr}");
+    assert!(
+        stderr.contains("warning") && stderr.contains("SHA-256"),
+        "{stderr}"
+    );
     assert!(checkpoint_json(&run)["model_sha256"].is_string());
 }
 
@@ -235,8 +247,14 @@ fn models_the_exporter_cannot_take_are_refused_before_training() {
     let no_data = t.path().join("no-such-data");
     let base = || {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_vae-train"));
-        cmd.env_remove("VAE_MNIST_DIR")
-            .args(["--epochs", "1", "--data-dir", s(&no_data), "--out", s(&out)]);
+        cmd.env_remove("VAE_MNIST_DIR").args([
+            "--epochs",
+            "1",
+            "--data-dir",
+            s(&no_data),
+            "--out",
+            s(&out),
+        ]);
         cmd
     };
     failure(
@@ -290,16 +308,15 @@ fn stale_temporary_files_of_killed_runs_are_removed() {
     // PID 4294967295 cannot exist: these are a killed run's leftovers.
     let stale = [
         run.join(".metrics.csv.tmp-4294967295-0"),
-        run.join("checkpoint").join(".model-e0001.bpk.tmp-4294967295-3"),
+        run.join("checkpoint")
+            .join(".model-e0001.bpk.tmp-4294967295-3"),
     ];
     for f in &stale {
         fs::write(f, b"partial").unwrap();
     }
     let mine = run.join("notes.txt");
     fs::write(&mine, b"mine").unwrap();
-    resume2(&run)
-        .assert()
-        .success();
+    resume2(&run).assert().success();
     for f in &stale {
         assert!(!f.exists(), "{} left", f.display());
     }
@@ -314,7 +331,14 @@ fn the_int8_check_is_skipped_where_it_costs_more_than_it_tells() {
     let out = Command::new(env!("CARGO_BIN_EXE_vae-train"))
         .env_remove("VAE_MNIST_DIR")
         .args(["--latent-dim", "4096", "--encoder-hidden", "16"])
-        .args(["--decoder-hidden", "16", "--max-train", "64", "--max-test", "64"])
+        .args([
+            "--decoder-hidden",
+            "16",
+            "--max-train",
+            "64",
+            "--max-test",
+            "64",
+        ])
         .args(["--epochs", "1", "--no-pictures", "--prior-components", "0"])
         .args(["--data-dir", s(&fixture()), "--out", s(&run)])
         .timeout(Duration::from_secs(120))

@@ -125,10 +125,8 @@ pub fn refuse_run_file_as_output(
         run_dir.join(&state.model_file),
         run_dir.join(&state.optimizer_file),
     ];
-    let in_checkpoint_dir = fsutil::same_file(
-        &fsutil::parent_dir(out),
-        &run_dir.join(CHECKPOINT_DIR),
-    );
+    let in_checkpoint_dir =
+        fsutil::same_file(&fsutil::parent_dir(out), &run_dir.join(CHECKPOINT_DIR));
     if in_checkpoint_dir || inputs.iter().any(|i| fsutil::same_file(i, out)) {
         return Err(ExportError::Usage(format!(
             "{} is a file of the run in {}: writing there would break the run; give another \

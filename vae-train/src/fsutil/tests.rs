@@ -45,10 +45,7 @@ fn streamed_writes_are_atomic_and_a_failure_leaves_the_old_bytes() {
     assert_eq!(err.to_string(), "stopped");
     assert_eq!(fs::read(&path).unwrap(), b"old");
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
-    atomic_write_with(&path, |w| {
-        (0..3).try_for_each(|i| w.write_all(&[b'0' + i]))
-    })
-    .unwrap();
+    atomic_write_with(&path, |w| (0..3).try_for_each(|i| w.write_all(&[b'0' + i]))).unwrap();
     assert_eq!(fs::read(&path).unwrap(), b"012");
 }
 
@@ -57,7 +54,9 @@ fn stale_temporaries_of_dead_processes_are_removed() {
     let dir = tempfile::tempdir().unwrap();
     // PID 4294967295 cannot exist; our own PID is alive.
     let dead = dir.path().join(".metrics.csv.tmp-4294967295-3");
-    let ours = dir.path().join(format!(".a.bin.tmp-{}-0", std::process::id()));
+    let ours = dir
+        .path()
+        .join(format!(".a.bin.tmp-{}-0", std::process::id()));
     let other = dir.path().join("notes.tmp-1-x");
     for p in [&dead, &ours, &other] {
         fs::write(p, b"x").unwrap();

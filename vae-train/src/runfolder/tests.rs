@@ -29,9 +29,15 @@ fn commit_replaces_the_run_files_and_keeps_other_files() {
     check_fresh_start(out, true).unwrap();
     let staging = Staging::begin(out).unwrap();
     write(&staging.path().join(CHECKPOINT_FILE), "new");
-    write(&staging.path().join(CHECKPOINT_DIR).join("model-e0001.bpk"), "new");
+    write(
+        &staging.path().join(CHECKPOINT_DIR).join("model-e0001.bpk"),
+        "new",
+    );
     staging.commit().unwrap();
-    assert_eq!(fs::read_to_string(out.join(CHECKPOINT_FILE)).unwrap(), "new");
+    assert_eq!(
+        fs::read_to_string(out.join(CHECKPOINT_FILE)).unwrap(),
+        "new"
+    );
     let ckpt: Vec<_> = fs::read_dir(out.join(CHECKPOINT_DIR)).unwrap().collect();
     assert_eq!(ckpt.len(), 1);
     assert!(!out.join(render::MANIFOLD_PNG).exists(), "old picture left");
@@ -47,7 +53,10 @@ fn an_uncommitted_staging_leaves_the_old_run() {
     let staging = Staging::begin(out).unwrap();
     write(&staging.path().join(METRICS_FILE), "new");
     drop(staging);
-    assert_eq!(fs::read_to_string(out.join(CHECKPOINT_FILE)).unwrap(), "old");
+    assert_eq!(
+        fs::read_to_string(out.join(CHECKPOINT_FILE)).unwrap(),
+        "old"
+    );
     assert_eq!(fs::read_dir(out).unwrap().count(), 1);
 }
 
@@ -62,7 +71,10 @@ fn an_interrupted_swap_brings_the_old_run_back() {
     write(&out.join(STAGING_DIR).join(CHECKPOINT_FILE), "new");
     write(&out.join(".metrics.csv.tmp-4294967295-0"), "partial");
     let _lock = RunLock::acquire(out).unwrap();
-    assert_eq!(fs::read_to_string(out.join(CHECKPOINT_FILE)).unwrap(), "old");
+    assert_eq!(
+        fs::read_to_string(out.join(CHECKPOINT_FILE)).unwrap(),
+        "old"
+    );
     assert_eq!(fs::read_to_string(out.join(METRICS_FILE)).unwrap(), "old");
     let mut names: Vec<_> = fs::read_dir(out)
         .unwrap()
