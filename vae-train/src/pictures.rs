@@ -9,7 +9,8 @@
 //!
 //! Text is drawn with an embedded copy of DejaVu Sans (the `dejavu` crate)
 //! rasterized by `ab_glyph`, so no system font or font library is needed;
-//! plot lines and markers are anti-aliased with `ab_glyph_rasterizer`.
+//! the plots' axes, grid, curves, markers and legends are laid out and drawn by
+//! `plotters` on an [`image`] buffer, with that same text.
 //!
 //! Errors are [`PictureError`]s; empty or mismatched inputs are errors, never
 //! panics.
@@ -18,6 +19,7 @@ use vae_core::NUM_CLASSES;
 
 pub use crate::metrics::EpochMetrics;
 
+mod canvas;
 mod digit;
 mod draw;
 mod error;

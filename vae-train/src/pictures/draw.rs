@@ -1,11 +1,9 @@
 //! Low-level drawing on an [`RgbImage`]: anti-aliased text (embedded DejaVu
-//! Sans via `ab_glyph`), anti-aliased filled shapes and strokes (via
-//! `ab_glyph_rasterizer`), and crisp one-pixel lines.
+//! Sans via `ab_glyph`), blended pixels and filled rectangles.
 
 use std::sync::OnceLock;
 
 use ab_glyph::{Font, FontRef, PxScale, ScaleFont, point};
-use ab_glyph_rasterizer::Rasterizer;
 use image::RgbImage;
 
 use super::PictureError;
@@ -65,113 +63,6 @@ pub(super) fn fill_rect(img: &mut RgbImage, r: Rect, colour: [u8; 3]) {
             blend(img, clip, x, y, colour, 1.0);
         }
     }
-}
-
-// ---------------------------------------------------------------------------
-// Shapes
-// ---------------------------------------------------------------------------
-
-/// Fills closed polygons, all wound the same way (overlaps then add up and
-/// are clamped, so they do not cancel), with anti-aliased edges.
-fn fill_polygons(img: &mut RgbImage, clip: Rect, polys: &[Vec<(f32, f32)>], colour: [u8; 3]) {
-    let pts = polys.iter().flatten();
-    let (mut lx, mut ly, mut hx, mut hy) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
-    for &(x, y) in pts {
-        if !(x.is_finite() && y.is_finite()) {
-            return;
-        }
-        (lx, ly, hx, hy) = (lx.min(x), ly.min(y), hx.max(x), hy.max(y));
-    }
-    if lx > hx {
-        return;
-    }
-    // The rasterizer needs every point inside its own buffer: give it the
-    // shapes' bounding box plus a margin, and clip when compositing.
-    let (ox, oy) = (lx.floor() - 1.0, ly.floor() - 1.0);
-    let w = (hx - ox).ceil() as usize + 2;
-    let h = (hy - oy).ceil() as usize + 2;
-    // Shapes bigger than any picture here are a caller bug; skip them.
-    if w > 1 << 15 || h > 1 << 15 {
-        return;
-    }
-    let mut r = Rasterizer::new(w, h);
-    for poly in polys {
-        for (i, &(x0, y0)) in poly.iter().enumerate() {
-            let (x1, y1) = poly[(i + 1) % poly.len()];
-            r.draw_line(point(x0 - ox, y0 - oy), point(x1 - ox, y1 - oy));
-        }
-    }
-    r.for_each_pixel_2d(|x, y, a| {
-        blend(
-            img,
-            clip,
-            ox as i32 + x as i32,
-            oy as i32 + y as i32,
-            colour,
-            a,
-        );
-    });
-}
-
-/// A disc as a polygon, wound like [`segment`]'s quads.
-fn disc_polygon((cx, cy): (f32, f32), radius: f32) -> Vec<(f32, f32)> {
-    let n = ((radius * 6.0) as usize).clamp(12, 64);
-    (0..n)
-        .map(|i| {
-            let t = -(i as f32) * std::f32::consts::TAU / n as f32;
-            (cx + radius * t.cos(), cy + radius * t.sin())
-        })
-        .collect()
-}
-
-/// The quad of a segment of half-width `hw`.
-fn segment((x0, y0): (f32, f32), (x1, y1): (f32, f32), hw: f32) -> Option<Vec<(f32, f32)>> {
-    let (dx, dy) = (x1 - x0, y1 - y0);
-    let len = (dx * dx + dy * dy).sqrt();
-    if len < 1e-3 {
-        return None;
-    }
-    let (nx, ny) = (-dy / len * hw, dx / len * hw);
-    Some(vec![
-        (x0 + nx, y0 + ny),
-        (x1 + nx, y1 + ny),
-        (x1 - nx, y1 - ny),
-        (x0 - nx, y0 - ny),
-    ])
-}
-
-/// An anti-aliased filled disc.
-pub(super) fn fill_disc(
-    img: &mut RgbImage,
-    clip: Rect,
-    centre: (f32, f32),
-    radius: f32,
-    colour: [u8; 3],
-) {
-    fill_polygons(img, clip, &[disc_polygon(centre, radius)], colour);
-}
-
-/// An anti-aliased polyline of the given width with round joins.
-pub(super) fn stroke(
-    img: &mut RgbImage,
-    clip: Rect,
-    points: &[(f32, f32)],
-    width: f32,
-    colour: [u8; 3],
-) {
-    let hw = width / 2.0;
-    let mut polys: Vec<_> = points
-        .windows(2)
-        .filter_map(|w| segment(w[0], w[1], hw))
-        .collect();
-    if points.len() > 2 {
-        polys.extend(
-            points[1..points.len() - 1]
-                .iter()
-                .map(|&p| disc_polygon(p, hw)),
-        );
-    }
-    fill_polygons(img, clip, &polys, colour);
 }
 
 // ---------------------------------------------------------------------------

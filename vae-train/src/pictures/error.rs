@@ -76,6 +76,8 @@ pub enum PictureError {
     },
     /// The embedded font could not be loaded (a bug: it is compiled in).
     Font,
+    /// `plotters` failed to draw a plot (a bug).
+    Plot(String),
 }
 
 impl fmt::Display for PictureError {
@@ -116,6 +118,7 @@ impl fmt::Display for PictureError {
                  use fewer images or a smaller scale"
             ),
             Self::Font => write!(f, "the embedded font failed to load (a bug in vae-train)"),
+            Self::Plot(e) => write!(f, "cannot draw the plot: {e} (a bug in vae-train)"),
         }
     }
 }

@@ -1,26 +1,86 @@
-//! Plots with axes: the latent scatter and the loss curves.
+//! Plots with axes, drawn with `plotters`: the latent scatter and the loss curves.
+//!
+//! `plotters` draws on a [`Canvas`], which renders text with the embedded DejaVu Sans;
+//! the same font is registered as plotters' "sans-serif" (its `ab_glyph` feature) for
+//! the text widths it measures itself (the legend box), so no system font is needed.
+
+use std::sync::OnceLock;
 
 use image::{Rgb, RgbImage};
+use plotters::coord::Shift;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters::style::{FontStyle, register_font};
+use plotters_backend::DrawingErrorKind;
 
-use super::draw::{self, Align, INK, Rect, Style};
+use super::canvas::Canvas;
 use super::{EpochMetrics, LABEL_COLOURS, LOSS_COLOURS, MAX_SIDE, PictureError};
 
 /// Figure title size (ab_glyph pixel scale).
-pub(super) const TITLE_SIZE: f32 = 26.0;
-const PANEL_TITLE_SIZE: f32 = 19.0;
-const LABEL_SIZE: f32 = 18.0;
-const TICK_SIZE: f32 = 15.0;
-const GRID: [u8; 3] = [232, 232, 232];
-const SPINE: [u8; 3] = [110, 110, 110];
-const WHITE: [u8; 3] = [255, 255, 255];
+const TITLE_SIZE: f64 = 26.0;
+const PANEL_TITLE_SIZE: f64 = 19.0;
+const LABEL_SIZE: f64 = 18.0;
+const TICK_SIZE: f64 = 15.0;
+const INK: RGBColor = RGBColor(30, 30, 30);
+const GRID: RGBColor = RGBColor(232, 232, 232);
+const SPINE: RGBColor = RGBColor(110, 110, 110);
+const FONT: &str = "sans-serif";
+const LINE_WIDTH: u32 = 3;
+
+/// Registers the embedded DejaVu Sans (regular and bold) as plotters' "sans-serif".
+fn fonts() -> Result<(), PictureError> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok = REGISTERED.get_or_init(|| {
+        register_font(FONT, FontStyle::Normal, dejavu::sans::regular()).is_ok()
+            && register_font(FONT, FontStyle::Bold, dejavu::sans::bold()).is_ok()
+    });
+    ok.then_some(()).ok_or(PictureError::Font)
+}
+
+fn font(size: f64) -> TextStyle<'static> {
+    (FONT, size).into_font().color(&INK)
+}
+
+fn bold(size: f64) -> TextStyle<'static> {
+    FontDesc::new(FontFamily::Name(FONT), size, FontStyle::Bold).color(&INK)
+}
+
+fn rgb([r, g, b]: [u8; 3]) -> RGBColor {
+    RGBColor(r, g, b)
+}
+
+fn plot_err(e: DrawingAreaErrorKind<PictureError>) -> PictureError {
+    match e {
+        DrawingAreaErrorKind::BackendError(DrawingErrorKind::DrawingError(e)) => e,
+        e => PictureError::Plot(e.to_string()),
+    }
+}
+
+type Area<'a> = DrawingArea<Canvas<'a>, Shift>;
+
+/// Draws with `draw` on a white `w × h` canvas and returns the picture.
+fn canvas(
+    (w, h): (u32, u32),
+    draw: impl FnOnce(&Area<'_>) -> Result<(), PictureError>,
+) -> Result<RgbImage, PictureError> {
+    fonts()?;
+    let mut img = RgbImage::from_pixel(w, h, Rgb([255; 3]));
+    let root = Canvas(&mut img).into_drawing_area();
+    draw(&root)?;
+    root.present().map_err(plot_err)?;
+    drop(root);
+    Ok(img)
+}
 
 /// Tick values inside `[lo, hi]` at a "nice" step (1, 2, 2.5 or 5 × 10ᵏ;
-/// whole numbers only when `integer`), at most about `max` of them, with
-/// labels printed to just the precision the step needs.
-fn nice_ticks(lo: f64, hi: f64, max: usize, integer: bool) -> Vec<(f64, String)> {
+/// whole numbers only when `integer`), at most about `max` of them, and the
+/// number of decimals the step needs.
+fn nice_ticks(lo: f64, hi: f64, max: usize, integer: bool) -> (Vec<f64>, usize) {
     let span = hi - lo;
     if !(span.is_finite() && span > 0.0) || max == 0 {
-        return Vec::new();
+        return (Vec::new(), 0);
     }
     let mag = 10f64.powf((span / max as f64).log10().floor());
     let step = [1.0, 2.0, 2.5, 5.0, 10.0, 20.0]
@@ -41,14 +101,11 @@ fn nice_ticks(lo: f64, hi: f64, max: usize, integer: bool) -> Vec<(f64, String)>
         .unwrap_or(10) as usize;
     let first = (lo / step).ceil() as i64;
     let last = (hi / step).floor() as i64;
-    (first..=last)
+    let ticks = (first..=last)
         .take(4 * max + 1)
-        .map(|i| {
-            let v = i as f64 * step;
-            let s = format!("{v:.decimals$}");
-            (v, minus_sign(&s))
-        })
-        .collect()
+        .map(|i| i as f64 * step)
+        .collect();
+    (ticks, decimals)
 }
 
 /// A number's text with a typographic minus (U+2212) instead of a hyphen,
@@ -79,31 +136,8 @@ pub(super) fn padded_range(values: impl Iterator<Item = f64>) -> Option<(f64, f6
     Some((lo - pad, hi + pad))
 }
 
-/// A plot's data-to-pixel mapping.
-pub(super) struct Frame {
-    /// The plotting area in pixels.
-    pub plot: Rect,
-    x: (f64, f64),
-    y: (f64, f64),
-}
-
-impl Frame {
-    /// Pixel position of a data point (y grows upwards in data space).
-    pub fn px(&self, x: f64, y: f64) -> (f32, f32) {
-        let fx = (x - self.x.0) / (self.x.1 - self.x.0);
-        let fy = (y - self.y.0) / (self.y.1 - self.y.0);
-        let w = (self.plot.x1 - self.plot.x0) as f64;
-        let h = (self.plot.y1 - self.plot.y0) as f64;
-        (
-            (self.plot.x0 as f64 + fx * w) as f32,
-            (self.plot.y1 as f64 - fy * h) as f32,
-        )
-    }
-}
-
 /// What [`axes`] draws.
 struct Axes<'a> {
-    area: Rect,
     title: &'a str,
     x_desc: &'a str,
     y_desc: &'a str,
@@ -114,213 +148,103 @@ struct Axes<'a> {
     integer_x: bool,
 }
 
-/// Draws a titled pair of axes with grid lines, ticks, tick labels and axis
-/// descriptions inside `a.area`; returns the plotting area's mapping.
-fn axes(img: &mut RgbImage, a: &Axes<'_>) -> Result<Frame, PictureError> {
-    let tick = Style::regular(TICK_SIZE);
-    let xt = nice_ticks(a.x_ticks.0, a.x_ticks.1, 8, a.integer_x);
-    let yt = nice_ticks(a.y.0, a.y.1, 7, false);
-    let mut ytw = 0;
-    for (_, s) in &yt {
-        ytw = ytw.max(draw::text_size(s, tick)?.0 as i32);
-    }
-    let th = draw::text_size("0", tick)?.1 as i32;
-    let lh = draw::text_size(a.y_desc, Style::regular(LABEL_SIZE))?.1 as i32;
-    let title_h = if a.title.is_empty() {
-        12
-    } else {
-        draw::text_size(a.title, Style::regular(PANEL_TITLE_SIZE))?.1 as i32 + 14
-    };
-    let plot = Rect {
-        x0: a.area.x0 + 8 + lh + 6 + ytw + 10,
-        y0: a.area.y0 + title_h,
-        x1: a.area.x1 - 20,
-        y1: a.area.y1 - (8 + th + 4 + lh + 8),
-    };
-    if plot.x1 - plot.x0 < 20 || plot.y1 - plot.y0 < 20 {
-        return Err(PictureError::InvalidParameter {
-            name: "size",
-            requirement: "large enough to hold the plot",
-        });
-    }
-    let frame = Frame {
-        plot,
-        x: a.x,
-        y: a.y,
-    };
-    for (v, s) in &xt {
-        let x = frame.px(*v, a.y.0).0.round() as i32;
-        draw::fill_rect(
-            img,
-            Rect {
-                x0: x,
-                y0: plot.y0,
-                x1: x + 1,
-                y1: plot.y1,
-            },
-            GRID,
-        );
-        draw::fill_rect(
-            img,
-            Rect {
-                x0: x,
-                y0: plot.y1,
-                x1: x + 1,
-                y1: plot.y1 + 5,
-            },
-            SPINE,
-        );
-        let at = (x, plot.y1 + 8);
-        draw::draw_text(img, s, at, (Align::Center, Align::Start), tick, INK)?;
-    }
-    for (v, s) in &yt {
-        let y = frame.px(a.x.0, *v).1.round() as i32;
-        draw::fill_rect(
-            img,
-            Rect {
-                x0: plot.x0,
-                y0: y,
-                x1: plot.x1,
-                y1: y + 1,
-            },
-            GRID,
-        );
-        draw::fill_rect(
-            img,
-            Rect {
-                x0: plot.x0 - 5,
-                y0: y,
-                x1: plot.x0,
-                y1: y + 1,
-            },
-            SPINE,
-        );
-        let at = (plot.x0 - 9, y);
-        draw::draw_text(img, s, at, (Align::End, Align::Center), tick, INK)?;
-    }
-    // Left and bottom spines.
-    let left = Rect {
-        x0: plot.x0 - 1,
-        y0: plot.y0,
-        x1: plot.x0,
-        y1: plot.y1 + 1,
-    };
-    draw::fill_rect(img, left, SPINE);
-    let bottom = Rect {
-        x0: plot.x0 - 1,
-        y0: plot.y1,
-        x1: plot.x1,
-        y1: plot.y1 + 1,
-    };
-    draw::fill_rect(img, bottom, SPINE);
-    let cx = (plot.x0 + plot.x1) / 2;
-    let cy = (plot.y0 + plot.y1) / 2;
-    let centre = (Align::Center, Align::Center);
-    let title_at = (cx, a.area.y0 + title_h / 2 - 2);
-    draw::draw_text(
-        img,
-        a.title,
-        title_at,
-        centre,
-        Style::regular(PANEL_TITLE_SIZE),
-        INK,
-    )?;
-    let label = Style::regular(LABEL_SIZE);
-    let x_at = (cx, a.area.y1 - 8);
-    draw::draw_text(img, a.x_desc, x_at, (Align::Center, Align::End), label, INK)?;
-    let y_at = (a.area.x0 + 8, cy);
-    draw::draw_text(
-        img,
-        a.y_desc,
-        y_at,
-        (Align::Start, Align::Center),
-        label.vertical(),
-        INK,
-    )?;
-    Ok(frame)
+/// A linear axis whose grid lines and labels are at the [`nice_ticks`].
+struct Axis {
+    linear: RangedCoordf64,
+    ticks: Vec<f64>,
 }
 
-/// Draws a legend box inside the plot, in whichever corner covers the
-/// fewest of `avoid` (pixel positions of the data), preferring upper right.
-fn legend(
-    img: &mut RgbImage,
-    frame: &Frame,
-    entries: &[(&str, [u8; 3])],
-    avoid: &[(f32, f32)],
-) -> Result<(), PictureError> {
-    let style = Style::regular(TICK_SIZE + 1.0);
-    let mut tw = 0;
-    for (name, _) in entries {
-        tw = tw.max(draw::text_size(name, style)?.0 as i32);
+impl Axis {
+    fn new((lo, hi): (f64, f64), ticks: Vec<f64>) -> Self {
+        let linear = (lo..hi).into();
+        Self { linear, ticks }
     }
-    let row = draw::text_size("Ag", style)?.1 as i32 + 4;
-    let (bw, bh) = (10 + 30 + 8 + tw + 8, 8 + row * entries.len() as i32 + 6);
-    let p = frame.plot;
-    let corners = [
-        (p.x1 - 12 - bw, p.y0 + 10),
-        (p.x0 + 12, p.y0 + 10),
-        (p.x1 - 12 - bw, p.y1 - 10 - bh),
-        (p.x0 + 12, p.y1 - 10 - bh),
-    ];
-    let covered = |&(x, y): &(i32, i32)| {
-        avoid
-            .iter()
-            .filter(|(px, py)| {
-                *px >= (x - 6) as f32
-                    && *px <= (x + bw + 6) as f32
-                    && *py >= (y - 6) as f32
-                    && *py <= (y + bh + 6) as f32
-            })
-            .count()
-    };
-    let (bx, by) = corners
+}
+
+impl Ranged for Axis {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.linear.map(value, limit)
+    }
+
+    fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {
+        // Bold points only: no minor grid lines.
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.linear.range()
+    }
+}
+
+type Chart<'a, 'b> = ChartContext<'a, Canvas<'b>, Cartesian2d<Axis, Axis>>;
+
+/// A titled pair of axes with grid lines, ticks, tick labels and axis
+/// descriptions filling `area`.
+fn axes<'a, 'b>(area: &'a Area<'b>, a: &Axes<'_>) -> Result<Chart<'a, 'b>, PictureError> {
+    let (xt, xd) = nice_ticks(a.x_ticks.0, a.x_ticks.1, 8, a.integer_x);
+    let (yt, yd) = nice_ticks(a.y.0, a.y.1, 7, false);
+    let tick = font(TICK_SIZE);
+    let y_label_w = yt
         .iter()
-        .min_by_key(|c| covered(c))
-        .copied()
-        .unwrap_or(corners[0]);
-    draw::fill_rect(
-        img,
-        Rect {
-            x0: bx,
-            y0: by,
-            x1: bx + bw,
-            y1: by + bh,
-        },
-        [200; 3],
-    );
-    let inner = Rect {
-        x0: bx + 1,
-        y0: by + 1,
-        x1: bx + bw - 1,
-        y1: by + bh - 1,
-    };
-    draw::fill_rect(img, inner, WHITE);
-    let clip = Rect::of(img);
-    for (i, (name, colour)) in entries.iter().enumerate() {
-        let cy = by + 6 + row * i as i32 + row / 2;
-        let y = cy as f32 + 0.5;
-        let line = [((bx + 10) as f32, y), ((bx + 40) as f32, y)];
-        draw::stroke(img, clip, &line, 3.0, *colour);
-        draw::draw_text(
-            img,
-            name,
-            (bx + 48, cy),
-            (Align::Start, Align::Center),
-            style,
-            INK,
-        )?;
+        .map(|v| area.estimate_text_size(&minus_sign(&format!("{v:.yd$}")), &tick))
+        .try_fold(0, |m, s| s.map(|(w, _)| m.max(w)))
+        .map_err(plot_err)?;
+    // The rotated y description, a gap, the tick labels and the ticks.
+    let (_, y_desc_h) = area
+        .estimate_text_size(a.y_desc, &font(LABEL_SIZE))
+        .map_err(plot_err)?;
+    let mut builder = ChartBuilder::on(area);
+    if a.title.is_empty() {
+        builder.margin_top(12);
+    } else {
+        builder
+            .caption(a.title, font(PANEL_TITLE_SIZE))
+            .margin_top(4);
     }
-    Ok(())
+    let mut chart = builder
+        .margin_left(8)
+        .margin_right(18)
+        .margin_bottom(8)
+        .x_label_area_size(52)
+        .y_label_area_size(y_desc_h + 6 + y_label_w + 10)
+        .build_cartesian_2d(Axis::new(a.x, xt), Axis::new(a.y, yt))
+        .map_err(plot_err)?;
+    let x_fmt = |v: &f64| minus_sign(&format!("{v:.xd$}"));
+    let y_fmt = |v: &f64| minus_sign(&format!("{v:.yd$}"));
+    chart
+        .configure_mesh()
+        .bold_line_style(GRID)
+        .light_line_style(TRANSPARENT)
+        .axis_style(SPINE)
+        .set_all_tick_mark_size(5)
+        .label_style(tick)
+        .axis_desc_style(font(LABEL_SIZE))
+        .x_desc(a.x_desc)
+        .y_desc(a.y_desc)
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&y_fmt)
+        .draw()
+        .map_err(plot_err)?;
+    Ok(chart)
 }
 
-/// Draws the figure title centred at the top of `img`; returns the height
-/// of the title band.
-fn title(img: &mut RgbImage, text: &str) -> Result<i32, PictureError> {
-    let style = Style::bold(TITLE_SIZE);
-    let h = draw::text_size(text, style)?.1 as i32 + 16;
-    let at = (img.width() as i32 / 2, h / 2 + 2);
-    draw::draw_text(img, text, at, (Align::Center, Align::Center), style, INK)?;
-    Ok(h)
+/// Draws the figure title centred at the top of `root`; returns the area below it.
+fn title<'b>(root: &Area<'b>, text: &str) -> Result<Area<'b>, PictureError> {
+    let style = bold(TITLE_SIZE);
+    let (_, h) = root.estimate_text_size(text, &style).map_err(plot_err)?;
+    let band = h as i32 + 16;
+    let centre = (root.dim_in_pixel().0 as i32 / 2, band / 2 + 2);
+    let style = style.pos(Pos::new(HPos::Center, VPos::Center));
+    root.draw(&Text::new(text, centre, style))
+        .map_err(plot_err)?;
+    Ok(root.margin(band, 0, 0, 0))
 }
 
 /// Pixel centre of each scatter point, `None` where the point was skipped.
@@ -359,73 +283,52 @@ pub(super) fn scatter(
     let yr = padded_range(points.iter().filter(finite).map(|p| f64::from(p[1])))
         .ok_or(PictureError::NoFiniteData { what })?;
 
-    let mut img = RgbImage::from_pixel(size, size, Rgb(WHITE));
-    let top = title(&mut img, "Latent space of the test set")?;
-    let legend_w = 80;
-    let side = size as i32;
-    let frame = axes(
-        &mut img,
-        &Axes {
-            area: Rect {
-                x0: 0,
-                y0: top,
-                x1: side - legend_w,
-                y1: side,
-            },
-            title: "",
-            x_desc: "z₁",
-            y_desc: "z₂",
-            x: xr,
-            y: yr,
-            x_ticks: xr,
-            integer_x: false,
-        },
-    )?;
-    let radius = if points.len() > 2_000 { 2.2 } else { 3.2 };
     let mut at = vec![None; points.len()];
-    for (i, (p, &l)) in points.iter().zip(labels).enumerate() {
-        if !finite(&p) {
-            continue;
-        }
-        let c = frame.px(f64::from(p[0]), f64::from(p[1]));
-        draw::fill_disc(
-            &mut img,
-            frame.plot,
-            c,
-            radius,
-            LABEL_COLOURS[usize::from(l)],
-        );
-        at[i] = Some(c);
-    }
-    // Legend column right of the plot, centred on it.
-    let style = Style::regular(LABEL_SIZE);
-    let row = 26;
-    let x0 = side - legend_w + 10;
-    let mid = (frame.plot.y0 + frame.plot.y1) / 2;
-    let y0 = mid - 11 * row / 2;
-    let head = (x0, y0 + row / 2);
-    draw::draw_text(
-        &mut img,
-        "digit",
-        head,
-        (Align::Start, Align::Center),
-        Style::bold(LABEL_SIZE),
-        INK,
-    )?;
-    let clip = Rect::of(&img);
-    for (k, colour) in LABEL_COLOURS.iter().enumerate() {
-        let cy = y0 + (k as i32 + 1) * row + row / 2;
-        draw::fill_disc(&mut img, clip, ((x0 + 8) as f32, cy as f32), 6.5, *colour);
-        let at_text = (x0 + 22, cy);
-        draw::draw_text(
-            &mut img,
-            &k.to_string(),
-            at_text,
-            (Align::Start, Align::Center),
-            style,
-            INK,
+    let img = canvas((size, size), |root| {
+        let body = title(root, "Latent space of the test set")?;
+        let legend_w = 80;
+        let (plot_area, legend_area) = body.split_horizontally(size - legend_w);
+        let mut chart = axes(
+            &plot_area,
+            &Axes {
+                title: "",
+                x_desc: "z₁",
+                y_desc: "z₂",
+                x: xr,
+                y: yr,
+                x_ticks: xr,
+                integer_x: false,
+            },
         )?;
-    }
+        let radius = if points.len() > 2_000 { 2 } else { 3 };
+        let mut dots = Vec::with_capacity(points.len());
+        for (i, (p, &l)) in points.iter().zip(labels).enumerate() {
+            if finite(&p) {
+                let xy = (f64::from(p[0]), f64::from(p[1]));
+                let (x, y) = chart.backend_coord(&xy);
+                at[i] = Some((x as f32, y as f32));
+                let colour = rgb(LABEL_COLOURS[usize::from(l)]);
+                dots.push(Circle::new(xy, radius, colour.filled()));
+            }
+        }
+        chart.draw_series(dots).map_err(plot_err)?;
+        // Legend column right of the plot, centred on it.
+        let row = 26;
+        let (_, plot_y) = chart.plotting_area().get_pixel_range();
+        let mid = (plot_y.start + plot_y.end) / 2 - legend_area.get_base_pixel().1;
+        let y0 = mid - 11 * row / 2;
+        let left = Pos::new(HPos::Left, VPos::Center);
+        let head = Text::new("digit", (10, y0 + row / 2), bold(LABEL_SIZE).pos(left));
+        legend_area.draw(&head).map_err(plot_err)?;
+        for (k, &colour) in LABEL_COLOURS.iter().enumerate() {
+            let cy = y0 + (k as i32 + 1) * row + row / 2;
+            let dot = Circle::new((18, cy), 7, rgb(colour).filled());
+            legend_area.draw(&dot).map_err(plot_err)?;
+            let text = Text::new(k.to_string(), (32, cy), font(LABEL_SIZE).pos(left));
+            legend_area.draw(&text).map_err(plot_err)?;
+        }
+        Ok(())
+    })?;
     Ok((img, at))
 }
 
@@ -464,46 +367,23 @@ pub(super) fn loss(rows: &[EpochMetrics]) -> Result<RgbImage, PictureError> {
     let markers = rows.len() <= 40;
 
     let (w, h) = (1200, 500);
-    let mut img = RgbImage::from_pixel(w, h, Rgb(WHITE));
-    let top = title(&mut img, "Training progress")?;
-    let split = (w * 58 / 100) as i32;
-    let (w, h) = (w as i32, h as i32);
-    let left_area = Rect {
-        x0: 0,
-        y0: top,
-        x1: split,
-        y1: h,
-    };
-    panel(
-        &mut img,
-        left_area,
-        "Loss per image",
-        "loss (nats)",
-        &left,
-        epochs,
-        markers,
-    )?;
-    let right_area = Rect {
-        x0: split + 10,
-        y0: top,
-        x1: w,
-        y1: h,
-    };
-    panel(
-        &mut img,
-        right_area,
-        "KL divergence per image",
-        "KL (nats)",
-        &right,
-        epochs,
-        markers,
-    )?;
-    Ok(img)
+    canvas((w, h), |root| {
+        let body = title(root, "Training progress")?;
+        let (l, r) = body.split_horizontally(w * 58 / 100);
+        let r = r.margin(0, 0, 10, 0);
+        let panels = [
+            (l, "Loss per image", "loss (nats)", &left[..]),
+            (r, "KL divergence per image", "KL (nats)", &right[..]),
+        ];
+        for (area, title, y_desc, curves) in &panels {
+            panel(area, title, y_desc, curves, epochs, markers)?;
+        }
+        Ok(())
+    })
 }
 
 fn panel(
-    img: &mut RgbImage,
-    area: Rect,
+    area: &Area<'_>,
     title: &str,
     y_desc: &str,
     curves: &[Curve],
@@ -513,10 +393,9 @@ fn panel(
     let yr = padded_range(curves.iter().flat_map(|c| c.points.iter().map(|p| p.1)))
         .ok_or(PictureError::NoFiniteData { what: "loss or KL" })?;
     let pad = ((e1 - e0) * 0.04).max(0.5);
-    let frame = axes(
-        img,
+    let mut chart = axes(
+        area,
         &Axes {
-            area,
             title,
             x_desc: "epoch",
             y_desc,
@@ -532,15 +411,67 @@ fn panel(
     )?;
     let mut all = Vec::new();
     for c in curves {
-        let px: Vec<(f32, f32)> = c.points.iter().map(|&(x, y)| frame.px(x, y)).collect();
-        draw::stroke(img, frame.plot, &px, 2.5, c.colour);
+        let colour = rgb(c.colour);
+        let line = LineSeries::new(c.points.iter().copied(), colour.stroke_width(LINE_WIDTH));
+        chart
+            .draw_series(line)
+            .map_err(plot_err)?
+            .label(c.name)
+            .legend(move |(x, y)| {
+                PathElement::new([(x, y), (x + 30, y)], colour.stroke_width(LINE_WIDTH))
+            });
         if markers {
-            for &p in &px {
-                draw::fill_disc(img, frame.plot, p, 3.6, c.colour);
-            }
+            let dots = c.points.iter().map(|&p| Circle::new(p, 4, colour.filled()));
+            chart.draw_series(dots).map_err(plot_err)?;
         }
-        all.extend(px);
+        all.extend(c.points.iter().map(|p| chart.backend_coord(p)));
     }
-    let entries: Vec<_> = curves.iter().map(|c| (c.name, c.colour)).collect();
-    legend(img, &frame, &entries, &all)
+    // The legend goes in whichever corner covers the fewest data points,
+    // preferring upper right.
+    let entry = font(TICK_SIZE + 1.0);
+    let mut tw = 0;
+    for c in curves {
+        tw = tw.max(area.estimate_text_size(c.name, &entry).map_err(plot_err)?.0 as i32);
+    }
+    let (bw, bh) = (30 + 20 + tw, 24 * curves.len() as i32 + 10);
+    let (xs, ys) = chart.plotting_area().get_pixel_range();
+    let corners = [
+        (
+            SeriesLabelPosition::UpperRight,
+            xs.end - 10 - bw,
+            ys.start + 10,
+        ),
+        (SeriesLabelPosition::UpperLeft, xs.start + 10, ys.start + 10),
+        (
+            SeriesLabelPosition::LowerRight,
+            xs.end - 10 - bw,
+            ys.end - 10 - bh,
+        ),
+        (
+            SeriesLabelPosition::LowerLeft,
+            xs.start + 10,
+            ys.end - 10 - bh,
+        ),
+    ];
+    let covered = |&(_, x, y): &(SeriesLabelPosition, i32, i32)| {
+        all.iter()
+            .filter(|(px, py)| {
+                (x - 6..=x + bw + 6).contains(px) && (y - 6..=y + bh + 6).contains(py)
+            })
+            .count()
+    };
+    let best = corners
+        .iter()
+        .min_by_key(|c| covered(c))
+        .unwrap_or(&corners[0]);
+    chart
+        .configure_series_labels()
+        .position(best.0.clone())
+        .margin(10)
+        .legend_area_size(40)
+        .label_font(entry)
+        .background_style(WHITE)
+        .border_style(RGBColor(200, 200, 200))
+        .draw()
+        .map_err(plot_err)
 }
