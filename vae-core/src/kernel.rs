@@ -35,7 +35,6 @@ pub(crate) fn dot_ref(weights: &[u8], x: &[i8]) -> i32 {
 ///
 /// `rows = weights.len() / x.len()`; a trailing partial row is ignored, and nothing is
 /// produced when `x` is empty. No bias is added: the caller adds it to each value.
-#[cfg(test)]
 pub(crate) fn dense_ref(weights: &[u8], x: &[i8], mut sink: impl FnMut(i32)) {
     if x.is_empty() {
         return;

@@ -50,7 +50,11 @@ fn rows<'l>(layer: Dense<'l>, class_bias: &'l [u8]) -> impl Iterator<Item = RowP
 /// as [`rows`], read with a few loads and bounds checks instead of a five-way zipped
 /// iterator whose state the (out-of-line) dense sink reloads and stores for every row;
 /// on the Cortex-M4 that bookkeeping was about 50 instructions a row.
-struct RowTable<'l> {
+///
+/// `CLASS`: whether the layer adds a class-bias row (layer 0 of a conditional model).
+/// Every other layer reads no class bias at all, instead of a bounds-checked load per
+/// row (about 4 instructions a row on the Cortex-M4).
+struct RowTable<'l, const CLASS: bool> {
     bias: &'l [[u8; 4]],
     class_bias: &'l [[u8; 4]],
     multipliers: &'l [[u8; 4]],
@@ -58,7 +62,7 @@ struct RowTable<'l> {
     weight_scales: &'l [[u8; 4]],
 }
 
-impl<'l> RowTable<'l> {
+impl<'l, const CLASS: bool> RowTable<'l, CLASS> {
     /// `class_bias` as in [`rows`]: the chosen class's row, or empty (adds 0).
     fn new(layer: Dense<'l>, class_bias: &'l [u8]) -> Self {
         RowTable {
@@ -73,7 +77,11 @@ impl<'l> RowTable<'l> {
     /// Row `j`'s parameters; `None` past the end of the layer.
     #[inline(always)]
     fn get(&self, j: usize) -> Option<RowParams> {
-        let extra = self.class_bias.get(j).map_or(0, |&b| i32::from_le_bytes(b));
+        let extra = if CLASS {
+            self.class_bias.get(j).map_or(0, |&b| i32::from_le_bytes(b))
+        } else {
+            0
+        };
         Some(RowParams {
             bias: i32::from_le_bytes(*self.bias.get(j)?).wrapping_add(extra),
             multiplier: i32::from_le_bytes(*self.multipliers.get(j)?),
@@ -85,6 +93,58 @@ impl<'l> RowTable<'l> {
                 .map_or(f32::NAN, |&b| f32::from_le_bytes(b)),
         })
     }
+}
+
+/// Runs the dense kernel over `layer` and calls `row_out(j, row j's parameters, dot)` for
+/// every row, with the class-bias row `class_bias` (empty: none) folded into the bias.
+/// Layers without a class bias take a copy of the loop that reads none.
+#[inline(always)]
+fn for_each_row(
+    accel: Option<Accel>,
+    layer: &Dense<'_>,
+    x: &[i8],
+    class_bias: &[u8],
+    mut row_out: impl FnMut(usize, RowParams, i32),
+) {
+    if class_bias.is_empty() {
+        rows_with(accel, layer, x, &mut row_out);
+    } else {
+        // Only layer 0 of a conditional model: one row at a time with the reference dot
+        // product, so that the target's dense kernels are compiled once, for the
+        // layers without a class bias (the bulk of the work).
+        let params = RowTable::<true>::new(*layer, class_bias);
+        let mut j = 0;
+        kernel::dense_ref(layer.weights, x, |dot| {
+            if let Some(row) = params.get(j) {
+                row_out(j, row, dot);
+            }
+            j += 1;
+        });
+    }
+}
+
+/// [`for_each_row`] for a layer without a class bias, through the target's dense kernels.
+#[inline(always)]
+fn rows_with(
+    accel: Option<Accel>,
+    layer: &Dense<'_>,
+    x: &[i8],
+    row_out: &mut impl FnMut(usize, RowParams, i32),
+) {
+    let params = RowTable::<false>::new(*layer, &[]);
+    let mut j = 0;
+    kernel::dense_with(
+        accel,
+        layer.weights,
+        x,
+        #[inline(always)]
+        |dot| {
+            if let Some(row) = params.get(j) {
+                row_out(j, row, dot);
+            }
+            j += 1;
+        },
+    );
 }
 
 /// Float dense layer with dequantized weights and bias; optional ReLU.
@@ -279,16 +339,19 @@ impl<'a> DecoderCore<'a> {
         let class_bias = self.class_bias(digit)?;
         let input_scale = self.model.layers.last().map_or(f32::NAN, |l| l.input_scale);
         self.forward_q(accel, z_q, class_bias, scratch, |last, x, class_bias| {
-            let params = RowTable::new(*last, class_bias);
-            let mut slots = logits.iter_mut();
-            let mut j = 0;
-            kernel::dense_with(accel, last.weights, x, |dot| {
-                if let (Some(row), Some(slot)) = (params.get(j), slots.next()) {
-                    let acc = dot.wrapping_add(row.bias);
-                    *slot = acc as f32 * (input_scale * row.weight_scale);
-                }
-                j += 1;
-            });
+            for_each_row(
+                accel,
+                last,
+                x,
+                class_bias,
+                #[inline(always)]
+                |j, row, dot| {
+                    if let Some(slot) = logits.get_mut(j) {
+                        let acc = dot.wrapping_add(row.bias);
+                        *slot = acc as f32 * (input_scale * row.weight_scale);
+                    }
+                },
+            );
         })
     }
 
@@ -417,17 +480,23 @@ impl<'a> DecoderCore<'a> {
             if accel.is_some_and(|a| a.pixels(last, x, class_bias, thresholds, out)) {
                 return;
             }
-            let params = RowTable::new(*last, class_bias);
-            let mut slots = out.iter_mut();
-            let mut j = 0;
-            kernel::dense_with(accel, last.weights, x, |dot| {
-                if let (Some(row), Some(slot)) = (params.get(j), slots.next()) {
-                    let value =
-                        kernel::requantize(dot.wrapping_add(row.bias), row.multiplier, row.shift);
-                    *slot = kernel::sigmoid_pixel(thresholds, value);
-                }
-                j += 1;
-            });
+            for_each_row(
+                accel,
+                last,
+                x,
+                class_bias,
+                #[inline(always)]
+                |j, row, dot| {
+                    if let Some(slot) = out.get_mut(j) {
+                        let value = kernel::requantize(
+                            dot.wrapping_add(row.bias),
+                            row.multiplier,
+                            row.shift,
+                        );
+                        *slot = kernel::sigmoid_pixel(thresholds, value);
+                    }
+                },
+            );
         })
     }
 
@@ -462,18 +531,22 @@ impl<'a> DecoderCore<'a> {
             let width = usize::from(layer.out_dim);
             let y = dst.get_mut(..width).ok_or(INCONSISTENT)?;
             if !accel.is_some_and(|a| a.hidden(layer, x, class_bias, zero_point, y)) {
-                let params = RowTable::new(*layer, class_bias);
-                let mut j = 0;
-                kernel::dense_with(accel, layer.weights, x, |dot| {
-                    if let (Some(row), Some(slot)) = (params.get(j), y.get_mut(j)) {
-                        let acc = dot.wrapping_add(row.bias);
-                        *slot = kernel::relu_q(
-                            kernel::requantize(acc, row.multiplier, row.shift),
-                            zero_point,
-                        );
-                    }
-                    j += 1;
-                });
+                for_each_row(
+                    accel,
+                    layer,
+                    x,
+                    class_bias,
+                    #[inline(always)]
+                    |j, row, dot| {
+                        if let Some(slot) = y.get_mut(j) {
+                            let acc = dot.wrapping_add(row.bias);
+                            *slot = kernel::relu_q(
+                                kernel::requantize(acc, row.multiplier, row.shift),
+                                zero_point,
+                            );
+                        }
+                    },
+                );
             }
             class_bias = &[];
             src_len = Some(width);
