@@ -6,16 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use assert_cmd::Command;
-
 mod common;
-use common::{fixture, train_tiny_run};
-
-fn export_cmd() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vae-export"));
-    cmd.env_remove("VAE_MNIST_DIR");
-    cmd
-}
+use common::{assert_clean_failure, export_cmd, fixture, s, train_tiny_run};
 
 /// A tiny trained run and its exported blob, made once per test binary (read-only).
 fn valid_run() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
@@ -36,29 +28,8 @@ fn valid_run() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
     })
 }
 
-/// Non-zero exit, `error:` first, every `needles` in stderr, short, no panic.
-fn assert_clean_failure(cmd: &mut Command, needles: &[&str]) {
-    let output = cmd.output().expect("runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "succeeded; stderr: {stderr}");
-    assert!(stderr.starts_with("error: "), "stderr: {stderr}");
-    assert!(!stderr.contains("panicked"), "panicked: {stderr}");
-    let lines = stderr.lines().filter(|l| !l.trim().is_empty()).count();
-    assert!(lines <= 3, "{lines}-line error: {stderr}");
-    for needle in needles {
-        assert!(
-            stderr.to_lowercase().contains(&needle.to_lowercase()),
-            "stderr does not mention {needle:?}: {stderr}"
-        );
-    }
-}
-
 fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("UTF-8 temp path")
 }
 
 #[test]
