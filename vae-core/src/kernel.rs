@@ -75,55 +75,124 @@ pub(crate) fn dense_with(
     }
 }
 
-/// The accelerated kernels the CPU can run: AVX-512 VNNI on x86-64 (`x86::Vnni`: dense
-/// rows, hidden layers, the pixel layer); elsewhere an empty type, so that
-/// `Option<Accel>` is always `None`.
-#[cfg(target_arch = "x86_64")]
-pub(crate) use x86::Vnni as Accel;
-
-/// The accelerated kernels the CPU can run: none on this target (an empty type, so
-/// `Option<Accel>` is always `None` and the code that uses it compiles away).
-#[cfg(not(target_arch = "x86_64"))]
+/// The accelerated kernels this CPU runs: one variant per SIMD tier compiled for the
+/// target (AVX-512 VNNI and AVX2 on x86-64, NEON on AArch64, simd128 on wasm32). On a
+/// target without any the enum is empty, so `Option<Accel>` is always `None` and the code
+/// that uses it compiles away.
+///
+/// Every tier has the same three entry points, with the contracts of `x86::Vnni`'s:
+/// `dense` (same values as [`dense_ref`]), and `hidden` / `pixels` (whole layers; `false`
+/// and the output untouched when the tier does not take the layer, and the caller runs
+/// the rows through `dense`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Accel {}
+pub(crate) enum Accel {
+    /// x86-64 AVX-512 F, BW and VNNI.
+    #[cfg(target_arch = "x86_64")]
+    Vnni(x86::Vnni),
+    /// x86-64 AVX2.
+    #[cfg(target_arch = "x86_64")]
+    Avx2(x86::Avx2),
+    /// AArch64 NEON (with or without the dot-product extension).
+    #[cfg(target_arch = "aarch64")]
+    Neon(neon::Neon),
+    /// wasm32 with the simd128 target feature.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    Simd128(wasm::Simd128),
+}
 
-#[cfg(not(target_arch = "x86_64"))]
+// On a target without SIMD tiers the enum is empty and the arguments go unused.
+#[cfg_attr(
+    not(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        all(target_arch = "wasm32", target_feature = "simd128")
+    )),
+    allow(unused_variables)
+)]
 impl Accel {
-    pub(crate) fn dense(self, _: &[u8], _: &[i8], _: &mut impl FnMut(i32)) {
-        match self {}
+    /// `sink(dot(row_j, x))` for every whole row of `weights`, in order ([`dense_ref`]'s
+    /// values).
+    #[inline]
+    pub(crate) fn dense(self, weights: &[u8], x: &[i8], sink: &mut impl FnMut(i32)) {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Accel::Vnni(k) => k.dense(weights, x, sink),
+            #[cfg(target_arch = "x86_64")]
+            Accel::Avx2(k) => k.dense(weights, x, sink),
+            #[cfg(target_arch = "aarch64")]
+            Accel::Neon(k) => k.dense(weights, x, sink),
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            Accel::Simd128(k) => k.dense(weights, x, sink),
+        }
     }
 
+    /// A whole hidden layer (see `x86::Vnni::hidden`); `false` when not taken.
+    #[inline]
     pub(crate) fn hidden(
         self,
-        _: &crate::format::Dense<'_>,
-        _: &[i8],
-        _: &[u8],
-        _: i8,
-        _: &mut [i8],
+        layer: &crate::format::Dense<'_>,
+        x: &[i8],
+        class_bias: &[u8],
+        zero_point: i8,
+        out: &mut [i8],
     ) -> bool {
-        match self {}
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Accel::Vnni(k) => k.hidden(layer, x, class_bias, zero_point, out),
+            #[cfg(target_arch = "x86_64")]
+            Accel::Avx2(k) => k.hidden(layer, x, class_bias, zero_point, out),
+            #[cfg(target_arch = "aarch64")]
+            Accel::Neon(k) => k.hidden(layer, x, class_bias, zero_point, out),
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            Accel::Simd128(k) => k.hidden(layer, x, class_bias, zero_point, out),
+        }
     }
 
+    /// The whole last layer to pixels (see `x86::Vnni::pixels`); `false` when not taken.
+    #[inline]
     pub(crate) fn pixels(
         self,
-        _: &crate::format::Dense<'_>,
-        _: &[i8],
-        _: &[u8],
-        _: &[u8],
-        _: &mut [u8; crate::IMAGE_PIXELS],
+        layer: &crate::format::Dense<'_>,
+        x: &[i8],
+        class_bias: &[u8],
+        thresholds: &[u8],
+        out: &mut [u8; crate::IMAGE_PIXELS],
     ) -> bool {
-        match self {}
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Accel::Vnni(k) => k.pixels(layer, x, class_bias, thresholds, out),
+            #[cfg(target_arch = "x86_64")]
+            Accel::Avx2(k) => k.pixels(layer, x, class_bias, thresholds, out),
+            #[cfg(target_arch = "aarch64")]
+            Accel::Neon(k) => k.pixels(layer, x, class_bias, thresholds, out),
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            Accel::Simd128(k) => k.pixels(layer, x, class_bias, thresholds, out),
+        }
     }
 }
 
-/// The accelerated kernels of this CPU, if any (see [`dense`]).
+/// The fastest accelerated kernels of this CPU, if any (see [`dense`]).
 #[inline]
 pub(crate) fn accel() -> Option<Accel> {
     #[cfg(target_arch = "x86_64")]
     {
         x86::Vnni::detect()
+            .map(Accel::Vnni)
+            .or_else(|| x86::Avx2::detect().map(Accel::Avx2))
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(target_arch = "aarch64")]
+    {
+        neon::Neon::detect().map(Accel::Neon)
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        Some(Accel::Simd128(wasm::Simd128::new()))
+    }
+    #[cfg(not(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        all(target_arch = "wasm32", target_feature = "simd128")
+    )))]
     {
         None
     }
@@ -144,6 +213,16 @@ pub(crate) use portable::dense_portable;
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 pub(crate) mod x86;
+
+/// AArch64 NEON kernels (SDOT where the CPU has the dot-product extension).
+#[cfg(target_arch = "aarch64")]
+#[allow(unsafe_code)]
+pub(crate) mod neon;
+
+/// wasm32 simd128 kernels (compiled in with `-C target-feature=+simd128`).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[allow(unsafe_code)]
+pub(crate) mod wasm;
 
 #[cfg(test)]
 mod proptests;

@@ -55,6 +55,7 @@ pub(crate) mod host_layout;
 #[cfg(any(test, feature = "quantize"))]
 mod pixel_lut;
 
+mod avx2;
 mod dot;
 mod hidden;
 mod pixels;
@@ -62,6 +63,7 @@ mod requant;
 mod rows;
 mod tree;
 
+pub(crate) use avx2::Avx2;
 use dot::dense_layer;
 use hidden::hidden_layer;
 use pixels::pixel_layer;
