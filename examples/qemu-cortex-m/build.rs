@@ -7,13 +7,20 @@ fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
 
-    // The board follows the target: Cortex-M0 -> micro:bit, otherwise MPS2-AN386.
+    // The board follows the target: Cortex-M0 -> micro:bit, ARMv8-M Mainline ->
+    // MPS2-AN505 (Cortex-M33), otherwise MPS2-AN386.
     let target = env::var("TARGET").unwrap();
     let (memory, default_blob, board) = if target.starts_with("thumbv6m") {
         (
             "memory-microbit.x",
             "../models/decoder-small.bin",
             "micro:bit (Cortex-M0)",
+        )
+    } else if target.starts_with("thumbv8m.main") {
+        (
+            "memory-mps2-an505.x",
+            "../models/decoder.bin",
+            "MPS2-AN505 (Cortex-M33)",
         )
     } else {
         (
