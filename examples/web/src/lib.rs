@@ -1,0 +1,242 @@
+//! vae-core for the web page: raw `extern "C"` exports over static buffers.
+//!
+//! No wasm-bindgen: the page needs a dozen numeric functions and three byte buffers, which
+//! JavaScript reaches through the module's memory (`new Uint8Array(memory.buffer, ptr,
+//! len)`). Without bindgen there is no generated JS glue, no allocator and no string
+//! marshalling in the module; error messages are written into a static buffer as UTF-8.
+//!
+//! The flow, as the page drives it:
+//!
+//! 1. `blob_buffer(len)` drops the loaded model and returns where to copy `len` blob bytes
+//!    (null when the blob is larger than [`MAX_BLOB`]); JS copies the file there.
+//! 2. `load(len)` parses it with [`DecoderCore::from_bytes`]; `0` on success, else `-1`
+//!    and the error's `Display` text at `error_ptr()` / `error_len()`.
+//! 3. `prior(seed, temperature)` draws the latent of a seed into the latent buffer
+//!    (`latent_ptr()`, `latent_dim()` values), which JS may also write itself.
+//! 4. `decode(digit)` decodes the latent buffer into the image buffer (`image_ptr()`, 784
+//!    bytes); `digit < 0` means none (unconditional blob). `decode_repeat(n, digit)` does
+//!    it `n` times, so the page can time one decode precisely.
+//!
+//! wasm32 runs one thread and JS calls these one at a time, so the statics are never
+//! accessed concurrently.
+
+#![no_std]
+
+use core::fmt::Write;
+
+use vae_core::{DecoderCore, IMAGE_PIXELS, Request};
+
+/// Largest blob the page accepts (the default one is about 280 KB).
+const MAX_BLOB: usize = 4 << 20;
+/// Largest latent the page handles.
+const MAX_LATENT: usize = 256;
+/// Largest scratch (two activation buffers) the page handles.
+const MAX_SCRATCH: usize = 2 * 4096;
+
+static mut BLOB: [u8; MAX_BLOB] = [0; MAX_BLOB];
+static mut CORE: Option<DecoderCore<'static>> = None;
+static mut LATENT: [f32; MAX_LATENT] = [0.0; MAX_LATENT];
+static mut LATENT_Q: [i8; MAX_LATENT] = [0; MAX_LATENT];
+static mut SCRATCH: [i8; MAX_SCRATCH] = [0; MAX_SCRATCH];
+static mut IMAGE: [u8; IMAGE_PIXELS] = [0; IMAGE_PIXELS];
+static mut ERROR: Message = Message {
+    buf: [0; 512],
+    len: 0,
+};
+
+/// An error message, truncated to its buffer at a character boundary.
+struct Message {
+    buf: [u8; 512],
+    len: usize,
+}
+
+impl Write for Message {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        for c in s.chars() {
+            let mut utf8 = [0; 4];
+            let bytes = c.encode_utf8(&mut utf8).as_bytes();
+            let Some(dst) = self.buf.get_mut(self.len..self.len + bytes.len()) else {
+                break;
+            };
+            dst.copy_from_slice(bytes);
+            self.len += bytes.len();
+        }
+        Ok(())
+    }
+}
+
+/// Records `message` as the last error and returns `-1`.
+fn fail(message: impl core::fmt::Display) -> i32 {
+    // SAFETY: single-threaded module, and no reference to ERROR outlives this call.
+    let error = unsafe { &mut *(&raw mut ERROR) };
+    error.len = 0;
+    let _ = write!(error, "{message}");
+    -1
+}
+
+/// The loaded model, if any.
+fn core() -> Option<&'static DecoderCore<'static>> {
+    // SAFETY: single-threaded; CORE is only replaced by `blob_buffer` and `load`, which
+    // JS never calls while a reference from here is alive (each export is one call).
+    unsafe { (*(&raw const CORE)).as_ref() }
+}
+
+/// Drops the loaded model and returns where to write a blob of `len` bytes (null when
+/// `len` is over the limit).
+#[unsafe(no_mangle)]
+pub extern "C" fn blob_buffer(len: usize) -> *mut u8 {
+    // SAFETY: single-threaded. Clearing CORE first ends every borrow of BLOB before JS
+    // overwrites it.
+    unsafe {
+        *(&raw mut CORE) = None;
+    }
+    if len > MAX_BLOB {
+        return core::ptr::null_mut();
+    }
+    (&raw mut BLOB).cast()
+}
+
+/// Parses the first `len` bytes of the blob buffer: `0`, or `-1` with the error text.
+#[unsafe(no_mangle)]
+pub extern "C" fn load(len: usize) -> i32 {
+    // SAFETY: single-threaded; CORE is cleared before BLOB is borrowed, and BLOB is only
+    // written (by JS) after `blob_buffer` clears CORE again.
+    let blob: &'static [u8] = unsafe {
+        *(&raw mut CORE) = None;
+        &(&*(&raw const BLOB))[..len.min(MAX_BLOB)]
+    };
+    let core = match DecoderCore::from_bytes(blob) {
+        Ok(core) => core,
+        Err(e) => return fail(e),
+    };
+    let shape = core.shape();
+    if shape.latent > MAX_LATENT {
+        return fail(format_args!(
+            "latent dimension {} is larger than this page handles ({MAX_LATENT})",
+            shape.latent
+        ));
+    }
+    if core.scratch_len() > MAX_SCRATCH {
+        return fail(format_args!(
+            "hidden layers of {} values are wider than this page handles ({})",
+            shape.hidden,
+            MAX_SCRATCH / 2
+        ));
+    }
+    // SAFETY: single-threaded; no reference into CORE is alive.
+    unsafe {
+        *(&raw mut CORE) = Some(core);
+    }
+    0
+}
+
+/// The latent dimension of the loaded model (0 when none is loaded).
+#[unsafe(no_mangle)]
+pub extern "C" fn latent_dim() -> usize {
+    core().map_or(0, |c| c.shape().latent)
+}
+
+/// Classes of a conditional model; 0 for an unconditional one or none loaded.
+#[unsafe(no_mangle)]
+pub extern "C" fn classes() -> usize {
+    core().map_or(0, |c| c.shape().classes)
+}
+
+/// Multiply-accumulates of one decode (0 when no model is loaded).
+#[unsafe(no_mangle)]
+pub extern "C" fn macs() -> usize {
+    core().map_or(0, |c| c.shape().macs)
+}
+
+/// The default temperature of a request (with or without a digit).
+#[unsafe(no_mangle)]
+pub extern "C" fn default_temperature(with_digit: i32) -> f32 {
+    let request = Request::new(0);
+    let request = if with_digit != 0 {
+        request.digit(0)
+    } else {
+        request
+    };
+    request.resolved_temperature()
+}
+
+/// Where the latent values live (`MAX_LATENT` `f32`s; the model uses `latent_dim()`).
+#[unsafe(no_mangle)]
+pub extern "C" fn latent_ptr() -> *mut f32 {
+    (&raw mut LATENT).cast()
+}
+
+/// Where `decode` writes the 28x28 image.
+#[unsafe(no_mangle)]
+pub extern "C" fn image_ptr() -> *const u8 {
+    (&raw const IMAGE).cast()
+}
+
+/// Where the last error message is (UTF-8, `error_len()` bytes).
+#[unsafe(no_mangle)]
+pub extern "C" fn error_ptr() -> *const u8 {
+    // SAFETY: only the address is taken.
+    unsafe { (&raw const ERROR.buf).cast() }
+}
+
+/// Length of the last error message in bytes.
+#[unsafe(no_mangle)]
+pub extern "C" fn error_len() -> usize {
+    // SAFETY: single-threaded read.
+    unsafe { (*(&raw const ERROR)).len }
+}
+
+/// The prior's latent for `seed` at `temperature` into the latent buffer: `0` or `-1`.
+#[unsafe(no_mangle)]
+pub extern "C" fn prior(seed: u32, temperature: f32) -> i32 {
+    let Some(core) = core() else {
+        return fail("no blob loaded");
+    };
+    let request = Request::new(u64::from(seed)).temperature(temperature);
+    // SAFETY: single-threaded; the only reference to LATENT in this call.
+    let z = unsafe { &mut (&mut *(&raw mut LATENT))[..core.shape().latent] };
+    match core.prior_latent(&request, z) {
+        Ok(()) => 0,
+        Err(e) => fail(e),
+    }
+}
+
+/// Decodes the latent buffer into the image buffer (`digit < 0`: no digit): `0` or `-1`.
+#[unsafe(no_mangle)]
+pub extern "C" fn decode(digit: i32) -> i32 {
+    decode_repeat(1, digit)
+}
+
+/// [`decode`] `n` times (for timing): `0` or `-1`.
+#[unsafe(no_mangle)]
+pub extern "C" fn decode_repeat(n: u32, digit: i32) -> i32 {
+    let Some(core) = core() else {
+        return fail("no blob loaded");
+    };
+    let digit = u8::try_from(digit).ok();
+    let latent = core.shape().latent;
+    // SAFETY: single-threaded; these are the only references to the buffers in this call.
+    let (z, z_q, scratch, image) = unsafe {
+        (
+            &(&*(&raw const LATENT))[..latent],
+            &mut (&mut *(&raw mut LATENT_Q))[..latent],
+            &mut *(&raw mut SCRATCH),
+            &mut *(&raw mut IMAGE),
+        )
+    };
+    for _ in 0..n {
+        if let Err(e) = core
+            .quantize_latent(z, z_q)
+            .and_then(|()| core.decode_quantized(z_q, digit, scratch, image))
+        {
+            return fail(e);
+        }
+    }
+    0
+}
+
+/// A panic traps (the profile aborts on panic; vae-core returns errors instead).
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    core::arch::wasm32::unreachable()
+}

@@ -1,0 +1,43 @@
+// Node test of the wasm module alone: golden CRCs, a corrupt blob's error text, timing.
+// Usage: node test/node.mjs [module.wasm ...]   (default: dist/vae.wasm)
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Vae, crc32 } from '../www/vae.js';
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+const blob = readFileSync(here('../../models/decoder.bin'));
+// "seed 0: crc32 96184d1a" lines
+const golden = [...readFileSync(here('../../models/golden.txt'), 'utf8').matchAll(/seed (\d+): crc32 ([0-9a-f]{8})/g)]
+  .map((m) => [Number(m[1]), m[2]]);
+if (golden.length < 8) throw new Error('golden.txt: expected 8 seeds');
+
+let failed = 0;
+const fail = (msg) => { console.error('FAIL', msg); failed++; };
+const modules = process.argv.slice(2);
+for (const path of modules.length ? modules : [here('../dist/vae.wasm')]) {
+  const vae = await Vae.create(readFileSync(path));
+  vae.load(blob);
+  const temperature = vae.defaultTemperature(false);
+  for (const [seed, want] of golden) {
+    const got = crc32(vae.decode(vae.prior(seed, temperature)));
+    if (got !== want) fail(`${path}: seed ${seed}: crc32 ${got}, golden ${want}`);
+  }
+  // A corrupt blob: one flipped byte in the weights must fail the checksum, with the
+  // vae_core::Error text; the module must keep working afterwards.
+  const bad = Uint8Array.from(blob);
+  bad[bad.length >> 1] ^= 0x55;
+  let message = null;
+  try { vae.load(bad); } catch (e) { message = e.message; }
+  if (!message || !/checksum mismatch/.test(message)) fail(`${path}: corrupt blob gave ${JSON.stringify(message)}`);
+  let truncated = null;
+  try { vae.load(blob.subarray(0, 10)); } catch (e) { truncated = e.message; }
+  if (!truncated) fail(`${path}: a 10-byte blob loaded`);
+  vae.load(blob);
+  const z = vae.prior(golden[0][0], temperature);
+  if (crc32(vae.decode(z)) !== golden[0][1]) fail(`${path}: wrong image after reloading`);
+  vae.time(z, null, 200);
+  const us = Math.min(...[0, 1, 2, 3, 4].map(() => vae.time(z, null, 2000)));
+  console.log(`${path}: ${golden.length} golden CRCs ${failed ? 'checked' : 'equal'}; corrupt blob: "${message}"`);
+  console.log(`${path}: ${us.toFixed(2)} us per digit (latent ${vae.latent}, ${vae.macs} MACs; best of 5 x 2000 decodes, Node ${process.version})`);
+}
+if (failed) { console.error(`${failed} failure(s)`); process.exit(1); }
