@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds the page into examples/web/dist/ (index.html, main.js, vae.js, vae.wasm,
+# decoder.bin): serve it with `python3 -m http.server -d examples/web/dist`.
+# Also builds the scalar module (without simd128) into target/vae-scalar.wasm for the tests.
+# wasm-opt (npm binaryen, `npm ci` in examples/web) is used when installed.
+set -euo pipefail
+cd "$(dirname "$0")"
+export CARGO_TARGET_DIR="$PWD/target"
+cargo build --release --quiet
+RUSTFLAGS="-C target-feature=-simd128" cargo build --release --quiet --target-dir target/scalar
+rm -rf dist && mkdir -p dist
+cp www/index.html www/main.js www/vae.js dist/
+cp ../models/decoder.bin dist/
+simd=target/wasm32-unknown-unknown/release/vae_web.wasm
+scalar=target/scalar/wasm32-unknown-unknown/release/vae_web.wasm
+if [ -x node_modules/.bin/wasm-opt ]; then
+  node_modules/.bin/wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int --enable-mutable-globals "$simd" -o dist/vae.wasm
+  node_modules/.bin/wasm-opt -O3 --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int --enable-mutable-globals "$scalar" -o target/vae-scalar.wasm
+else
+  echo "build.sh: no wasm-opt (run npm ci in examples/web); copying the modules as built" >&2
+  cp "$simd" dist/vae.wasm
+  cp "$scalar" target/vae-scalar.wasm
+fi
+wc -c dist/* target/vae-scalar.wasm

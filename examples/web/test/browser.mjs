@@ -1,0 +1,108 @@
+// Headless Chromium test of the built page (examples/web/dist), as a user drives it:
+// golden CRCs of the canvases for seeds 0-7, click a digit, move sliders, drop a corrupt
+// blob (error text shown, page still decoding), the page's µs per digit, a screenshot.
+// Chromium: CHROMIUM env, else /usr/bin/chromium (Debian's). Usage: node test/browser.mjs
+import { createServer } from 'node:http';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { crc32 } from '../www/vae.js';
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+const dist = here('../dist/');
+const golden = [...readFileSync(here('../../models/golden.txt'), 'utf8').matchAll(/seed (\d+): crc32 ([0-9a-f]{8})/g)]
+  .map((m) => [Number(m[1]), m[2]]);
+if (golden.length < 8) throw new Error('golden.txt: expected 8 seeds');
+
+const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.bin': 'application/octet-stream' };
+const server = createServer((req, res) => {
+  const name = new URL(req.url, 'http://x').pathname.replace(/^\/$/, '/index.html').slice(1);
+  if (!/^[\w.-]+$/.test(name)) { res.writeHead(404).end(); return; }
+  try {
+    const body = readFileSync(join(dist, name));
+    res.writeHead(200, { 'content-type': types[extname(name)] ?? 'application/octet-stream' }).end(body);
+  } catch { res.writeHead(404).end(); }
+});
+await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+const url = `http://127.0.0.1:${server.address().port}/`;
+
+const profile = await mkdtemp(join(tmpdir(), 'vae-web-chromium-'));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  viewport: { width: 900, height: 900 },
+});
+let failed = 0;
+const check = (ok, msg) => { console.log(`${ok ? 'ok  ' : 'FAIL'} ${msg}`); if (!ok) failed++; };
+try {
+  const page = context.pages()[0] ?? await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 30000 });
+  const cells = () => page.evaluate(() => [...document.querySelectorAll('#grid canvas')].map((c) =>
+    Array.from(c.getContext('2d').getImageData(0, 0, 28, 28).data.filter((_, i) => i % 4 === 0))));
+  const crcs = async () => (await cells()).map((p) => crc32(p));
+
+  let got = await crcs();
+  for (const [seed, want] of golden) check(got[seed] === want, `seed ${seed}: canvas crc32 ${got[seed]}, golden ${want}`);
+
+  // Click a digit: that cell gets a new seed, the others stay.
+  await page.click('#grid canvas:nth-child(3)');
+  const after = await crcs();
+  check(after[2] !== got[2] && after[0] === got[0], 'click on cell 2 draws a new digit there only');
+
+  // Temperature slider: the digits change; back to 1: the golden ones again.
+  const big = () => page.evaluate(() => document.getElementById('big').toDataURL());
+  await page.locator('#temperature').fill('0.5');
+  const cold = await crcs();
+  check(cold[0] !== after[0], 'temperature 0.5 changes the digits');
+  await page.locator('#temperature').fill('1');
+  check((await crcs())[0] === golden[0][1], 'temperature 1 again: seed 0 golden');
+
+  // Latent sliders (this blob's latent is not 2): the explorer's digit follows.
+  const before = await big();
+  await page.locator('#sliders input').first().fill('0.7');
+  check((await big()) !== before, 'seed A -> B slider changes the explorer digit');
+
+  const text = await page.textContent('#timing');
+  const us = Number(await page.getAttribute('#timing', 'data-us'));
+  check(us > 0, `page reports: ${text}`);
+
+  // A corrupt blob through the file input: the typed error as text, the page still works.
+  const blob = Uint8Array.from(readFileSync(here('../../models/decoder.bin')));
+  blob[blob.length >> 1] ^= 0x55;
+  await page.setInputFiles('#file', { name: 'corrupt.bin', mimeType: 'application/octet-stream', buffer: Buffer.from(blob) });
+  await page.waitForFunction(() => document.getElementById('error').textContent.length > 0);
+  const error = await page.textContent('#error');
+  check(/^corrupt\.bin: blob checksum mismatch/.test(error), `error shown: ${error}`);
+  await page.click('#grid canvas:nth-child(1)');
+  check((await crcs())[0] !== golden[0][1] && (await crcs())[1] === got[1], 'page still decodes after the corrupt blob');
+
+  // The default blob dropped back on the page (a synthetic drop event): error cleared.
+  const good = readFileSync(here('../../models/decoder.bin')).toString('base64');
+  await page.evaluate((b64) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const dt = new DataTransfer();
+    dt.items.add(new File([bytes], 'decoder.bin'));
+    document.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, good);
+  await page.waitForFunction(() => document.getElementById('error').textContent === '');
+  got = await crcs();
+  for (const [seed, want] of golden) check(got[seed] === want, `after drop: seed ${seed} crc32 ${got[seed]}`);
+
+  check(errors.length === 0, `no page errors ${errors.join('; ')}`);
+  mkdirSync(here('../../../target'), { recursive: true });
+  await page.screenshot({ path: here('../../../target/web-screenshot.png'), fullPage: true });
+  console.log(`chromium ${context.browser()?.version() ?? ''}: ${us.toFixed(2)} us per digit (page's own timing)`);
+} finally {
+  await context.close();
+  server.close();
+  await rm(profile, { recursive: true, force: true });
+}
+if (failed) { console.error(`${failed} failure(s)`); process.exit(1); }

@@ -1,0 +1,122 @@
+// The page: a grid of seeds, a temperature slider, digit buttons for a conditional blob,
+// latent exploration (a 2-D pad, or sliders), and blob loading by drop or file input.
+import { Vae } from './vae.js';
+
+const $ = (id) => document.getElementById(id);
+const CELLS = 16;
+const vae = await Vae.create(await (await fetch('vae.wasm')).arrayBuffer());
+let good = null; // the last blob that loaded, restored after a bad one
+let seeds = [...Array(CELLS).keys()];
+let digit = null;
+let temperature = 1;
+let explore = { x: 0, y: 0, mix: 0, axes: [0, 0, 0] };
+
+function draw(canvas, pixels) {
+  const ctx = canvas.getContext('2d');
+  const img = ctx.createImageData(28, 28);
+  for (let i = 0; i < 784; i++) img.data.set([pixels[i], pixels[i], pixels[i], 255], 4 * i);
+  ctx.putImageData(img, 0, 0);
+}
+
+function timing(z) {
+  const us = vae.time(z, digit, 500);
+  $('timing').textContent = `decode: ${us.toFixed(1)} µs per digit (${vae.macs.toLocaleString('en')} multiply-adds, wasm simd128)`;
+  $('timing').dataset.us = us;
+}
+
+function grid() {
+  const cells = $('grid').children;
+  for (let i = 0; i < CELLS; i++) draw(cells[i], vae.decode(vae.prior(seeds[i], temperature), digit));
+  timing(vae.prior(seeds[0], temperature));
+}
+
+// The explorer's latent: a point of the pad (latent 2), else the interpolation between
+// the first two seeds' latents, moved along the first axes.
+function exploreLatent() {
+  if (vae.latent === 2) return Float32Array.of(explore.x, explore.y);
+  const a = vae.prior(seeds[0], temperature), b = vae.prior(seeds[1], temperature);
+  return a.map((v, i) => v + explore.mix * (b[i] - v) + (explore.axes[i] ?? 0));
+}
+
+function big() { draw($('big'), vae.decode(exploreLatent(), digit)); }
+function render() { grid(); big(); }
+
+function setup() {
+  const conditional = vae.classes > 0;
+  digit = conditional ? (digit ?? 0) % vae.classes : null;
+  temperature = vae.defaultTemperature(conditional);
+  $('temperature').value = temperature;
+  $('tval').value = temperature;
+  const digits = $('digits');
+  digits.classList.toggle('hide', !conditional);
+  digits.replaceChildren(...[...Array(vae.classes).keys()].map((d) => {
+    const b = document.createElement('button');
+    b.textContent = d;
+    b.className = d === digit ? 'on' : '';
+    b.onclick = () => { digit = d; for (const o of digits.children) o.className = o === b ? 'on' : ''; render(); };
+    return b;
+  }));
+  $('pad').classList.toggle('hide', vae.latent !== 2);
+  const sliders = $('sliders');
+  sliders.replaceChildren();
+  if (vae.latent !== 2) {
+    const slider = (text, min, max, value, set) => {
+      const l = document.createElement('label');
+      const s = Object.assign(document.createElement('input'), { type: 'range', min, max, step: 0.01, value });
+      s.oninput = () => { set(Number(s.value)); big(); };
+      l.append(text + ' ', s);
+      sliders.append(l);
+    };
+    slider('seed A → B', 0, 1, explore.mix, (v) => { explore.mix = v; });
+    for (let i = 0; i < Math.min(3, vae.latent); i++) slider(`latent ${i}`, -3, 3, explore.axes[i], (v) => { explore.axes[i] = v; });
+  }
+  $('status').textContent = `${good.name}: ${(good.bytes.length / 1024).toFixed(0)} KB, latent ${vae.latent}, ` +
+    (conditional ? `${vae.classes} classes` : 'unconditional');
+  render();
+}
+
+function load(bytes, name) {
+  try {
+    vae.load(bytes);
+    good = { bytes, name };
+    seeds = [...Array(CELLS).keys()]; // a new blob starts from seeds 0-15
+    $('error').textContent = '';
+    setup();
+  } catch (e) {
+    $('error').textContent = `${name}: ${e.message}`;
+    if (good) vae.load(good.bytes); // the wasm dropped the old model: load it again
+  }
+}
+
+const grid0 = $('grid');
+for (let i = 0; i < CELLS; i++) {
+  const c = Object.assign(document.createElement('canvas'), { width: 28, height: 28, title: 'click: new seed' });
+  c.onclick = () => {
+    seeds[i] = (Math.random() * 2 ** 32) >>> 0;
+    draw(c, vae.decode(vae.prior(seeds[i], temperature), digit));
+    if (i < 2) big();
+  };
+  grid0.append(c);
+}
+$('temperature').oninput = (e) => { temperature = Number(e.target.value); $('tval').value = temperature; render(); };
+const pad = $('pad');
+pad.onpointermove = (e) => {
+  if (!e.buttons) return;
+  const r = pad.getBoundingClientRect();
+  explore.x = ((e.clientX - r.left) / r.width) * 6 - 3;
+  explore.y = 3 - ((e.clientY - r.top) / r.height) * 6;
+  const ctx = pad.getContext('2d');
+  ctx.clearRect(0, 0, 168, 168);
+  ctx.beginPath();
+  ctx.arc(e.clientX - r.left, e.clientY - r.top, 5, 0, 7);
+  ctx.fill();
+  big();
+};
+pad.onpointerdown = pad.onpointermove;
+const file = async (f) => load(new Uint8Array(await f.arrayBuffer()), f.name);
+$('file').onchange = (e) => e.target.files[0] && file(e.target.files[0]);
+document.ondragover = (e) => e.preventDefault();
+document.ondrop = (e) => { e.preventDefault(); const f = e.dataTransfer.files[0]; if (f) file(f); };
+
+load(new Uint8Array(await (await fetch('decoder.bin')).arrayBuffer()), 'decoder.bin');
+document.body.dataset.ready = '1';
