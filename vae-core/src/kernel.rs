@@ -202,7 +202,7 @@ mod arith;
 #[cfg(any(vae_dsp, test))]
 mod packed;
 mod portable;
-/// The RV32 dense loop (no SIMD): four rows per pass, 16 inputs per iteration (`asm!` on
+/// The RV32 dense loop (no SIMD): eight rows per pass, 16 inputs per iteration (`asm!` on
 /// RV32). Compiled on every target, so `dense_portable` names it without `cfg` and the
 /// host tests run its blocking.
 mod riscv;

@@ -16,7 +16,7 @@ pub(crate) fn dense_portable(weights: &[u8], x: &[i8], mut sink: impl FnMut(i32)
         // Targets with vector units (x86-64, AArch64, wasm): one row at a time in
         // 16 independent lanes, which the compiler vectorizes (about 10x the
         // two-row loop on x86-64). Integer sums are exact in any order.
-        // RV32 has no vector unit: four rows per pass, unrolled (module `riscv`).
+        // RV32 has no vector unit: eight rows per pass, unrolled (module `riscv`).
         if cfg!(target_arch = "riscv32") {
             super::riscv::dense(weights, x, &mut sink);
         } else {
