@@ -26,5 +26,9 @@ fn main() {
         "cargo:rustc-env=VAE_BLOB_PATH={}",
         blob_path.canonicalize().unwrap().display()
     );
-    println!("cargo:rustc-env=VAE_BOARD=QEMU virt (RV32IMAC)");
+    // The ISA from the target name: riscv32imac-... -> RV32IMAC.
+    let target = env::var("TARGET").unwrap();
+    let isa = target.split('-').next().unwrap_or("riscv32");
+    let isa = isa.replace("riscv32", "RV32").to_uppercase();
+    println!("cargo:rustc-env=VAE_BOARD=QEMU virt ({isa})");
 }
