@@ -49,7 +49,7 @@ fn run() -> Result<(), ()> {
         SHAPE.latent,
         SHAPE.layers,
         SHAPE.macs,
-        if SHAPE.classes > 0 {
+        if SHAPE.classes != 0 {
             ", conditional"
         } else {
             ""
@@ -115,7 +115,7 @@ fn run() -> Result<(), ()> {
 
 /// The request of golden image `i` (seed `seed`): digit `i % 10` for a conditional blob.
 fn golden_request(i: usize, seed: u64) -> Request {
-    if SHAPE.classes > 0 {
+    if SHAPE.classes != 0 {
         Request::new(seed).digit((i % 10) as u8)
     } else {
         Request::new(seed)

@@ -48,7 +48,7 @@ fn run() -> Result<(), ()> {
     })?;
     let mut image = [0u8; IMAGE_PIXELS];
     for (i, &seed) in SEEDS.iter().enumerate() {
-        let request = if SHAPE.classes > 0 {
+        let request = if SHAPE.classes != 0 {
             Request::new(seed).digit((i % 10) as u8)
         } else {
             Request::new(seed)
