@@ -14,7 +14,7 @@
 use std::vec;
 use std::vec::Vec;
 
-use crate::{DecoderCore, Error, IMAGE_PIXELS, Model, Request, Shape};
+use crate::{DecoderCore, Error, IMAGE_PIXELS, Model, Request, Shape, Tier};
 
 /// Opens `blob`: every check of [`Decoder::from_bytes`](crate::Decoder::from_bytes), for
 /// any latent size and layer width.
@@ -29,6 +29,7 @@ pub fn open(blob: &[u8]) -> Result<Engine<'_>, Error> {
 /// bytes as the core's, checked when built).
 pub struct Engine<'a> {
     core: DecoderCore<'a>,
+    tier: Tier,
     #[cfg(target_arch = "x86_64")]
     layout: Option<crate::kernel::x86::host_layout::HostLayout>,
 }
@@ -37,12 +38,33 @@ impl<'a> Engine<'a> {
     /// Repacks `core`'s weights where the CPU runs the host kernels (about the blob's
     /// size again in memory, about 2 ms for the default blob, the pixel lookup's
     /// exhaustive check included); elsewhere it only wraps `core`.
+    ///
+    /// Runs [`Tier::detect`]'s kernels (so `VAE_KERNEL=avx2` or `portable` turns the
+    /// repacked layout off too).
     pub fn new(core: DecoderCore<'a>) -> Self {
+        Self::with_tier(core, Tier::detect())
+    }
+
+    /// [`new`](Self::new) on the kernels of `tier` (a tier this CPU lacks runs the next
+    /// slower one it has, as [`DecoderCore::decode_quantized_on`] does): only
+    /// [`Tier::Avx512Vnni`] repacks the weights.
+    pub fn with_tier(core: DecoderCore<'a>, tier: Tier) -> Self {
+        let tier = tier.at_most();
         Engine {
             #[cfg(target_arch = "x86_64")]
-            layout: crate::kernel::x86::host_layout::HostLayout::new(core.model()),
+            layout: if tier == Tier::Avx512Vnni {
+                crate::kernel::x86::host_layout::HostLayout::new(core.model())
+            } else {
+                None
+            },
             core,
+            tier,
         }
+    }
+
+    /// The tier decodes run on.
+    pub fn tier(&self) -> Tier {
+        self.tier
     }
 
     /// Whether decodes run on the repacked weights.
@@ -124,7 +146,8 @@ impl<'a> Engine<'a> {
             }
         }
         let mut scratch = vec![0i8; self.core.scratch_len()];
-        self.core.decode_quantized(z_q, digit, &mut scratch, out)
+        self.core
+            .decode_quantized_on(self.tier, z_q, digit, &mut scratch, out)
     }
 
     /// [`DecoderCore::logits`] of `z` quantized.
@@ -137,7 +160,8 @@ impl<'a> Engine<'a> {
         self.core.class_bias(digit)?;
         let z_q = self.quantize_latent(z)?;
         let mut scratch = vec![0i8; self.core.scratch_len()];
-        self.core.logits(&z_q, digit, &mut scratch, logits)
+        self.core
+            .logits_on(self.tier, &z_q, digit, &mut scratch, logits)
     }
 
     /// [`DecoderCore::reference_logits`].

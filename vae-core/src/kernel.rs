@@ -171,22 +171,16 @@ impl Accel {
     }
 }
 
-/// The fastest accelerated kernels of this CPU, if any (see [`dense`]).
+/// The accelerated kernels the decoder runs by default: those of [`Tier::detect`].
 #[inline]
 pub(crate) fn accel() -> Option<Accel> {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        all(target_arch = "wasm32", target_feature = "simd128")
+    ))]
     {
-        x86::Vnni::detect()
-            .map(Accel::Vnni)
-            .or_else(|| x86::Avx2::detect().map(Accel::Avx2))
-    }
-    #[cfg(target_arch = "aarch64")]
-    {
-        neon::Neon::detect().map(Accel::Neon)
-    }
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    {
-        Some(Accel::Simd128(wasm::Simd128::new()))
+        Tier::detect().kernels().flatten()
     }
     #[cfg(not(any(
         target_arch = "x86_64",
@@ -196,6 +190,162 @@ pub(crate) fn accel() -> Option<Accel> {
     {
         None
     }
+}
+
+/// A set of decoder kernels: the portable ones, which every target runs, or one of the
+/// SIMD tiers. Every tier produces the same bytes (the tests compare them bit for bit);
+/// they differ only in speed.
+///
+/// [`Tier::detect`] is the tier a decode runs by default: the fastest one this CPU has
+/// ([`Tier::best`]), unless the `std` feature is on and the environment variable
+/// `VAE_KERNEL` names another (read once per process):
+///
+/// | `VAE_KERNEL` | tier |
+/// |---|---|
+/// | `portable` | [`Tier::Portable`] |
+/// | `avx2` | [`Tier::Avx2`] |
+/// | `avx512` | [`Tier::Avx512Vnni`] |
+/// | `neon` | [`Tier::Neon`] |
+/// | `simd128` | [`Tier::Simd128`] |
+///
+/// A named tier this CPU lacks gives the next slower one it has (`avx512` on an AVX2-only
+/// CPU runs AVX2; `avx2` or `neon` elsewhere runs the portable kernels); unset, empty or
+/// any other value gives [`Tier::best`]. Without `std` (firmware, `no_std` hosts) there
+/// is no environment: run a tier with
+/// [`DecoderCore::decode_quantized_on`](crate::DecoderCore::decode_quantized_on) (or
+/// `host::Engine::with_tier`) instead; [`Tier::available`] lists the choices.
+///
+/// Detection needs no `std`: on x86-64 it is `CPUID` and `XGETBV` in `core`, cached after
+/// the first call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Tier {
+    /// The portable Rust loops (every target).
+    Portable,
+    /// x86-64 AVX2: eight rows per pass, exact `i16` products (`VPMADDWD`).
+    Avx2,
+    /// x86-64 AVX-512 F, BW and VNNI: whole layers, 16 rows per pass (`VPDPBUSD`).
+    Avx512Vnni,
+    /// AArch64 NEON.
+    Neon,
+    /// wasm32 simd128 (compiled in with `-C target-feature=+simd128`).
+    Simd128,
+}
+
+impl Tier {
+    /// Every tier, fastest first within each architecture, [`Tier::Portable`] last: the
+    /// order in which [`best`](Self::best) and `VAE_KERNEL` look for one this CPU has.
+    pub const ALL: [Tier; 5] = [
+        Tier::Avx512Vnni,
+        Tier::Avx2,
+        Tier::Neon,
+        Tier::Simd128,
+        Tier::Portable,
+    ];
+
+    /// The tier's `VAE_KERNEL` name: `portable`, `avx2`, `avx512`, `neon` or `simd128`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Tier::Portable => "portable",
+            Tier::Avx2 => "avx2",
+            Tier::Avx512Vnni => "avx512",
+            Tier::Neon => "neon",
+            Tier::Simd128 => "simd128",
+        }
+    }
+
+    /// The tier called `name` (see [`name`](Self::name)), if any.
+    pub fn from_name(name: &str) -> Option<Tier> {
+        Tier::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// Whether this CPU runs the tier ([`Tier::Portable`] always).
+    pub fn is_available(self) -> bool {
+        self.kernels().is_some()
+    }
+
+    /// The tiers this CPU runs, fastest first, [`Tier::Portable`] last (ignores
+    /// `VAE_KERNEL`).
+    pub fn available() -> impl Iterator<Item = Tier> {
+        Tier::ALL.into_iter().filter(|t| t.is_available())
+    }
+
+    /// The fastest tier this CPU runs (ignores `VAE_KERNEL`).
+    pub fn best() -> Tier {
+        Tier::available().next().unwrap_or(Tier::Portable)
+    }
+
+    /// The tier decodes run by default: [`best`](Self::best), or with the `std` feature
+    /// the one `VAE_KERNEL` asks for (see [`Tier`]).
+    #[inline]
+    pub fn detect() -> Tier {
+        #[cfg(any(feature = "std", test))]
+        if let Some(tier) = forced() {
+            return tier;
+        }
+        Tier::best()
+    }
+
+    /// The fastest tier this CPU runs among `self` and the slower ones after it in
+    /// [`Tier::ALL`].
+    pub(crate) fn at_most(self) -> Tier {
+        let start = Tier::ALL.iter().position(|&t| t == self).unwrap_or(0);
+        Tier::ALL
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .copied()
+            .find(|t| t.is_available())
+            .unwrap_or(Tier::Portable)
+    }
+
+    /// The tier's kernels: `None` when this CPU lacks it, `Some(None)` for the portable
+    /// ones.
+    #[inline]
+    pub(crate) fn kernels(self) -> Option<Option<Accel>> {
+        match self {
+            Tier::Portable => Some(None),
+            #[cfg(target_arch = "x86_64")]
+            Tier::Avx512Vnni => x86::Vnni::detect().map(|k| Some(Accel::Vnni(k))),
+            #[cfg(target_arch = "x86_64")]
+            Tier::Avx2 => x86::Avx2::detect().map(|k| Some(Accel::Avx2(k))),
+            #[cfg(target_arch = "aarch64")]
+            Tier::Neon => neon::Neon::detect().map(|k| Some(Accel::Neon(k))),
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            Tier::Simd128 => Some(Some(Accel::Simd128(wasm::Simd128::new()))),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+}
+
+impl core::fmt::Display for Tier {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// `VAE_KERNEL`'s tier, read once: `None` when it is unset or names no tier.
+#[cfg(any(feature = "std", test))]
+fn forced() -> Option<Tier> {
+    use core::sync::atomic::{AtomicU8, Ordering};
+    // 0: not read yet; 1: no tier named; 2 + i: Tier::ALL[i].
+    static FORCED: AtomicU8 = AtomicU8::new(0);
+    let code = match FORCED.load(Ordering::Relaxed) {
+        0 => {
+            let named = std::env::var("VAE_KERNEL")
+                .ok()
+                .and_then(|v| Tier::from_name(v.trim()));
+            let code = named
+                .and_then(|t| Tier::ALL.iter().position(|&a| a == t))
+                .map_or(1, |i| 2 + i as u8);
+            FORCED.store(code, Ordering::Relaxed);
+            code
+        }
+        c => c,
+    };
+    let tier = Tier::ALL.get(usize::from(code.checked_sub(2)?))?;
+    Some(tier.at_most())
 }
 
 mod arith;

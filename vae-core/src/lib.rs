@@ -98,6 +98,7 @@ pub mod testing;
 pub use decoder::{Decoder, DecoderCore};
 pub use error::Error;
 pub use format::{Dense, Metadata, Model, ModelKind};
+pub use kernel::Tier;
 pub use request::Request;
 pub use rng::Rng;
 pub use shape::Shape;

@@ -311,6 +311,41 @@ impl<'a> DecoderCore<'a> {
         self.pixels_with(kernel::accel(), z_q, digit, scratch, out)
     }
 
+    /// [`decode_quantized`](Self::decode_quantized) on the kernels of `tier` (the same
+    /// bytes on every tier): for benchmarks and tests, and for `no_std` hosts that choose
+    /// a tier themselves. A tier this CPU lacks runs the next slower one it has
+    /// ([`Tier`](crate::Tier)'s order; [`Tier::is_available`](crate::Tier::is_available)
+    /// says which).
+    pub fn decode_quantized_on(
+        &self,
+        tier: crate::Tier,
+        z_q: &[i8],
+        digit: Option<u8>,
+        scratch: &mut [i8],
+        out: &mut [u8; IMAGE_PIXELS],
+    ) -> Result<(), Error> {
+        self.pixels_with(tier.at_most().kernels().flatten(), z_q, digit, scratch, out)
+    }
+
+    /// [`logits`](Self::logits) on the kernels of `tier` (as for
+    /// [`decode_quantized_on`](Self::decode_quantized_on)).
+    pub fn logits_on(
+        &self,
+        tier: crate::Tier,
+        z_q: &[i8],
+        digit: Option<u8>,
+        scratch: &mut [i8],
+        logits: &mut [f32; IMAGE_PIXELS],
+    ) -> Result<(), Error> {
+        self.logits_with(
+            tier.at_most().kernels().flatten(),
+            z_q,
+            digit,
+            scratch,
+            logits,
+        )
+    }
+
     /// The integer path up to the last layer's `i32` accumulators, dequantized to
     /// logits: `logit[j] = acc[j] as f32 * (input_scale * weight_scale[j])` of the last
     /// layer. `sigmoid` of these is what [`decode_quantized`](Self::decode_quantized)

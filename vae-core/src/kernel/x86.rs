@@ -3,8 +3,8 @@
 //!
 //! Selected when the CPU has AVX-512 F, BW and VNNI: statically when the crate is compiled
 //! with those target features (e.g. `RUSTFLAGS=-Ctarget-cpu=native`), otherwise at run
-//! time with `std::is_x86_feature_detected!` (cargo feature `std`); without either the
-//! decoder runs the portable kernels. [`Vnni`] is the proof that the features are there:
+//! time with `CPUID`/`XGETBV` in `core` (module `cpu`, no `std` needed). The AVX2 tier
+//! (module `avx2`) is the next one down; `Tier` picks among them. [`Vnni`] is the proof that the features are there:
 //! it is only made by [`Vnni::detect`], and its methods are the only way into the
 //! `#[target_feature]` functions.
 //!
@@ -56,6 +56,7 @@ pub(crate) mod host_layout;
 mod pixel_lut;
 
 mod avx2;
+pub(crate) mod cpu;
 mod dot;
 mod hidden;
 mod pixels;
@@ -91,46 +92,12 @@ const LOCKSTEP: usize = 7;
 const HIDDEN_GROUP: usize = 16;
 
 impl Vnni {
-    /// `Some` when this CPU has AVX-512 F, BW and VNNI.
-    ///
-    /// Compiled with those target features it is a constant; otherwise, with the `std`
-    /// feature, `std`'s cached CPUID answer (a few loads); without `std`, `None`.
+    /// `Some` when this CPU (and the OS) run AVX-512 F, BW and VNNI: `CPUID` and `XGETBV`
+    /// in `core`, probed once (module `cpu`); a constant when compiled with those target
+    /// features.
     #[inline]
     pub(crate) fn detect() -> Option<Self> {
-        #[cfg(all(
-            target_feature = "avx512f",
-            target_feature = "avx512bw",
-            target_feature = "avx512vnni"
-        ))]
-        {
-            Some(Vnni(()))
-        }
-        #[cfg(all(
-            not(all(
-                target_feature = "avx512f",
-                target_feature = "avx512bw",
-                target_feature = "avx512vnni"
-            )),
-            any(feature = "std", test)
-        ))]
-        {
-            let yes = std::is_x86_feature_detected!("avx512f")
-                && std::is_x86_feature_detected!("avx512bw")
-                && std::is_x86_feature_detected!("avx512vnni");
-            yes.then_some(Vnni(()))
-        }
-        #[cfg(not(any(
-            all(
-                target_feature = "avx512f",
-                target_feature = "avx512bw",
-                target_feature = "avx512vnni"
-            ),
-            feature = "std",
-            test
-        )))]
-        {
-            None
-        }
+        cpu::has_avx512_vnni().then_some(Vnni(()))
     }
 
     /// [`dense`](super::dense) on this CPU: `sink(dot(row_j, x))` for every whole row, in

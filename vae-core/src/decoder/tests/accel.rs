@@ -130,21 +130,107 @@ fn accelerated_matches_portable<const L: usize, const H: usize>(
     }
 }
 
+/// The SIMD tiers this CPU runs (every one, not only the fastest), each with its kernels;
+/// says on stderr when there are none, so that a run without them is visible.
+fn simd_tiers(test: &str) -> Vec<(crate::Tier, kernel::Accel)> {
+    let tiers: Vec<_> = crate::Tier::available()
+        .filter_map(|t| Some((t, t.kernels()??)))
+        .collect();
+    if tiers.is_empty() {
+        std::eprintln!("{test}: no SIMD tier on this CPU; SIMD comparison skipped");
+    }
+    tiers
+}
+
 #[test]
 fn accelerated_kernels_are_bit_exact_with_portable() {
-    let accel = accel_or_skip("accelerated_kernels_are_bit_exact_with_portable");
-    // Widths around the kernels' cases: rows of <= 32 bytes two per register, 64-byte
-    // chunks plus a partial one, blocks of 16 rows plus leftover rows; the default blob's
-    // 20 -> 256 -> 256 -> 784.
-    for seed in 0..4 {
-        accelerated_matches_portable::<20, 256>(seed, &[256, 256], None, accel);
-        accelerated_matches_portable::<1, 64>(seed, &[1, 64], None, accel);
-        accelerated_matches_portable::<2, 100>(seed, &[33, 100], Some(10), accel);
-        accelerated_matches_portable::<4, 72>(seed, &[32, 72, 17], Some(3), accel);
-        accelerated_matches_portable::<7, 130>(seed, &[130, 65], None, accel);
-        accelerated_matches_portable::<16, 600>(seed, &[600], Some(10), accel);
-        accelerated_matches_portable::<31, 48>(seed, &[48, 31], None, accel);
-        accelerated_matches_portable::<64, 0>(seed, &[], Some(10), accel);
-        accelerated_matches_portable::<100, 16>(seed, &[16], None, accel);
+    let _ = accel_or_skip("accelerated_kernels_are_bit_exact_with_portable");
+    for (tier, accel) in simd_tiers("accelerated_kernels_are_bit_exact_with_portable") {
+        std::eprintln!("tier {tier}");
+        let accel = Some(accel);
+        // Widths around the kernels' cases: rows of <= 32 bytes two per register, 16- and
+        // 64-byte chunks plus a partial one, blocks of 8 and 16 rows plus leftover rows;
+        // the default blob's 20 -> 256 -> 256 -> 784.
+        for seed in 0..4 {
+            accelerated_matches_portable::<20, 256>(seed, &[256, 256], None, accel);
+            accelerated_matches_portable::<1, 64>(seed, &[1, 64], None, accel);
+            accelerated_matches_portable::<2, 100>(seed, &[33, 100], Some(10), accel);
+            accelerated_matches_portable::<4, 72>(seed, &[32, 72, 17], Some(3), accel);
+            accelerated_matches_portable::<7, 130>(seed, &[130, 65], None, accel);
+            accelerated_matches_portable::<16, 600>(seed, &[600], Some(10), accel);
+            accelerated_matches_portable::<31, 48>(seed, &[48, 31], None, accel);
+            accelerated_matches_portable::<64, 0>(seed, &[], Some(10), accel);
+            accelerated_matches_portable::<100, 16>(seed, &[16], None, accel);
+            accelerated_matches_portable::<15, 23>(seed, &[23, 9], None, accel);
+        }
     }
+}
+
+/// Every tier this CPU runs (portable included) decodes the committed blobs' golden
+/// seeds to the CRC-32s in `examples/models/golden*.txt`, through `DecoderCore` and the
+/// host engine.
+#[test]
+fn every_tier_produces_the_golden_bytes() {
+    let cases: [(&[u8], &str); 2] = [
+        (
+            include_bytes!("../../../../examples/models/decoder.bin"),
+            include_str!("../../../../examples/models/golden.txt"),
+        ),
+        (
+            include_bytes!("../../../../examples/models/decoder-small.bin"),
+            include_str!("../../../../examples/models/golden-small.txt"),
+        ),
+    ];
+    let tiers: Vec<_> = crate::Tier::available().collect();
+    assert_eq!(tiers.last(), Some(&crate::Tier::Portable));
+    for (blob, golden) in cases {
+        let core = DecoderCore::from_bytes(blob).unwrap();
+        let latent = core.shape().latent;
+        for &tier in &tiers {
+            let engine =
+                crate::host::Engine::with_tier(DecoderCore::from_bytes(blob).unwrap(), tier);
+            assert_eq!(engine.tier(), tier);
+            let mut lines = std::string::String::new();
+            for seed in 0..8u64 {
+                let mut z = std::vec![0f32; latent];
+                core.prior_latent(&Request::new(seed), &mut z).unwrap();
+                let z_q = engine.quantize_latent(&z).unwrap();
+                let mut scratch = std::vec![0i8; core.scratch_len()];
+                let mut image = [0u8; IMAGE_PIXELS];
+                core.decode_quantized_on(tier, &z_q, None, &mut scratch, &mut image)
+                    .unwrap();
+                let mut via_engine = [0u8; IMAGE_PIXELS];
+                engine
+                    .decode_quantized(&z_q, None, &mut via_engine)
+                    .unwrap();
+                assert_eq!(image, via_engine, "tier {tier} seed {seed}");
+                let crc = crate::format::crc32(&image);
+                lines.push_str(&std::format!("seed {seed}: crc32 {crc:08x}\n"));
+            }
+            assert_eq!(lines, golden, "tier {tier}");
+        }
+    }
+}
+
+/// `VAE_KERNEL` (when set, as `.ci/x86-tiers.sh` does) picks the default tier, so that a
+/// misspelt or ignored value fails instead of silently testing the fastest tier.
+#[test]
+fn vae_kernel_names_the_default_tier() {
+    match std::env::var("VAE_KERNEL") {
+        Ok(name) if !name.is_empty() => {
+            let tier = crate::Tier::from_name(&name)
+                .unwrap_or_else(|| panic!("VAE_KERNEL={name} names no tier"));
+            if tier.is_available() {
+                assert_eq!(crate::Tier::detect(), tier);
+            } else {
+                assert!(crate::Tier::detect() != tier);
+            }
+        }
+        _ => assert_eq!(crate::Tier::detect(), crate::Tier::best()),
+    }
+    for t in crate::Tier::ALL {
+        assert_eq!(crate::Tier::from_name(t.name()), Some(t));
+        assert!(t.at_most().is_available());
+    }
+    assert!(crate::Tier::Portable.is_available());
 }

@@ -1,29 +1,48 @@
-//! x86-64 AVX2 kernels.
+//! x86-64 AVX2 kernels: the tier for x86-64 CPUs without AVX-512 VNNI (Intel before Ice
+//! Lake and its client chips since Alder Lake, AMD before Zen 4), bit-exact with the
+//! portable kernels.
 //!
-//! Placeholder: detection answers `None` until the kernels land, so the decoder runs the
-//! portable path.
+//! * Dense layers (module `dot`): eight rows per pass, 16 inputs per step, products
+//!   exact in `i16` pairs (`VPMOVSXBW` + `VPMADDWD`), a horizontal-add tree for the
+//!   eight sums.
+//! * The pixel layer (module `pixels`): the dot products eight rows at a time, the
+//!   requantization in scalar code (AVX2 has no 64-bit arithmetic shift), then the
+//!   threshold search for eight pixels at once (`VPGATHERDD`, branch-free).
+//! * Hidden layers: the dense kernel with the decoder's scalar requantization and ReLU
+//!   (`hidden` answers `false`).
+//!
+//! Safety: the `#[target_feature(enable = "avx2")]` functions are reached only through
+//! [`Avx2`], which exists only when the CPU and OS run AVX2; every load and store is
+//! inside a slice whose length is checked first.
 
 use crate::IMAGE_PIXELS;
 use crate::format::Dense;
 
-/// Proof that the CPU runs these kernels: made only by [`Avx2::detect`].
+mod dot;
+
+/// Proof that the CPU runs AVX2: made only by [`Avx2::detect`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Avx2(());
 
 impl Avx2 {
-    /// `Some` when this CPU runs the kernels.
+    /// `Some` when this CPU (and the OS) run AVX2 (module `cpu`, in `core`).
     #[inline]
     pub(crate) fn detect() -> Option<Self> {
-        None
+        super::cpu::has_avx2().then_some(Avx2(()))
     }
 
     /// [`dense`](crate::kernel::dense_ref)'s values: `sink(dot(row_j, x))` for every
     /// whole row, in order.
     pub(crate) fn dense(self, weights: &[u8], x: &[i8], sink: &mut impl FnMut(i32)) {
-        crate::kernel::dense_portable(weights, x, sink);
+        if x.is_empty() {
+            return;
+        }
+        // SAFETY: `Avx2` exists only when the CPU runs AVX2.
+        unsafe { dot::dense_layer(weights, x, sink) };
     }
 
-    /// A whole hidden layer; `false`: not taken.
+    /// A whole hidden layer; `false`: not taken (the decoder runs [`dense`](Self::dense)
+    /// and its scalar epilogue).
     pub(crate) fn hidden(self, _: &Dense<'_>, _: &[i8], _: &[u8], _: i8, _: &mut [i8]) -> bool {
         false
     }

@@ -177,3 +177,37 @@ fn dense_matches_reference() {
         assert_eq!(out, std::vec![16384 * n as i32; 17], "n {n}");
     }
 }
+
+/// `Avx2::dense` against `dense_ref`: row counts around multiples of 8, widths around
+/// multiples of 16, the largest products (`-128 x -128` everywhere).
+#[test]
+fn avx2_dense_matches_reference() {
+    let Some(avx2) = Avx2::detect() else {
+        std::eprintln!("avx2_dense_matches_reference: no AVX2 on this CPU; skipped");
+        return;
+    };
+    let mut rng = Rng::new(17);
+    for rows in [0, 1, 7, 8, 9, 16, 23, 48] {
+        for n in [1, 2, 15, 16, 17, 20, 31, 32, 33, 100, 255, 256, 257, 600] {
+            let extra = (rng.next_u32() as usize) % n;
+            let w: Vec<u8> = (0..rows * n + extra)
+                .map(|_| rng.next_u32() as u8)
+                .collect();
+            let x: Vec<i8> = (0..n).map(|_| rng.next_u32() as i8).collect();
+            let (mut fast, mut slow) = (Vec::new(), Vec::new());
+            avx2.dense(&w, &x, &mut |a| fast.push(a));
+            dense_ref(&w, &x, |a| slow.push(a));
+            assert_eq!(fast, slow, "rows {rows} n {n}");
+        }
+    }
+    for n in [16, 20, 256, 1000] {
+        let w = std::vec![0x80u8; 17 * n];
+        let x = std::vec![-128i8; n];
+        let mut out = Vec::new();
+        avx2.dense(&w, &x, &mut |a| out.push(a));
+        assert_eq!(out, std::vec![16384 * n as i32; 17], "n {n}");
+        out.clear();
+        avx2.dense(&w, &[], &mut |a| out.push(a));
+        assert!(out.is_empty());
+    }
+}
