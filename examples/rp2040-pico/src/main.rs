@@ -1,26 +1,28 @@
-//! vae-core on the Raspberry Pi Pico (RP2040, Cortex-M0+ at 125 MHz).
+//! vae-core on the Raspberry Pi Pico (RP2040, Cortex-M0+ at 125 MHz), with nothing but
+//! a USB cable.
 //!
-//! Generates a digit every second (seeds 0, 1, 2, ... as on the host), or at once when
-//! the button on GP15 is pressed; for a class-conditional blob the button also steps the
-//! requested digit 0 -> 9. Each digit goes to the defmt log (ASCII art, its CRC-32 and
-//! the decode time measured with the RP2040's 1 MHz timer) and to an SSD1306 128x64 OLED
-//! on I2C0 (GP4 SDA, GP5 SCL, 400 kHz): the 28x28 image scaled 2x and ordered-dithered
-//! to 1 bit, with the seed, digit and decode time beside it. Without an OLED (or when it
-//! stops answering) the firmware keeps going on defmt alone, and looks for it again
-//! before each frame. The on-board LED (GP25) toggles with every digit.
+//! The Pico shows up on the host as a USB serial port (CDC ACM, `console.rs`): when a
+//! terminal opens it, the board prints a banner (the blob's shapes, prior, whether it is
+//! conditional, and the blob's CRC-32), then each digit as ASCII art with its seed,
+//! digit, CRC-32 and decode time in µs (`draw.rs`). Line commands (`command.rs`):
+//! `g SEED`, `d DIGIT SEED`, `t TEMPERATURE`, `a`, `?`; a bad line gets a one-line error.
+//!
+//! Until the first command it generates a digit every second (seeds 0, 1, 2, ... as on
+//! the host), or at once when the button on GP15 is pressed; for a class-conditional
+//! blob the button also steps the requested digit 0 -> 9. Each digit also goes to the
+//! defmt log (for a debug probe) and to an SSD1306 128x64 OLED on I2C0 (GP4 SDA, GP5
+//! SCL, 400 kHz) when one answers; the on-board LED (GP25) toggles with every digit.
 #![no_std]
 #![no_main]
+
+mod command;
+mod console;
+mod draw;
 
 use core::fmt::Write as _;
 
 use defmt::{Debug2Format, Display2Format, error, info, warn};
 use defmt_rtt as _;
-use embedded_graphics::{
-    mono_font::{MonoTextStyle, ascii::FONT_6X10},
-    pixelcolor::BinaryColor,
-    prelude::*,
-    text::Text,
-};
 use embedded_hal::digital::{InputPin, StatefulOutputPin};
 use panic_probe as _;
 use rp2040_hal::{
@@ -30,7 +32,12 @@ use rp2040_hal::{
     pac,
 };
 use ssd1306::{I2CDisplayInterface, Ssd1306, prelude::*};
-use vae_core::{IMAGE_PIXELS, IMAGE_SIDE, Request, format::crc32};
+use usb_device::bus::UsbBusAllocator;
+use vae_core::{IMAGE_PIXELS, Request, format::Prior, format::crc32};
+
+use command::{Command, HELP};
+use console::{Console, Line};
+use draw::Shown;
 
 /// The embedded blob and its shapes, read at compile time (`build.rs` picks the file).
 mod model {
@@ -56,14 +63,8 @@ const XTAL_HZ: u32 = 12_000_000;
 const PERIOD_US: u64 = 1_000_000;
 /// The button must read released this long before the next press counts.
 const DEBOUNCE_US: u64 = 20_000;
-/// Grey ramp for ASCII art, dark to bright.
-const RAMP: &[u8] = b" .:-=+*#%@";
-/// Scale of the image on the OLED.
-const SCALE: usize = 2;
-/// Top-left corner of the image on the OLED (56x56 px, vertically centred).
-const IMAGE_AT: Point = Point::new(4, 4);
-/// 4x4 Bayer matrix: an OLED pixel is lit when its grey level exceeds `16 * b + 8`.
-const BAYER: [[u8; 4]; 4] = [[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]];
+/// Output-queue room a digit needs: 30 lines of at most 60 bytes.
+const DIGIT_ROOM: usize = 1800;
 
 #[hal::entry]
 fn main() -> ! {
@@ -107,18 +108,31 @@ fn main() -> ! {
     .into_buffered_graphics_mode();
     let mut oled_ready = false;
 
+    // main never returns, so the allocator lives as long as the console that borrows it.
+    let usb_bus = UsbBusAllocator::new(hal::usb::UsbBus::new(
+        pac.USBCTRL_REGS,
+        pac.USBCTRL_DPRAM,
+        clocks.usb_clock,
+        true,
+        &mut pac.RESETS,
+    ));
+    let mut console = Console::new(&usb_bus);
+
     let start = timer.get_counter();
     let decoder = match Vae::from_bytes(BLOB) {
         Ok(decoder) => decoder,
         Err(e) => defmt::panic!("cannot load the decoder blob: {}", Display2Format(&e)),
     };
     let load_us = (timer.get_counter() - start).to_micros();
+    let blob_crc = crc32(BLOB);
     let classes = decoder.model().classes();
+    let mhz = clocks.system_clock.freq().to_MHz();
     info!(
-        "vae-core on RP2040 at {} MHz: blob {} bytes (checked in {} us), latent {}, {} layers{}",
-        clocks.system_clock.freq().to_MHz(),
+        "vae-core on RP2040 at {} MHz: blob {} bytes (checked in {} us), crc32 {=u32:08x}, latent {}, {} layers{}",
+        mhz,
         BLOB.len(),
         load_us,
+        blob_crc,
         SHAPE.latent,
         SHAPE.layers,
         if classes.is_some() {
@@ -129,128 +143,178 @@ fn main() -> ! {
     );
 
     let mut image = [0u8; IMAGE_PIXELS];
-    let mut seed: u64 = 0;
+    // The automatic digits: seeds 0, 1, 2, ... every PERIOD_US until a command arrives.
+    let mut auto = true;
+    let mut auto_seed: u64 = 0;
     let mut digit: u8 = 0;
-    let mut due = 0; // timer µs of the next digit: the first one at once
+    let mut temperature: Option<f32> = None;
+    let mut due = 0; // timer µs of the next automatic digit: the first one at once
+    // The digit a command or the button asked for, waiting for room in the output queue.
+    let mut pending: Option<(u64, Option<u8>)> = None;
     loop {
+        let polled = console.poll();
+        if polled.opened {
+            let _ = banner(&mut console, &decoder, mhz, blob_crc);
+        }
         let now = timer.get_counter().ticks();
-        let pressed = button.poll(now);
-        if let (true, Some(n)) = (pressed, classes) {
-            digit = (digit + 1) % n.max(1);
+        if button.poll(now) {
+            if let Some(n) = classes {
+                digit = (digit + 1) % n.max(1);
+            }
+            pending = Some((auto_seed, classes.map(|_| digit)));
         }
-        if !pressed && now < due {
-            continue;
+        if pending.is_none() && auto && now >= due {
+            pending = Some((auto_seed, classes.map(|_| digit)));
         }
-
-        let start = timer.get_counter();
-        // A digit request decodes at vae_core::request::DIGIT_TEMPERATURE (0.5), where the
-        // asked digit is the recognised one 99.4% of the time.
-        let request = match classes {
-            Some(_) => Request::new(seed).digit(digit),
-            None => Request::new(seed),
-        };
-        let result = decoder.generate(&request, &mut image);
-        let decode_us = (timer.get_counter() - start).to_micros();
-        match result {
-            Ok(()) => {
-                let shown = Shown {
-                    seed,
-                    digit: classes.map(|_| digit),
-                    decode_us,
+        // Commands are read only when nothing waits, so the host's lines queue in USB.
+        if pending.is_none() && console.room() >= DIGIT_ROOM {
+            if let Some(line) = console.read_line() {
+                let parsed = match line {
+                    Line::Text(text) => command::parse(text),
+                    Line::Bad => Err(command::ParseError::Unreadable),
                 };
-                log(&image, &shown);
-                if !oled_ready {
-                    oled_ready = oled.init().is_ok();
-                    if oled_ready {
-                        info!("OLED found on I2C0 (GP4 SDA, GP5 SCL)");
-                    } else if seed == 0 {
-                        warn!("no OLED on I2C0 (GP4 SDA, GP5 SCL): defmt output only");
+                match parsed {
+                    Ok(command) => {
+                        auto = command == Command::Auto;
+                        match command {
+                            Command::Generate { seed } => pending = Some((seed, None)),
+                            Command::Digit { digit: d, seed } => match classes {
+                                Some(n) if d < n => pending = Some((seed, Some(d))),
+                                Some(n) => {
+                                    let _ = write!(
+                                        console,
+                                        "error: digit {d}: the blob has classes 0..{}\r\n",
+                                        n - 1
+                                    );
+                                }
+                                None => {
+                                    let _ = write!(
+                                        console,
+                                        "error: d needs a conditional blob; this one is unconditional (use g SEED)\r\n"
+                                    );
+                                }
+                            },
+                            Command::Temperature(t) => {
+                                temperature = t;
+                                let _ = match t {
+                                    Some(t) => write!(console, "temperature {t}\r\n"),
+                                    None => write!(
+                                        console,
+                                        "temperature: the default of each request\r\n"
+                                    ),
+                                };
+                            }
+                            Command::Auto => due = now,
+                            Command::Help => {
+                                for line in HELP {
+                                    let _ = write!(console, "{line}\r\n");
+                                }
+                            }
+                        }
                     }
-                }
-                if oled_ready {
-                    oled.clear_buffer();
-                    // Drawing fills the RAM buffer; the flush sends it over I2C.
-                    let sent = draw(&mut oled, &image, &shown).and_then(|()| oled.flush());
-                    if let Err(e) = sent {
-                        warn!(
-                            "OLED stopped answering ({}): defmt output only",
-                            Debug2Format(&e)
-                        );
-                        oled_ready = false;
+                    Err(e) => {
+                        let _ = write!(console, "error: {e} (? for help)\r\n");
                     }
                 }
             }
-            Err(e) => error!("seed {}: {}", seed, Display2Format(&e)),
+        }
+        let Some((seed, asked)) = pending else {
+            continue;
+        };
+        if console.is_open() && console.room() < DIGIT_ROOM {
+            continue; // let the host read the previous digit first
+        }
+        pending = None;
+
+        let start = timer.get_counter();
+        let mut request = match asked {
+            Some(d) => Request::new(seed).digit(d),
+            None => Request::new(seed),
+        };
+        if let Some(t) = temperature {
+            request = request.temperature(t);
+        }
+        let result = decoder.generate(&request, &mut image);
+        let decode_us = (timer.get_counter() - start).to_micros();
+        if let Err(e) = result {
+            error!("seed {}: {}", seed, Display2Format(&e));
+            let _ = write!(console, "error: seed {seed}: {e}\r\n");
+            continue;
+        }
+        let shown = Shown {
+            seed,
+            digit: asked,
+            crc: crc32(&image),
+            decode_us,
+        };
+        let _ = draw::text(&mut console, &image, &shown);
+        log(&image, &shown);
+        if !oled_ready {
+            oled_ready = oled.init().is_ok();
+            if oled_ready {
+                info!("OLED found on I2C0 (GP4 SDA, GP5 SCL)");
+            } else if seed == 0 {
+                warn!("no OLED on I2C0 (GP4 SDA, GP5 SCL): console output only");
+            }
+        }
+        if oled_ready {
+            oled.clear_buffer();
+            // Drawing fills the RAM buffer; the flush sends it over I2C.
+            let sent = draw::oled(&mut oled, &image, &shown).and_then(|()| oled.flush());
+            if let Err(e) = sent {
+                warn!(
+                    "OLED stopped answering ({}): console output only",
+                    Debug2Format(&e)
+                );
+                oled_ready = false;
+            }
         }
         let Ok(()) = led.toggle();
-        seed = seed.wrapping_add(1);
+        if auto && seed == auto_seed {
+            auto_seed = auto_seed.wrapping_add(1);
+        }
         due = timer.get_counter().ticks() + PERIOD_US;
     }
 }
 
-/// What a frame shows besides the image.
-struct Shown {
-    seed: u64,
-    /// The requested digit, for a conditional blob.
-    digit: Option<u8>,
-    decode_us: u64,
+/// The banner a terminal sees when it opens the port.
+fn banner(out: &mut Console<'_>, decoder: &Vae, mhz: u32, blob_crc: u32) -> core::fmt::Result {
+    let model = decoder.model();
+    write!(
+        out,
+        "\r\nvae-core on RP2040 at {mhz} MHz\r\nblob {} bytes, crc32 {blob_crc:08x}, latent {}, hidden {}, {} layers, ",
+        BLOB.len(),
+        SHAPE.latent,
+        SHAPE.hidden,
+        SHAPE.layers,
+    )?;
+    match model.classes() {
+        Some(n) => write!(out, "conditional ({n} classes)")?,
+        None => out.write_str("unconditional")?,
+    }
+    match model.prior {
+        Prior::Standard => out.write_str(", prior N(0, I)\r\n")?,
+        Prior::Mixture { components, .. } => {
+            write!(out, ", prior mixture of {components} Gaussians\r\n")?
+        }
+    }
+    out.write_str("commands: g SEED | d DIGIT SEED | t TEMPERATURE | a | ? (help)\r\n")
 }
 
-/// The digit as ASCII art on the defmt log, with its CRC-32 (compare with the host's
-/// output for the same seed) and decode time.
+/// The digit on the defmt log (for a debug probe), as on the console.
 fn log(image: &[u8; IMAGE_PIXELS], shown: &Shown) {
-    match shown.digit {
-        Some(digit) => info!("seed {}, digit {}:", shown.seed, digit),
-        None => info!("seed {}:", shown.seed),
-    }
-    for row in image.chunks_exact(IMAGE_SIDE) {
-        let mut line = [b' '; IMAGE_SIDE];
-        for (c, &p) in line.iter_mut().zip(row) {
-            *c = RAMP[usize::from(p) * RAMP.len() / 256];
-        }
+    info!("{}:", Display2Format(shown));
+    for row in image.chunks_exact(vae_core::IMAGE_SIDE) {
+        let line = draw::ascii_row(row);
         // The ramp is ASCII, so this never fails.
         info!("{=str}", core::str::from_utf8(&line).unwrap_or(""));
     }
     info!(
-        "seed {}: crc32 {=u32:08x}, decoded in {} us",
-        shown.seed,
-        crc32(image),
+        "{}: crc32 {=u32:08x}, decoded in {} us",
+        Display2Format(shown),
+        shown.crc,
         shown.decode_us
     );
-}
-
-/// Draws the image 2x, ordered-dithered to 1 bit, at [`IMAGE_AT`] and the text to its
-/// right.
-fn draw<D>(target: &mut D, image: &[u8; IMAGE_PIXELS], shown: &Shown) -> Result<(), D::Error>
-where
-    D: DrawTarget<Color = BinaryColor>,
-{
-    let side = IMAGE_SIDE * SCALE;
-    let pixels = (0..side).flat_map(|y| (0..side).map(move |x| (x, y)));
-    target.draw_iter(pixels.map(|(x, y)| {
-        let grey = image[y / SCALE * IMAGE_SIDE + x / SCALE];
-        let on = u16::from(grey) > u16::from(BAYER[y % 4][x % 4]) * 16 + 8;
-        // x, y < 56: the casts are exact.
-        Pixel(IMAGE_AT + Point::new(x as i32, y as i32), on.into())
-    }))?;
-
-    let style = MonoTextStyle::new(&FONT_6X10, BinaryColor::On);
-    let mut text = heapless::String::<20>::new();
-    let mut line = |y: i32, text: &str| Text::new(text, Point::new(66, y), style).draw(target);
-    line(12, "seed")?;
-    // A u64 fits in 20 characters, so these writes cannot fail.
-    let _ = write!(text, "{}", shown.seed);
-    line(24, &text)?;
-    if let Some(digit) = shown.digit {
-        text.clear();
-        let _ = write!(text, "digit {digit}");
-        line(40, &text)?;
-    }
-    text.clear();
-    let ms = shown.decode_us / 1000;
-    let _ = write!(text, "{}.{} ms", ms, shown.decode_us % 1000 / 100);
-    line(56, &text)?;
-    Ok(())
 }
 
 /// The push button: GP15 to GND, internal pull-up, so pressed reads low.
