@@ -4,7 +4,7 @@
 # aarch64-unknown-linux-gnu and runs them twice, on an emulated CPU with the dot-product
 # extension (SDOT path) and on one without (plain NEON path). VAE_EXPECT_DOTPROD makes
 # the tests assert which path run-time detection picked, so both are really exercised.
-# Speed is not measured: QEMU says nothing about real Arm hardware.
+# Release builds: emulated debug code is several times slower. Speed is not measured: QEMU says nothing about real Arm hardware.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
@@ -28,8 +28,8 @@ export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
 qemu=(qemu-aarch64 -L /usr/aarch64-linux-gnu)
 
 step "build vae-core tests and the golden check for $target"
-cargo test -p vae-core --target "$target" --lib --tests --no-run
-cargo build -p vae-core --target "$target" --example golden
+cargo test -p vae-core --release --target "$target" --lib --tests --no-run
+cargo build -p vae-core --release --target "$target" --example golden
 
 # $1: QEMU CPU model, $2: whether it has the dot-product extension (1/0).
 run_on() {
@@ -37,10 +37,10 @@ run_on() {
   step "QEMU $cpu (dotprod=$dotprod): vae-core lib + integration tests"
   CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="${qemu[*]} -cpu $cpu" \
     VAE_EXPECT_DOTPROD="$dotprod" \
-    cargo test -p vae-core --target "$target" --lib --tests
+    cargo test -p vae-core --release --target "$target" --lib --tests
   step "QEMU $cpu (dotprod=$dotprod): golden bytes of decoder.bin and decoder-small.bin"
   CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="${qemu[*]} -cpu $cpu" \
-    cargo run -q -p vae-core --target "$target" --example golden -- --check
+    cargo run -q -p vae-core --release --target "$target" --example golden -- --check
 }
 run_on neoverse-n1 1
 run_on cortex-a57 0

@@ -86,6 +86,7 @@ fn accelerated_matches_portable<const L: usize, const H: usize>(
             _ => core::array::from_fn(|_| ((rng.next_u32() % 255) as i32 - 127) as i8),
         };
         let label = classes.map(|c| (case % usize::from(c)) as u8);
+        #[cfg(target_arch = "x86_64")]
         let class_bias = dec.core().class_bias(label).unwrap();
         let core = dec.core();
         let mut scratch = std::vec![0i8; core.scratch_len()];
