@@ -60,9 +60,14 @@ impl<'a> Console<'a> {
                 .manufacturer("vae-core")
                 .product("vae-core digits")
                 .serial_number("RP2040")])
+            // 64-byte control packets (the RP2040's maximum, usb-device's default is 8):
+            // fewer transactions while enumerating, and the whole 9-byte configuration
+            // header in one packet, which rp2040js's USB host (the CI check) expects.
+            .and_then(|b| b.max_packet_size_0(64))
             .map(|b| b.device_class(usbd_serial::USB_CLASS_CDC).build());
         let Ok(device) = device else {
-            // One language with three short strings is always accepted.
+            // One language with three short strings and a valid packet size are always
+            // accepted.
             unreachable!("one set of USB string descriptors");
         };
         Self {

@@ -124,7 +124,12 @@ fn main() -> ! {
         Err(e) => defmt::panic!("cannot load the decoder blob: {}", Display2Format(&e)),
     };
     let load_us = (timer.get_counter() - start).to_micros();
-    let blob_crc = crc32(BLOB);
+    // The blob's own CRC-32, kept in its last 4 bytes (vae-core/FORMAT.md; `from_bytes`
+    // has checked it), which tells blobs apart: the CRC-32 of a whole blob, trailer
+    // included, is the same constant (0x2144df1c) for every blob.
+    let blob_crc = BLOB
+        .split_last_chunk::<4>()
+        .map_or(0, |(_, crc)| u32::from_le_bytes(*crc));
     let classes = decoder.model().classes();
     let mhz = clocks.system_clock.freq().to_MHz();
     info!(
@@ -167,54 +172,54 @@ fn main() -> ! {
             pending = Some((auto_seed, classes.map(|_| digit)));
         }
         // Commands are read only when nothing waits, so the host's lines queue in USB.
-        if pending.is_none() && console.room() >= DIGIT_ROOM {
-            if let Some(line) = console.read_line() {
-                let parsed = match line {
-                    Line::Text(text) => command::parse(text),
-                    Line::Bad => Err(command::ParseError::Unreadable),
-                };
-                match parsed {
-                    Ok(command) => {
-                        auto = command == Command::Auto;
-                        match command {
-                            Command::Generate { seed } => pending = Some((seed, None)),
-                            Command::Digit { digit: d, seed } => match classes {
-                                Some(n) if d < n => pending = Some((seed, Some(d))),
-                                Some(n) => {
-                                    let _ = write!(
-                                        console,
-                                        "error: digit {d}: the blob has classes 0..{}\r\n",
-                                        n - 1
-                                    );
-                                }
-                                None => {
-                                    let _ = write!(
-                                        console,
-                                        "error: d needs a conditional blob; this one is unconditional (use g SEED)\r\n"
-                                    );
-                                }
-                            },
-                            Command::Temperature(t) => {
-                                temperature = t;
-                                let _ = match t {
-                                    Some(t) => write!(console, "temperature {t}\r\n"),
-                                    None => write!(
-                                        console,
-                                        "temperature: the default of each request\r\n"
-                                    ),
-                                };
+        if pending.is_none()
+            && console.room() >= DIGIT_ROOM
+            && let Some(line) = console.read_line()
+        {
+            let parsed = match line {
+                Line::Text(text) => command::parse(text),
+                Line::Bad => Err(command::ParseError::Unreadable),
+            };
+            match parsed {
+                Ok(command) => {
+                    auto = command == Command::Auto;
+                    match command {
+                        Command::Generate { seed } => pending = Some((seed, None)),
+                        Command::Digit { digit: d, seed } => match classes {
+                            Some(n) if d < n => pending = Some((seed, Some(d))),
+                            Some(n) => {
+                                let _ = write!(
+                                    console,
+                                    "error: digit {d}: the blob has classes 0..{}\r\n",
+                                    n - 1
+                                );
                             }
-                            Command::Auto => due = now,
-                            Command::Help => {
-                                for line in HELP {
-                                    let _ = write!(console, "{line}\r\n");
+                            None => {
+                                let _ = write!(
+                                    console,
+                                    "error: d needs a conditional blob; this one is unconditional (use g SEED)\r\n"
+                                );
+                            }
+                        },
+                        Command::Temperature(t) => {
+                            temperature = t;
+                            let _ = match t {
+                                Some(t) => write!(console, "temperature {t}\r\n"),
+                                None => {
+                                    write!(console, "temperature: the default of each request\r\n")
                                 }
+                            };
+                        }
+                        Command::Auto => due = now,
+                        Command::Help => {
+                            for line in HELP {
+                                let _ = write!(console, "{line}\r\n");
                             }
                         }
                     }
-                    Err(e) => {
-                        let _ = write!(console, "error: {e} (? for help)\r\n");
-                    }
+                }
+                Err(e) => {
+                    let _ = write!(console, "error: {e} (? for help)\r\n");
                 }
             }
         }
