@@ -6,6 +6,8 @@
 # `g SEED` for seeds 0-7, whose CRC-32s must equal examples/models/golden.txt (the blob
 # the firmware embeds), then the same for decoder-small.bin. Prints the emulated decode cycles per digit; rp2040js does not
 # model flash (XIP) wait states, so they are a lower bound for a real board.
+# Also builds the same firmware for the Pico 2 (RP2350, Cortex-M33, DSP kernel): build
+# only, no emulator runs it; checks its SMLAD loop and prints both firmwares' sizes.
 # Needs Node >= 18 and npm (the registry, or npm's cache when warm).
 set -euo pipefail
 cd "$(dirname "$0")/../examples/rp2040-pico"
@@ -15,11 +17,15 @@ export CARGO_TERM_COLOR=never
 start=$(date +%s)
 step() { printf '\n==== %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
 
-step "toolchain: rustup target thumbv6m-none-eabi, node"
-rustup target list --installed | grep -qx thumbv6m-none-eabi || rustup target add thumbv6m-none-eabi
+step "toolchain: rustup targets thumbv6m-none-eabi and thumbv8m.main-none-eabihf, node"
+for target in thumbv6m-none-eabi thumbv8m.main-none-eabihf; do
+  rustup target list --installed | grep -qx "$target" || rustup target add "$target"
+done
 command -v node >/dev/null || { echo "error: node (>= 18) is needed for the emulator check" >&2; exit 1; }
 
-step "RP2040 firmware: release build, UF2 (cargo uf2)"
+step "RP2040 firmware: fmt, clippy, release build, UF2 (cargo uf2)"
+cargo fmt --check
+cargo clippy --release --locked -- -D warnings
 cargo build --release --locked
 cargo uf2
 
@@ -40,5 +46,19 @@ node emu/run.mjs --uf2 target/vae-rp2040-pico-small.uf2 \
   --blob ../models/decoder-small.bin --golden ../models/golden-small.txt
 # Leave the default firmware built (cargo's fingerprint follows VAE_BLOB).
 cargo build --release --locked
+
+step "Pico 2 (RP2350) firmware: clippy, release build (cargo build-pico2)"
+pico2=(--no-default-features --features rp2350 --target thumbv8m.main-none-eabihf)
+cargo clippy --release --locked "${pico2[@]}" -- -D warnings
+cargo build-pico2 --locked
+bin=$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin
+rp2040=target/thumbv6m-none-eabi/release/vae-rp2040-pico
+rp2350=target/thumbv8m.main-none-eabihf/release/vae-rp2040-pico
+smlad=$("$bin/llvm-objdump" -d --mcpu=cortex-m33 "$rp2350" | grep -c smlad || true)
+echo "SMLAD instructions in the RP2350 firmware: $smlad"
+if [ "$smlad" -eq 0 ]; then echo "FAIL: no SMLAD (DSP kernel) in the RP2350 firmware"; exit 1; fi
+
+step "firmware sizes (flash = text: code, read-only data and the $(stat -c %s ../models/decoder.bin)-byte blob)"
+"$bin/llvm-size" "$rp2040" "$rp2350"
 
 step "pico done"

@@ -8,7 +8,7 @@
 //! the USB buffers until each digit's output has room.
 use core::fmt;
 
-use rp2040_hal::usb::UsbBus;
+use crate::hal::usb::UsbBus;
 use usb_device::{device::UsbDeviceState, prelude::*};
 use usbd_serial::SerialPort;
 
@@ -59,8 +59,8 @@ impl<'a> Console<'a> {
             .strings(&[StringDescriptors::default()
                 .manufacturer("vae-core")
                 .product("vae-core digits")
-                .serial_number("RP2040")])
-            // 64-byte control packets (the RP2040's maximum, usb-device's default is 8):
+                .serial_number(crate::CHIP)])
+            // 64-byte control packets (the chip's maximum, usb-device's default is 8):
             // fewer transactions while enumerating, and the whole 9-byte configuration
             // header in one packet, which rp2040js's USB host (the CI check) expects.
             .and_then(|b| b.max_packet_size_0(64))

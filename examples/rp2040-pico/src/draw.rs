@@ -26,7 +26,7 @@ pub struct Shown {
     pub digit: Option<u8>,
     /// The CRC-32 of the 784 image bytes.
     pub crc: u32,
-    /// Decode time in µs (RP2040 timer).
+    /// Decode time in µs (the chip's 1 MHz timer).
     pub decode_us: u64,
 }
 

@@ -1,5 +1,6 @@
 //! vae-core on the Raspberry Pi Pico (RP2040, Cortex-M0+ at 125 MHz), with nothing but
-//! a USB cable.
+//! a USB cable; the same firmware builds for the Pico 2 (RP2350, Cortex-M33 at 150 MHz)
+//! with `--no-default-features --features rp2350` (`cargo build-pico2`).
 //!
 //! The Pico shows up on the host as a USB serial port (CDC ACM, `console.rs`): when a
 //! terminal opens it, the board prints a banner (the blob's shapes, prior, whether it is
@@ -15,22 +16,40 @@
 #![no_std]
 #![no_main]
 
+#[cfg(all(feature = "rp2040", feature = "rp2350"))]
+compile_error!("pick one chip: rp2040 (the default) or rp2350 (--no-default-features)");
+#[cfg(not(any(feature = "rp2040", feature = "rp2350")))]
+compile_error!("pick a chip: --features rp2040 (Pico) or rp2350 (Pico 2)");
+
 mod command;
 mod console;
 mod draw;
+
+// The chip's HAL (`hal`): the two share their API except for what `main` picks with
+// `cfg`.
+#[cfg(feature = "rp2350")]
+use rp235x_hal as hal;
+#[cfg(feature = "rp2040")]
+use rp2040_hal as hal;
+
+/// The chip, as the banner names it.
+#[cfg(feature = "rp2040")]
+const CHIP: &str = "RP2040";
+#[cfg(feature = "rp2350")]
+const CHIP: &str = "RP2350";
 
 use core::fmt::Write as _;
 
 use defmt::{Debug2Format, Display2Format, error, info, warn};
 use defmt_rtt as _;
 use embedded_hal::digital::{InputPin, StatefulOutputPin};
-use panic_probe as _;
-use rp2040_hal::{
-    self as hal, Clock, Sio, Timer, Watchdog,
+use hal::{
+    Clock, Sio, Timer, Watchdog,
     fugit::RateExtU32,
     gpio::{FunctionI2C, Interrupt, PullUp},
     pac,
 };
+use panic_probe as _;
 use ssd1306::{I2CDisplayInterface, Ssd1306, prelude::*};
 use usb_device::bus::UsbBusAllocator;
 use vae_core::{IMAGE_PIXELS, Request, format::Prior, format::crc32};
@@ -51,11 +70,19 @@ mod model {
 use model::{BLOB, SHAPE, Vae};
 
 /// Second-stage bootloader for the Pico's W25Q080 flash, placed at 0x10000000 by
-/// `memory.x`.
+/// `memory-rp2040.x`.
+#[cfg(feature = "rp2040")]
 #[unsafe(link_section = ".boot2")]
 #[unsafe(no_mangle)]
 #[used]
 pub static BOOT2_FIRMWARE: [u8; 256] = rp2040_boot2::BOOT_LOADER_W25Q080;
+
+/// The RP2350's boot ROM looks for this block in the first 4 KiB of flash (placed by
+/// `memory-rp2350.x`): a secure Arm executable.
+#[cfg(feature = "rp2350")]
+#[unsafe(link_section = ".start_block")]
+#[used]
+pub static IMAGE_DEF: hal::block::ImageDef = hal::block::ImageDef::secure_exe();
 
 /// The Pico's crystal.
 const XTAL_HZ: u32 = 12_000_000;
@@ -81,7 +108,10 @@ fn main() -> ! {
     ) else {
         defmt::panic!("cannot start the clocks: is the 12 MHz crystal fitted?");
     };
+    #[cfg(feature = "rp2040")]
     let timer = Timer::new(pac.TIMER, &mut pac.RESETS, &clocks);
+    #[cfg(feature = "rp2350")]
+    let timer = Timer::new_timer0(pac.TIMER0, &mut pac.RESETS, &clocks);
     let sio = Sio::new(pac.SIO);
     let pins = hal::gpio::Pins::new(
         pac.IO_BANK0,
@@ -109,9 +139,13 @@ fn main() -> ! {
     let mut oled_ready = false;
 
     // main never returns, so the allocator lives as long as the console that borrows it.
+    #[cfg(feature = "rp2040")]
+    let (usb_regs, usb_dpram) = (pac.USBCTRL_REGS, pac.USBCTRL_DPRAM);
+    #[cfg(feature = "rp2350")]
+    let (usb_regs, usb_dpram) = (pac.USB, pac.USB_DPRAM);
     let usb_bus = UsbBusAllocator::new(hal::usb::UsbBus::new(
-        pac.USBCTRL_REGS,
-        pac.USBCTRL_DPRAM,
+        usb_regs,
+        usb_dpram,
         clocks.usb_clock,
         true,
         &mut pac.RESETS,
@@ -133,7 +167,8 @@ fn main() -> ! {
     let classes = decoder.model().classes();
     let mhz = clocks.system_clock.freq().to_MHz();
     info!(
-        "vae-core on RP2040 at {} MHz: blob {} bytes (checked in {} us), crc32 {=u32:08x}, latent {}, {} layers{}",
+        "vae-core on {=str} at {} MHz: blob {} bytes (checked in {} us), crc32 {=u32:08x}, latent {}, {} layers{}",
+        CHIP,
         mhz,
         BLOB.len(),
         load_us,
@@ -287,7 +322,7 @@ fn banner(out: &mut Console<'_>, decoder: &Vae, mhz: u32, blob_crc: u32) -> core
     let model = decoder.model();
     write!(
         out,
-        "\r\nvae-core on RP2040 at {mhz} MHz\r\nblob {} bytes, crc32 {blob_crc:08x}, latent {}, hidden {}, {} layers, ",
+        "\r\nvae-core on {CHIP} at {mhz} MHz\r\nblob {} bytes, crc32 {blob_crc:08x}, latent {}, hidden {}, {} layers, ",
         BLOB.len(),
         SHAPE.latent,
         SHAPE.hidden,
