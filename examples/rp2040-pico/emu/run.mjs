@@ -18,6 +18,10 @@
 // reads the RP2040's 1 MHz timer, which rp2040js drives from the emulated clock.
 //
 // usage: node run.mjs [--uf2 F] [--blob F] [--golden F] [--seeds N] [--max-mcycles M]
+//                      [--profile SYMBOLS]
+// --max-mcycles: give up after this many million emulated cycles in all (exit 2).
+// --profile: where the emulated cycles of the `g SEED` commands go, by function, with
+// SYMBOLS the output of `llvm-nm -n -C --defined-only` for the firmware's ELF.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,12 +43,15 @@ const opts = {
   golden: resolve(here, '../../models/golden.txt'),
   seeds: 8,
   'max-mcycles': 2000,
+  profile: '',
 };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 2) {
   const key = argv[i].replace(/^--/, '');
   if (!(key in opts) || argv[i + 1] === undefined) {
-    console.error(`usage: node run.mjs [--uf2 F] [--blob F] [--golden F] [--seeds N] [--max-mcycles M]`);
+    console.error(
+      'usage: node run.mjs [--uf2 F] [--blob F] [--golden F] [--seeds N] [--max-mcycles M] [--profile SYMBOLS]',
+    );
     process.exit(2);
   }
   opts[key] = typeof opts[key] === 'number' ? Number(argv[i + 1]) : resolve(argv[i + 1]);
@@ -161,6 +168,8 @@ const send = (command) => {
   feed();
 };
 
+// --profile: emulated cycles per instruction address, while the seeds run.
+let cyclesAt = null;
 const maxCycles = opts['max-mcycles'] * 1e6;
 const cycleNanos = 1e9 / HZ;
 // Runs the core until `until()` holds; fails on a timeout (in emulated cycles).
@@ -169,6 +178,11 @@ function run(until, what) {
     for (let i = 0; i < 10000; i++) {
       if (mcu.core.waiting) {
         mcu.clock.tick(mcu.clock.nanosToNextAlarm);
+      } else if (cyclesAt) {
+        const pc = mcu.core.PC;
+        const cycles = mcu.core.executeInstruction();
+        cyclesAt.set(pc, (cyclesAt.get(pc) ?? 0) + cycles);
+        mcu.clock.tick(cycles * cycleNanos);
       } else {
         mcu.clock.tick(mcu.core.executeInstruction() * cycleNanos);
       }
@@ -212,6 +226,7 @@ const error = expectLine(/^error: .*/, 'the error line of a bad command');
 console.log(`bad command -> ${error[0]}`);
 
 let bad = 0;
+if (opts.profile) cyclesAt = new Map();
 const decodeUs = [];
 const commandCycles = [];
 for (let seed = 0; seed < opts.seeds; seed++) {
@@ -234,6 +249,40 @@ console.log(
     `(firmware's timer; whole command incl. USB output ${Math.round(mean(commandCycles))} cycles); ` +
     `${(Date.now() - t0) / 1000} s of host time`,
 );
+if (cyclesAt) profile();
 if (bad) fail(1, `${bad} of ${opts.seeds} seeds differ from ${opts.golden}`);
 console.log(`PASS: ${opts.seeds} seeds match ${opts.golden}`);
 process.exit(0);
+
+// Prints the functions that took the most emulated cycles during the `g SEED` commands.
+function profile() {
+  const symbols = [];
+  for (const line of readFileSync(opts.profile, 'utf8').split('\n')) {
+    const m = /^([0-9a-f]{8}) [tTwW] (.*)$/.exec(line);
+    if (m) symbols.push([parseInt(m[1], 16), m[2]]);
+  }
+  symbols.sort((a, b) => a[0] - b[0]);
+  const nameAt = (pc) => {
+    let lo = 0;
+    let hi = symbols.length - 1;
+    if (hi < 0 || pc < symbols[0][0]) return '?';
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (symbols[mid][0] <= pc) lo = mid;
+      else hi = mid - 1;
+    }
+    return symbols[lo][1];
+  };
+  const byName = new Map();
+  let total = 0;
+  for (const [pc, cycles] of cyclesAt) {
+    const name = nameAt(pc);
+    byName.set(name, (byName.get(name) ?? 0) + cycles);
+    total += cycles;
+  }
+  console.log(`profile: emulated cycles per g command (${opts.seeds} commands), by function`);
+  for (const [name, cycles] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, 20)) {
+    const share = ((100 * cycles) / total).toFixed(1).padStart(5);
+    console.log(`${String(Math.round(cycles / opts.seeds)).padStart(9)} ${share}%  ${name.slice(0, 100)}`);
+  }
+}
