@@ -30,7 +30,7 @@ use std::time::Instant;
 use criterion::Criterion;
 use vae_core::host::Engine;
 use vae_core::quantize::FloatMlp;
-use vae_core::{Decoder, IMAGE_PIXELS, Request};
+use vae_core::{Decoder, DecoderCore, IMAGE_PIXELS, Request, Tier};
 use vae_export::parity::BurnMlp;
 
 fn default_blob() -> Vec<u8> {
@@ -45,6 +45,9 @@ fn default_blob() -> Vec<u8> {
 struct Subjects<'b> {
     decoder: Decoder<'b, 20, 256>,
     engine: Engine<'b>,
+    /// The host engine once per kernel tier this CPU runs (portable included), each
+    /// forced with [`Engine::with_tier`].
+    tiers: Vec<Engine<'b>>,
     burn: BurnMlp,
     latents: Vec<[f32; 20]>,
 }
@@ -54,6 +57,9 @@ impl<'b> Subjects<'b> {
         let decoder = Decoder::<20, 256>::from_bytes(blob).expect("default blob");
         Subjects {
             engine: vae_core::host::open(blob).expect("default blob"),
+            tiers: Tier::available()
+                .map(|t| Engine::with_tier(DecoderCore::from_bytes(blob).expect("default blob"), t))
+                .collect(),
             burn: BurnMlp::new(
                 &FloatMlp::dequantized(decoder.model()),
                 &vae_train::backend::device(),
@@ -70,6 +76,7 @@ fn decode(c: &mut Criterion, subjects: &Subjects<'_>) {
     let Subjects {
         decoder,
         engine,
+        tiers,
         burn,
         latents,
     } = subjects;
@@ -89,6 +96,17 @@ fn decode(c: &mut Criterion, subjects: &Subjects<'_>) {
             })
         },
     );
+    for tiered in tiers {
+        let name = format!("vae-core int8 decode, {} tier", tiered.tier().name());
+        c.bench_function(&name, |b| {
+            let mut i = 0;
+            b.iter(|| {
+                tiered
+                    .decode(black_box(next(&mut i)), None, &mut out)
+                    .expect("decode")
+            })
+        });
+    }
     c.bench_function("vae-core int8 Decoder::decode, blob order", |b| {
         let mut i = 0;
         b.iter(|| {
@@ -133,6 +151,7 @@ fn spread(ratios: &mut [f64]) -> String {
 fn paired_ratio(subjects: &Subjects<'_>, rounds: usize) {
     let Subjects {
         engine,
+        tiers,
         burn,
         latents,
         ..
@@ -155,6 +174,9 @@ fn paired_ratio(subjects: &Subjects<'_>, rounds: usize) {
     };
     // Per counted round: engine, burn to pixels, burn to logits (ns per digit).
     let mut times = Vec::with_capacity(rounds);
+    // Per counted round: each forced tier's engine (ns per digit), in `tiers`' order.
+    let mut tier_times: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); tiers.len()];
+    let mut tier_out = [0u8; IMAGE_PIXELS];
     // Two rounds of warm-up, not counted.
     for round in 0..rounds + 2 {
         // The engine's weights back in the caches after burn's turn (not timed).
@@ -164,6 +186,17 @@ fn paired_ratio(subjects: &Subjects<'_>, rounds: usize) {
         let logits_ns = time(1, &mut |z| drop(black_box(burn.forward(z))));
         if round >= 2 {
             times.push([engine_ns, pixels_ns, logits_ns]);
+        }
+        for (tiered, column) in tiers.iter().zip(&mut tier_times) {
+            let mut decode = |z: &[f32; 20]| {
+                tiered.decode(z, None, &mut tier_out).expect("decode");
+                black_box(&tier_out);
+            };
+            time(1, &mut decode);
+            let ns = time(ENGINE_PASSES, &mut decode);
+            if round >= 2 {
+                column.push(ns);
+            }
         }
     }
     let column = |k: usize| times.iter().map(|t| t[k]).collect::<Vec<f64>>();
@@ -178,6 +211,18 @@ fn paired_ratio(subjects: &Subjects<'_>, rounds: usize) {
              {:.0} ns",
             spread(&mut ratio(k)),
             quantile(&mut column(k), 0.5),
+        );
+    }
+    // Each tier against burn to pixels from the same round (the tier's turn comes right
+    // after burn's, within the round).
+    for (tiered, tier_ns) in tiers.iter().zip(&tier_times) {
+        let mut ratios: Vec<f64> = times.iter().zip(tier_ns).map(|(t, n)| t[1] / n).collect();
+        println!(
+            "paired: burn to pixels / {} tier per digit: {} over {rounds} rounds; tier \
+             median {:.0} ns",
+            tiered.tier().name(),
+            spread(&mut ratios),
+            quantile(&mut tier_ns.clone(), 0.5),
         );
     }
 }
