@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Raspberry Pi Pico firmware (examples/rp2040-pico): builds it (release) and its UF2,
-# runs the host tests of its command parser and UF2 writer, then boots the UF2 in
-# rp2040js (an RP2040 emulator, npm, pinned by emu/package-lock.json) and talks to it
-# over its USB serial port: the banner's blob CRC-32, a bad command's error line, and
-# `g SEED` for seeds 0-7, whose CRC-32s must equal examples/models/golden.txt (the blob
-# the firmware embeds), then the same for decoder-small.bin. Prints the emulated decode cycles per digit; rp2040js does not
-# model flash (XIP) wait states, so they are a lower bound for a real board.
-# Also builds the same firmware for the Pico 2 (RP2350, Cortex-M33, DSP kernel): build
-# only, no emulator runs it; checks its SMLAD loop and prints both firmwares' sizes.
-# Needs Node >= 18 and npm (the registry, or npm's cache when warm).
+# Raspberry Pi Pico firmware (examples/rp2040-pico), all without a board:
+# - fmt, clippy and the release build of the firmware, and its UF2 (cargo uf2);
+# - the host/ crate (elf2uf2, pico-check): fmt, clippy, tests;
+# - the UF2 booted in rp2040js (an RP2040 emulator from npm, pinned by
+#   emu/package-lock.json), driven over its USB serial console: the banner's blob CRC-32,
+#   a bad command's error line, `i`, and `g SEED` for seeds 0-7, whose CRC-32s must equal
+#   examples/models/golden.txt (the blob the firmware embeds); the same for
+#   decoder-small.bin; and pico-check (the tool that checks a real board) against the
+#   emulated board on a pseudo-terminal. It prints the emulated decode cycles per digit:
+#   rp2040js does not model flash (XIP) wait states, so they are a lower bound;
+# - the same firmware for the Pico 2 (RP2350, Cortex-M33): build only (nothing runs it),
+#   checks that its SMLAD (DSP) kernel is in, and prints both firmwares' sizes.
+# Needs Node >= 18 with npm (the registry, or npm's cache when warm) and python3.
 set -euo pipefail
 cd "$(dirname "$0")/../examples/rp2040-pico"
 # The firmware and its host tools have their own target/ folders (paths below use them).
@@ -29,8 +32,9 @@ cargo clippy --release --locked -- -D warnings
 cargo build --release --locked
 cargo uf2
 
-step "host tests: command parser and ELF -> UF2 writer"
-(cd host && cargo test --release --locked --quiet)
+step "host/ crate (elf2uf2, pico-check): fmt, clippy, tests"
+(cd host && cargo fmt --check && cargo clippy --release --locked --all-targets -- -D warnings \
+  && cargo test --release --locked --quiet)
 
 step "rp2040js: npm ci (emu/package-lock.json)"
 (cd emu && npm ci --prefer-offline --no-audit --no-fund --loglevel=error)
@@ -38,9 +42,23 @@ step "rp2040js: npm ci (emu/package-lock.json)"
 step "RP2040 emulator: USB serial console, seeds 0-7 against examples/models/golden.txt"
 node emu/run.mjs
 
+step "pico-check (host/src/check.rs) against the emulated board on a pseudo-terminal"
+# emu/pty-bridge.py serves the emulator's serial console on a pty, as a board's
+# /dev/ttyACM0; pico-check byte-compares seeds 0-7 with its own decode of decoder.bin.
+cargo build --quiet --release --locked --manifest-path host/Cargo.toml --target host-tuple --bin pico-check
+tty_link=$(mktemp -u /tmp/ttyPICO.XXXXXX)
+python3 emu/pty-bridge.py "$tty_link" &
+bridge=$!
+trap 'kill "$bridge" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [ -e "$tty_link" ] && break; sleep 0.2; done
+cargo pico-check --port "$tty_link" --seeds 0..8
+kill "$bridge"
+wait "$bridge" || true
+trap - EXIT
+
 step "RP2040 emulator, second blob: decoder-small.bin against golden-small.txt"
 VAE_BLOB=../models/decoder-small.bin cargo build --release --locked
-cargo run --quiet --release --manifest-path host/Cargo.toml --target host-tuple -- \
+cargo run --quiet --release --manifest-path host/Cargo.toml --target host-tuple --bin elf2uf2 -- \
   target/thumbv6m-none-eabi/release/vae-rp2040-pico target/vae-rp2040-pico-small.uf2
 node emu/run.mjs --uf2 target/vae-rp2040-pico-small.uf2 \
   --blob ../models/decoder-small.bin --golden ../models/golden-small.txt

@@ -19,9 +19,13 @@
 //
 // usage: node run.mjs [--uf2 F] [--blob F] [--golden F] [--seeds N] [--max-mcycles M]
 //                      [--profile SYMBOLS]
+//        node run.mjs --bridge [--uf2 F]
 // --max-mcycles: give up after this many million emulated cycles in all (exit 2).
 // --profile: where the emulated cycles of the `g SEED` commands go, by function, with
 // SYMBOLS the output of `llvm-nm -n -C --defined-only` for the firmware's ELF.
+// --bridge: no checks; once the USB device is up, stdin goes to the serial console and
+// the console's output to stdout, with the emulator running until stdin closes
+// (emu/pty-bridge.py serves this on a pseudo-terminal, for host tools such as pico-check).
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,13 +48,19 @@ const opts = {
   seeds: 8,
   'max-mcycles': 2000,
   profile: '',
+  bridge: false,
 };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 2) {
   const key = argv[i].replace(/^--/, '');
+  if (key === 'bridge') {
+    opts.bridge = true;
+    i -= 1; // a flag without a value
+    continue;
+  }
   if (!(key in opts) || argv[i + 1] === undefined) {
     console.error(
-      'usage: node run.mjs [--uf2 F] [--blob F] [--golden F] [--seeds N] [--max-mcycles M] [--profile SYMBOLS]',
+      'usage: node run.mjs [--uf2 F] [--blob F] [--golden F] [--seeds N] [--max-mcycles M] [--profile SYMBOLS] | --bridge [--uf2 F]',
     );
     process.exit(2);
   }
@@ -212,6 +222,8 @@ function expectLine(re, what) {
 const t0 = Date.now();
 run(() => connected, 'USB enumeration');
 const bootCycles = mcu.core.cycles;
+// (A promise that never settles: the bridge runs until stdin closes.)
+if (opts.bridge) await new Promise(() => bridge());
 const banner = expectLine(/^blob (\d+) bytes, crc32 ([0-9a-f]{8}), (.*)$/, 'the banner');
 console.log(`banner: ${banner[0]}`);
 if (banner[2] !== blobCrc) {
@@ -224,6 +236,9 @@ if (/conditional \(/.test(banner[3])) {
 send('frobnicate 3');
 const error = expectLine(/^error: .*/, 'the error line of a bad command');
 console.log(`bad command -> ${error[0]}`);
+send('i');
+const again = expectLine(/^blob (\d+) bytes, crc32 ([0-9a-f]{8}), (.*)$/, 'the banner again (i)');
+if (again[0] !== banner[0]) fail(1, `i printed a different banner: ${again[0]}`);
 
 let bad = 0;
 if (opts.profile) cyclesAt = new Map();
@@ -285,4 +300,28 @@ function profile() {
     const share = ((100 * cycles) / total).toFixed(1).padStart(5);
     console.log(`${String(Math.round(cycles / opts.seeds)).padStart(9)} ${share}%  ${name.slice(0, 100)}`);
   }
+}
+
+// --bridge: the serial console on stdin/stdout, the emulator running in slices between
+// host events, until stdin closes.
+function bridge() {
+  if (text || lines.length) process.stdout.write(lines.map((l) => `${l}\r\n`).join('') + text);
+  cdc.onSerialData = (buffer) => process.stdout.write(Buffer.from(buffer));
+  process.stdin.on('data', (data) => {
+    outgoing.push(...data);
+    feed();
+  });
+  process.stdin.on('end', () => process.exit(0));
+  const slice = () => {
+    const until = mcu.core.cycles + 2_000_000;
+    while (mcu.core.cycles < until) {
+      if (mcu.core.waiting) {
+        mcu.clock.tick(mcu.clock.nanosToNextAlarm);
+      } else {
+        mcu.clock.tick(mcu.core.executeInstruction() * cycleNanos);
+      }
+    }
+    setImmediate(slice);
+  };
+  slice();
 }

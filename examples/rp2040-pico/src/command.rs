@@ -13,6 +13,9 @@ pub enum Command {
     Temperature(Option<f32>),
     /// `a`: resume the digit every second (any other command stops it).
     Auto,
+    /// `i`: the banner again (blob size, CRC-32, shapes), e.g. for a host check tool
+    /// that opened the port after the board printed it.
+    Info,
     /// `?` or `h`: list the commands.
     Help,
 }
@@ -51,11 +54,12 @@ impl core::fmt::Display for ParseError {
 }
 
 /// The help text, one command a line (no line endings).
-pub const HELP: [&str; 5] = [
+pub const HELP: [&str; 6] = [
     "g SEED        generate the digit of SEED (e.g. g 0)",
     "d DIGIT SEED  generate DIGIT 0..9 from SEED (conditional blobs)",
     "t TEMPERATURE temperature of the next digits (t alone: the default)",
     "a             a digit every second again (any command stops it)",
+    "i             the banner again (blob CRC-32 and shapes)",
     "?             this help",
 ];
 
@@ -82,6 +86,7 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
             },
         },
         "a" | "A" => Command::Auto,
+        "i" | "I" => Command::Info,
         "?" | "h" | "H" | "help" => Command::Help,
         _ => return Err(ParseError::Unknown),
     };

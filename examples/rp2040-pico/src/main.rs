@@ -6,7 +6,8 @@
 //! terminal opens it, the board prints a banner (the blob's shapes, prior, whether it is
 //! conditional, and the blob's CRC-32), then each digit as ASCII art with its seed,
 //! digit, CRC-32 and decode time in µs (`draw.rs`). Line commands (`command.rs`):
-//! `g SEED`, `d DIGIT SEED`, `t TEMPERATURE`, `a`, `?`; a bad line gets a one-line error.
+//! `g SEED`, `d DIGIT SEED`, `t TEMPERATURE`, `a`, `i`, `?`; a bad line gets a one-line
+//! error.
 //!
 //! Until the first command it generates a digit every second (seeds 0, 1, 2, ... as on
 //! the host), or at once when the button on GP15 is pressed; for a class-conditional
@@ -246,6 +247,9 @@ fn main() -> ! {
                             };
                         }
                         Command::Auto => due = now,
+                        Command::Info => {
+                            let _ = banner(&mut console, &decoder, mhz, blob_crc);
+                        }
                         Command::Help => {
                             for line in HELP {
                                 let _ = write!(console, "{line}\r\n");
@@ -338,7 +342,7 @@ fn banner(out: &mut Console<'_>, decoder: &Vae, mhz: u32, blob_crc: u32) -> core
             write!(out, ", prior mixture of {components} Gaussians\r\n")?
         }
     }
-    out.write_str("commands: g SEED | d DIGIT SEED | t TEMPERATURE | a | ? (help)\r\n")
+    out.write_str("commands: g SEED | d DIGIT SEED | t TEMPERATURE | a | i | ? (help)\r\n")
 }
 
 /// The digit on the defmt log (for a debug probe), as on the console.

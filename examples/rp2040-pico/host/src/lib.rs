@@ -1,10 +1,12 @@
 //! Host side of the Pico firmware: [`uf2`] turns the firmware's ELF into the UF2 file the
 //! Pico's boot ROM takes over USB, and [`command`] is the firmware's own console parser
 //! (`../src/command.rs`, which depends on `core` only), compiled here so that it is tested
-//! on the host.
+//! on the host; [`console`] reads the console's output and decodes the same digits on the
+//! host, for the `pico-check` tool.
 
 #[path = "../../src/command.rs"]
 pub mod command;
+pub mod console;
 pub mod uf2;
 
 #[cfg(test)]
@@ -23,6 +25,7 @@ mod tests {
         assert_eq!(parse("t 0"), Ok(Command::Temperature(Some(0.0))));
         assert_eq!(parse("t"), Ok(Command::Temperature(None)));
         assert_eq!(parse("a"), Ok(Command::Auto));
+        assert_eq!(parse("i"), Ok(Command::Info));
         assert_eq!(parse("?"), Ok(Command::Help));
     }
 
@@ -42,6 +45,7 @@ mod tests {
         assert_eq!(parse("t nan"), Err(ParseError::BadTemperature));
         assert_eq!(parse("t inf"), Err(ParseError::BadTemperature));
         assert_eq!(parse("? 1"), Err(ParseError::Arguments));
+        assert_eq!(parse("i 1"), Err(ParseError::Arguments));
     }
 
     #[test]
