@@ -4,8 +4,8 @@
 
 use std::fs;
 
-use vae_core::format::crc32;
-use vae_core::{Decoder, IMAGE_PIXELS, Request};
+use vae_core::format::{WeightWidth, crc32};
+use vae_core::{Decoder, DecoderCore, IMAGE_PIXELS, Request, Tier};
 use vae_tests::models_dir;
 
 /// Shapes of the default blob (latent 20, widest hidden layer 256).
@@ -72,4 +72,48 @@ fn default_blob_rejects_wrong_shapes() {
         Decoder::<20, 128>::from_bytes(&blob),
         Err(vae_core::Error::DimsMismatch { .. })
     ));
+}
+
+/// The committed int4 blob (format 3.0, the default model with layers int8-int4-int4)
+/// decodes to `golden-int4.txt` through `Decoder`, the host engine and every kernel tier
+/// this CPU runs (int4 layers take the portable int4 kernel on every tier).
+#[test]
+fn int4_blob_reproduces_golden_crcs() {
+    let blob = fs::read(models_dir().join("decoder-int4.bin")).unwrap();
+    let lines = fs::read_to_string(models_dir().join("golden-int4.txt")).unwrap();
+    assert_eq!(&blob[4..8], &[3, 0, 0, 0], "format 3.0");
+    let decoder = DefaultDecoder::from_bytes(&blob).unwrap();
+    let widths: Vec<WeightWidth> = decoder
+        .model()
+        .layers
+        .iter()
+        .map(|l| l.weight_width)
+        .collect();
+    assert_eq!(
+        widths,
+        [WeightWidth::Int8, WeightWidth::Int4, WeightWidth::Int4]
+    );
+    let golden: Vec<&str> = lines.lines().collect();
+    assert_eq!(golden.len(), 8);
+    let core = DecoderCore::from_bytes(&blob).unwrap();
+    let mut scratch = vec![0i8; core.scratch_len()];
+    for (seed, line) in golden.iter().enumerate() {
+        let request = Request::new(seed as u64);
+        let mut image = [0u8; IMAGE_PIXELS];
+        decoder.generate(&request, &mut image).unwrap();
+        assert_eq!(&format!("seed {seed}: crc32 {:08x}", crc32(&image)), line);
+        let lit = image.iter().filter(|&&p| p > 128).count();
+        assert!((10..500).contains(&lit), "seed {seed}: {lit} bright pixels");
+        let z = decoder.prior_latent(&request).unwrap();
+        let z_q = decoder.quantize_latent(&z).unwrap();
+        for tier in Tier::available() {
+            let mut other = [0u8; IMAGE_PIXELS];
+            core.decode_quantized_on(tier, &z_q, None, &mut scratch, &mut other)
+                .unwrap();
+            assert_eq!(other, image, "seed {seed}, tier {tier}");
+            let engine = vae_core::host::Engine::with_tier(core.clone(), tier);
+            engine.generate(&request, &mut other).unwrap();
+            assert_eq!(other, image, "seed {seed}, engine on {tier}");
+        }
+    }
 }

@@ -1,9 +1,10 @@
 //! Regenerates the golden files of the committed blobs from the host decoder alone:
-//! `examples/models/golden.txt` and `golden.u8` (seeds 0..7 of `decoder.bin`) and
-//! `golden-small.txt` (of `decoder-small.bin`).
+//! `examples/models/golden.txt` and `golden.u8` (seeds 0..7 of `decoder.bin`),
+//! `golden-small.txt` (of `decoder-small.bin`) and `golden-int4.txt` (of
+//! `decoder-int4.bin`, format 3.0).
 //!
 //! ```sh
-//! cargo run -p vae-core --example golden            # rewrites the three files
+//! cargo run -p vae-core --example golden            # rewrites the four files
 //! cargo run -p vae-core --example golden -- --check # only compares, exit 1 on a difference
 //! ```
 //!
@@ -24,6 +25,8 @@ static DEFAULT: &[u8] = include_bytes!("../../examples/models/decoder.bin");
 const DEFAULT_SHAPE: Shape = Shape::of(DEFAULT);
 static SMALL: &[u8] = include_bytes!("../../examples/models/decoder-small.bin");
 const SMALL_SHAPE: Shape = Shape::of(SMALL);
+static INT4: &[u8] = include_bytes!("../../examples/models/decoder-int4.bin");
+const INT4_SHAPE: Shape = Shape::of(INT4);
 
 /// Seeds of the golden images (the firmwares' `SEEDS`).
 const SEEDS: std::ops::Range<u64> = 0..8;
@@ -79,7 +82,14 @@ fn main() {
         golden::<{ DEFAULT_SHAPE.latent }, { DEFAULT_SHAPE.hidden }>(DEFAULT).expect("decoder.bin");
     let (_, small_lines) =
         golden::<{ SMALL_SHAPE.latent }, { SMALL_SHAPE.hidden }>(SMALL).expect("decoder-small.bin");
+    let (_, int4_lines) =
+        golden::<{ INT4_SHAPE.latent }, { INT4_SHAPE.hidden }>(INT4).expect("decoder-int4.bin");
     let mut same = write_or_check(&models.join("golden.u8"), &bytes, check);
+    same &= write_or_check(
+        &models.join("golden-int4.txt"),
+        int4_lines.as_bytes(),
+        check,
+    );
     same &= write_or_check(&models.join("golden.txt"), lines.as_bytes(), check);
     same &= write_or_check(
         &models.join("golden-small.txt"),

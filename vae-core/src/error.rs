@@ -15,11 +15,14 @@ use core::fmt;
 pub enum Error {
     /// The first four bytes are not [`format::MAGIC`](crate::format::MAGIC).
     BadMagic,
-    /// The blob's major format version is not the one this crate reads.
+    /// The blob's major format version is not one this crate reads
+    /// ([`format::INT8_MAJOR`](crate::format::INT8_MAJOR) or
+    /// [`format::FORMAT_MAJOR`](crate::format::FORMAT_MAJOR)).
     UnsupportedVersion {
         /// Major version stored in the blob.
         found_major: u16,
-        /// Major version this crate reads ([`format::FORMAT_MAJOR`](crate::format::FORMAT_MAJOR)).
+        /// Newest major version this crate reads
+        /// ([`format::FORMAT_MAJOR`](crate::format::FORMAT_MAJOR)).
         supported_major: u16,
     },
     /// The CRC-32 stored at the end of the blob does not match its contents.
@@ -85,8 +88,9 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "blob format major version {found_major} is not supported (this vae-core reads major \
-                 version {supported_major}): re-export the blob with the vae-export that matches \
-                 this vae-core, or upgrade vae-core"
+                 versions {} to {supported_major}): re-export the blob with the vae-export that \
+                 matches this vae-core, or upgrade vae-core",
+                crate::format::INT8_MAJOR
             ),
             Error::CrcMismatch { expected, computed } => write!(
                 f,

@@ -19,9 +19,15 @@
 //! * [`sigmoid_pixel`]: logit to pixel through the blob's 255 sorted thresholds.
 //!
 //! Weights are passed as the blob's raw bytes (`&[u8]`, each one an `i8` in two's
-//! complement, reinterpreted with `as i8`). All sums use wrapping arithmetic, so no input
+//! complement, reinterpreted with `as i8`). Int4 layers ([`WeightWidth::Int4`], two
+//! codes per byte) go through [`dense_int4`] on every target: it unpacks each code to the
+//! `i8` it stands for and accumulates exactly as the int8 kernels do, so its sums are
+//! [`dense_ref`]'s over the unpacked weights. The SIMD tiers and the Cortex-M DSP loop
+//! take int8 layers only. All sums use wrapping arithmetic, so no input
 //! can make a kernel panic; [`format::parse`](crate::format::parse) rejects blobs whose
 //! accumulators could overflow, so for a parsed model nothing ever wraps.
+
+use crate::format::WeightWidth;
 
 /// Reference dot product: `sum_i (weights[i] as i8) * x[i]` over the common length.
 pub(crate) fn dot_ref(weights: &[u8], x: &[i8]) -> i32 {
@@ -126,7 +132,8 @@ impl Accel {
         }
     }
 
-    /// A whole hidden layer (see `x86::Vnni::hidden`); `false` when not taken.
+    /// A whole hidden layer (see `x86::Vnni::hidden`); `false` when not taken (always for
+    /// an int4 layer: the tiers take int8 layers only).
     #[inline]
     pub(crate) fn hidden(
         self,
@@ -136,6 +143,9 @@ impl Accel {
         zero_point: i8,
         out: &mut [i8],
     ) -> bool {
+        if layer.weight_width != WeightWidth::Int8 {
+            return false;
+        }
         match self {
             #[cfg(target_arch = "x86_64")]
             Accel::Vnni(k) => k.hidden(layer, x, class_bias, zero_point, out),
@@ -148,7 +158,8 @@ impl Accel {
         }
     }
 
-    /// The whole last layer to pixels (see `x86::Vnni::pixels`); `false` when not taken.
+    /// The whole last layer to pixels (see `x86::Vnni::pixels`); `false` when not taken
+    /// (always for an int4 layer).
     #[inline]
     pub(crate) fn pixels(
         self,
@@ -158,6 +169,9 @@ impl Accel {
         thresholds: &[u8],
         out: &mut [u8; crate::IMAGE_PIXELS],
     ) -> bool {
+        if layer.weight_width != WeightWidth::Int8 {
+            return false;
+        }
         match self {
             #[cfg(target_arch = "x86_64")]
             Accel::Vnni(k) => k.pixels(layer, x, class_bias, thresholds, out),
@@ -349,6 +363,7 @@ fn forced() -> Option<Tier> {
 }
 
 mod arith;
+mod int4;
 #[cfg(any(vae_dsp, test))]
 mod packed;
 mod portable;
@@ -359,6 +374,7 @@ mod riscv;
 
 pub use arith::{quantize_i8, relu_q, requantize, sigmoid_pixel};
 
+pub(crate) use int4::dense_int4;
 pub(crate) use portable::dense_portable;
 
 /// AVX-512 VNNI layers: intrinsics whose loads and stores go through raw pointers into

@@ -40,7 +40,7 @@
 //! | [`shape`] | [`Shape`]: a blob's sizes, read by a `const fn` at compile time |
 //! | [`request`] | [`Request`]: seed, digit, temperature |
 //! | [`decoder`] | [`Decoder`] (shapes as const generics) over [`DecoderCore`] (slices, the decode itself) |
-//! | `kernel` (private) | integer arithmetic: `i8 x i8 -> i32` dense, requantize, ReLU, pixel thresholds; per-target variants |
+//! | `kernel` (private) | integer arithmetic: `i8 x i8 -> i32` dense (int4 weights unpacked to `i8`, portable kernel on every target), requantize, ReLU, pixel thresholds; per-target variants |
 //! | [`rng`] | [`Rng`]: SplitMix64 + polar-method Gaussians, identical on every target |
 //! | [`error`] | [`Error`]: one enum, messages that say what to do |
 //! | `quantize`, `host` | host-side (feature `quantize`): float decoder to blob; any blob's decoder with heap buffers |

@@ -10,7 +10,7 @@
 
 use crate::IMAGE_PIXELS;
 use crate::error::Error;
-use crate::format::{CRC_LEN, FORMAT_MAJOR, HEADER_LEN, MAGIC, MAX_LAYERS};
+use crate::format::{CRC_LEN, FORMAT_MAJOR, HEADER_LEN, INT8_MAJOR, MAGIC, MAX_LAYERS};
 
 /// Bytes of stack a decode needs besides its two activation buffers and the latent:
 /// call frames, the Cortex-M4 kernel's packed copy of a layer's input (512 bytes) and
@@ -141,7 +141,7 @@ impl Shape {
             }
             Err(Error::UnsupportedVersion { .. }) => {
                 panic!(
-                    "vae-core: the blob's major format version is not this crate's: re-export it with vae-export"
+                    "vae-core: the blob's major format version is not one this crate reads: re-export it with vae-export"
                 )
             }
             Err(Error::Truncated) => {
@@ -166,7 +166,7 @@ impl Shape {
             return Err(Error::BadMagic);
         }
         let major = u16::from_le_bytes([blob[4], blob[5]]);
-        if major != FORMAT_MAJOR {
+        if major != FORMAT_MAJOR && major != INT8_MAJOR {
             return Err(Error::UnsupportedVersion {
                 found_major: major,
                 supported_major: FORMAT_MAJOR,

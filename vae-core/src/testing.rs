@@ -6,7 +6,7 @@
 use std::vec::Vec;
 
 use crate::IMAGE_PIXELS;
-use crate::format::{self, CRC_LEN, Model};
+use crate::format::{self, CRC_LEN, Model, WeightWidth};
 use crate::rng::Rng;
 
 pub use crate::quantize::{FloatLayer, FloatMlp, LOGIT_SCALE, OwnedDense, QuantizedMlp};
@@ -53,6 +53,18 @@ impl QuantizedMlp {
         calibration: usize,
         seed: u64,
     ) -> Self {
+        Self::quantize_random_widths(mlp, latent_scale, calibration, seed, &[])
+    }
+
+    /// [`quantize_random`](Self::quantize_random) with layer `k`'s weights `widths[k]`
+    /// wide (int8 past the end of `widths`).
+    pub fn quantize_random_widths(
+        mlp: &FloatMlp,
+        latent_scale: f32,
+        calibration: usize,
+        seed: u64,
+        widths: &[WeightWidth],
+    ) -> Self {
         let mut rng = Rng::new(seed);
         let latents: Vec<f32> = (0..calibration * mlp.latent_dim)
             .map(|_| rng.next_gaussian())
@@ -67,6 +79,7 @@ impl QuantizedMlp {
             latent_scale: Some(latent_scale),
             seed: Some(seed),
             note: "vae-core testing".into(),
+            weight_widths: widths.to_vec(),
             ..Default::default()
         };
         let calibration = crate::quantize::Calibration {
@@ -82,6 +95,35 @@ impl QuantizedMlp {
     pub fn random(seed: u64, latent_dim: usize, hidden: &[usize], classes: Option<u8>) -> Self {
         let mlp = FloatMlp::random(seed, latent_dim, hidden, classes);
         Self::quantize_random(&mlp, 4.0 / 127.0, 64, seed)
+    }
+
+    /// [`random`](Self::random) with layer `k`'s weights `widths[k]` wide (int8 past the
+    /// end of `widths`): `&[WeightWidth::Int4; 8]` gives an all-int4 model.
+    pub fn random_widths(
+        seed: u64,
+        latent_dim: usize,
+        hidden: &[usize],
+        classes: Option<u8>,
+        widths: &[WeightWidth],
+    ) -> Self {
+        let mlp = FloatMlp::random(seed, latent_dim, hidden, classes);
+        Self::quantize_random_widths(&mlp, 4.0 / 127.0, 64, seed, widths)
+    }
+
+    /// The same model with every layer's codes stored as int8 (int4 layers unpacked):
+    /// decodes to the same bytes, by the format's definition.
+    pub fn unpacked(&self) -> Self {
+        let mut out = self.clone();
+        for layer in &mut out.layers {
+            let dense = layer.as_dense();
+            let codes: Vec<u8> = dense
+                .weight_rows()
+                .flat_map(|row| dense.codes(row).map(|c| c as u8).collect::<Vec<_>>())
+                .collect();
+            layer.weights = codes;
+            layer.weight_width = WeightWidth::Int8;
+        }
+        out
     }
 
     /// The encoded blob; panics if the model is invalid (test code).

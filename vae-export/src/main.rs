@@ -3,9 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use vae_core::NUM_CLASSES;
-use vae_core::format::Prior;
+use vae_core::format::{self, Prior, WeightWidth};
 use vae_core::quantize::Clipping;
 use vae_export::sample::{check_temperature, generate_each};
 use vae_export::{ExportError, ExportOptions, export, host, run_dir_of};
@@ -88,6 +88,49 @@ struct ExportArgs {
     /// Also write the parity report as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Weight width: int8 (format 2.1), or int4, two weights per byte (format 3.0: about
+    /// half the blob; needs a vae-core that reads 3.0).
+    #[arg(long, value_enum, default_value_t = Weights::Int8)]
+    weights: Weights,
+    /// With --weights int4: decoder layers (0 = the first) that keep int8 weights,
+    /// comma-separated.
+    #[arg(long, value_name = "K,K,...", value_delimiter = ',')]
+    int8_layers: Vec<usize>,
+}
+
+/// `--weights`: the width of the decoder's weights.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Weights {
+    /// One byte per weight.
+    Int8,
+    /// Two weights per byte.
+    Int4,
+}
+
+impl ExportArgs {
+    /// The per-layer weight widths these flags ask for.
+    fn weight_widths(&self) -> Result<Vec<WeightWidth>, ExportError> {
+        if self.weights == Weights::Int8 {
+            if !self.int8_layers.is_empty() {
+                return Err(ExportError::Usage(
+                    "--int8-layers only applies with --weights int4".into(),
+                ));
+            }
+            return Ok(Vec::new());
+        }
+        let mut widths = vec![WeightWidth::Int4; format::MAX_LAYERS];
+        for &k in &self.int8_layers {
+            let slot = widths.get_mut(k).ok_or_else(|| {
+                ExportError::Usage(format!(
+                    "--int8-layers {k}: a decoder has at most {} layers (0 to {})",
+                    format::MAX_LAYERS,
+                    format::MAX_LAYERS - 1
+                ))
+            })?;
+            *slot = WeightWidth::Int8;
+        }
+        Ok(widths)
+    }
 }
 
 #[derive(Args, Debug)]
@@ -216,6 +259,7 @@ fn run_export(args: ExportArgs) -> Result<(), ExportError> {
         None => args.run.clone(),
     };
     let mut options = ExportOptions::new(&run_dir);
+    options.weight_widths = args.weight_widths()?;
     if let Some(out) = args.out {
         options.out = out;
     }
@@ -235,13 +279,16 @@ fn run_export(args: ExportArgs) -> Result<(), ExportError> {
     let exported = export(&options)?;
 
     let q = &exported.quantized;
-    let weights: usize = q.layers.iter().map(|l| l.weights.len()).sum();
+    let weight_bytes: usize = q.layers.iter().map(|l| l.weights.len()).sum();
+    let (major, minor) = format::version_of(&q.model());
     println!(
-        "wrote {} ({} bytes: {} int8 weights, {} bytes of biases, scales and tables)",
+        "wrote {} (format {major}.{minor}, {} bytes: {} in {} weight bytes, {} bytes of \
+         biases, scales and tables)",
         options.out.display(),
         exported.blob.len(),
-        weights,
-        exported.blob.len() - weights
+        describe_weights(&q.model()),
+        weight_bytes,
+        exported.blob.len() - weight_bytes
     );
     let dims: Vec<String> = q.layers.iter().map(|l| l.out_dim.to_string()).collect();
     println!(
@@ -265,8 +312,14 @@ fn run_export(args: ExportArgs) -> Result<(), ExportError> {
             .iter()
             .fold((f32::INFINITY, 0f32), |(lo, hi), &s| (lo.min(s), hi.max(s)));
         println!(
-            "layer {k}: {:>4} -> {:<4} input scale {:.3e}, weight scales {:.3e}..{:.3e}, output scale {:.3e}",
-            l.in_dim, l.out_dim, l.input_scale, lo, hi, l.output_scale
+            "layer {k}: {:>4} -> {:<4} {}, input scale {:.3e}, weight scales {:.3e}..{:.3e}, output scale {:.3e}",
+            l.in_dim,
+            l.out_dim,
+            width_name(l.weight_width),
+            l.input_scale,
+            lo,
+            hi,
+            l.output_scale
         );
     }
     let r = &exported.report;
@@ -280,9 +333,10 @@ fn run_export(args: ExportArgs) -> Result<(), ExportError> {
         r.reference_max_abs_logit_error
     );
     println!(
-        "test loss over {} digits: f32 {:.3}, int8 {:.3} ({:+.3} per digit)",
+        "test loss over {} digits: f32 {:.3}, quantized ({}) {:.3} ({:+.3} per digit)",
         r.test_images,
         r.f32_test_loss,
+        describe_widths(&q.model()),
         r.int8_test_loss,
         r.loss_delta()
     );
@@ -415,8 +469,12 @@ fn run_info(args: InfoArgs) -> Result<(), ExportError> {
     })?;
     let model = decoder.model();
     let dims: Vec<String> = model.layers.iter().map(|l| l.out_dim.to_string()).collect();
-    let weights: usize = model.layers.iter().map(|l| l.weights.len()).sum();
-    println!("blob: {} bytes ({} int8 weights)", blob.len(), weights);
+    let (major, minor) = format::version_of(model);
+    println!(
+        "blob: {} bytes, format {major}.{minor} ({})",
+        blob.len(),
+        describe_weights(model)
+    );
     println!(
         "model: latent {} -> {}{}",
         model.latent_dim,
@@ -447,6 +505,42 @@ fn run_info(args: InfoArgs) -> Result<(), ExportError> {
         model.latent_dim, hidden
     );
     Ok(())
+}
+
+/// `int8` or `int4`.
+fn width_name(width: WeightWidth) -> &'static str {
+    match width {
+        WeightWidth::Int8 => "int8",
+        WeightWidth::Int4 => "int4",
+    }
+}
+
+/// The layers' widths in order, e.g. `int4-int4-int8`.
+fn describe_widths(model: &vae_core::Model<'_>) -> String {
+    let names: Vec<&str> = model
+        .layers
+        .iter()
+        .map(|l| width_name(l.weight_width))
+        .collect();
+    names.join("-")
+}
+
+/// How many weights of each width the model has, e.g. `205,824 int4 + 5,120 int8 weights`.
+fn describe_weights(model: &vae_core::Model<'_>) -> String {
+    let count = |width: WeightWidth| -> usize {
+        model
+            .layers
+            .iter()
+            .filter(|l| l.weight_width == width)
+            .map(|l| usize::from(l.in_dim) * usize::from(l.out_dim))
+            .sum()
+    };
+    let parts: Vec<String> = [WeightWidth::Int4, WeightWidth::Int8]
+        .into_iter()
+        .filter(|&w| count(w) > 0)
+        .map(|w| format!("{} {}", count(w), width_name(w)))
+        .collect();
+    format!("{} weights", parts.join(" + "))
 }
 
 /// What `generate` draws latents from, in words.

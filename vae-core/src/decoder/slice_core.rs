@@ -5,7 +5,7 @@
 use crate::IMAGE_PIXELS;
 use crate::bytes::{le_f32, le_i32};
 use crate::error::Error;
-use crate::format::{self, Dense, Model, ModelKind, Prior};
+use crate::format::{self, Dense, Model, ModelKind, Prior, WeightWidth};
 use crate::kernel::{self, Accel};
 use crate::request::Request;
 use crate::rng::Rng;
@@ -114,12 +114,16 @@ fn for_each_row(
         // layers without a class bias (the bulk of the work).
         let params = RowTable::<true>::new(*layer, class_bias);
         let mut j = 0;
-        kernel::dense_ref(layer.weights, x, |dot| {
+        let sink = |dot| {
             if let Some(row) = params.get(j) {
                 row_out(j, row, dot);
             }
             j += 1;
-        });
+        };
+        match layer.weight_width {
+            WeightWidth::Int8 => kernel::dense_ref(layer.weights, x, sink),
+            WeightWidth::Int4 => kernel::dense_int4(layer.weights, x, sink),
+        }
     }
 }
 
@@ -133,6 +137,15 @@ fn rows_with(
 ) {
     let params = RowTable::<false>::new(*layer, &[]);
     let mut j = 0;
+    if layer.weight_width == WeightWidth::Int4 {
+        kernel::dense_int4(layer.weights, x, |dot| {
+            if let Some(row) = params.get(j) {
+                row_out(j, row, dot);
+            }
+            j += 1;
+        });
+        return;
+    }
     kernel::dense_with(
         accel,
         layer.weights,
@@ -149,17 +162,15 @@ fn rows_with(
 
 /// Float dense layer with dequantized weights and bias; optional ReLU.
 fn dense_f32(layer: Dense<'_>, x: &[f32], class_bias: &[u8], out: &mut [f32], relu: bool) {
-    let cols = usize::from(layer.in_dim);
-    if cols == 0 {
+    if layer.in_dim == 0 {
         return;
     }
-    let weight_rows = layer.weights.chunks_exact(cols);
-    for (w_row, (row, y)) in weight_rows.zip(rows(layer, class_bias).zip(out)) {
+    for (w_row, (row, y)) in layer.weight_rows().zip(rows(layer, class_bias).zip(out)) {
         // The stored bias holds `-input_zero_point * sum_i W_q[j][i]`: take it out again.
         let bias = i64::from(row.bias) + layer.zero_point_term(w_row);
         let mut acc = bias as f32 * (layer.input_scale * row.weight_scale);
-        for (&w, &xi) in w_row.iter().zip(x) {
-            acc += (f32::from(w as i8) * row.weight_scale) * xi;
+        for (w, &xi) in layer.codes(w_row).zip(x) {
+            acc += (f32::from(w) * row.weight_scale) * xi;
         }
         *y = if relu { acc.max(0.0) } else { acc };
     }

@@ -33,6 +33,11 @@ impl<'a> Layers<'a> {
             .map_err(|_| TOO_MANY_LAYERS)
     }
 
+    /// The layers, mutably (the reader sets their widths after the body).
+    pub(super) fn as_mut_slice(&mut self) -> &mut [Dense<'a>] {
+        &mut self.0
+    }
+
     /// Appends `layer`; [`Error::Malformed`] when there are already [`MAX_LAYERS`].
     pub fn push(&mut self, layer: Dense<'a>) -> Result<(), Error> {
         self.0.push(layer).map_err(|_| TOO_MANY_LAYERS)
@@ -58,7 +63,7 @@ impl<'a> core::ops::Deref for Layers<'a> {
 /// # Example: writing a blob (what `vae-export` does)
 ///
 /// ```
-/// use vae_core::format::{self, Dense, Layers, Metadata, Model, ModelKind, Prior};
+/// use vae_core::format::{self, Dense, Layers, Metadata, Model, ModelKind, Prior, WeightWidth};
 /// use vae_core::IMAGE_PIXELS;
 ///
 /// // A 2 -> 784 model: every weight 1 (an i8 as a raw byte), zero bias.
@@ -90,6 +95,7 @@ impl<'a> core::ops::Deref for Layers<'a> {
 ///         bias: &bias,
 ///         multipliers: &multipliers,
 ///         shifts: &shifts,
+///         weight_width: WeightWidth::Int8,
 ///     }])
 ///     .expect("one layer fits"),
 ///     pixel_thresholds: &thresholds,
@@ -210,7 +216,10 @@ pub struct Dense<'a> {
     /// Scale of this layer's requantized output: the next layer's `input_scale`, or for the
     /// last layer the scale of the values compared with `pixel_thresholds`.
     pub output_scale: f32,
-    /// `out_dim * in_dim` `i8` (two's complement bytes), row-major `[out][in]`.
+    /// The codes `W_q`, row-major `[out][in]`: `out_dim * in_dim` `i8` (two's complement
+    /// bytes), or packed int4 codes ([`WeightWidth::Int4`]); see
+    /// [`weight_width`](Self::weight_width), [`weight_rows`](Self::weight_rows) and
+    /// [`codes`](Self::codes).
     #[serde(serialize_with = "as_bytes")]
     pub weights: &'a [u8],
     /// `out_dim` `f32` LE: the per-row weight scale (dequantization, float reference).
@@ -225,15 +234,106 @@ pub struct Dense<'a> {
     /// `out_dim` `u8`, each `<= MAX_SHIFT`: fixed-point shifts `n_j`.
     #[serde(serialize_with = "as_bytes")]
     pub shifts: &'a [u8],
+    /// How [`weights`](Self::weights) stores `W_q`: int8 (every 2.x blob) or int4 packed
+    /// two per byte (format 3.0). Not part of the postcard encoding of `Dense`: a 3.0
+    /// blob lists every layer's width after the [`Prior`]; [`encode`] and [`parse`]
+    /// write and read it there.
+    ///
+    /// [`encode`]: super::encode
+    /// [`parse`]: super::parse
+    #[serde(skip)]
+    pub weight_width: WeightWidth,
 }
 
-impl Dense<'_> {
-    /// `input_zero_point * sum_i W_q[j][i]` for one row `w_row` of this layer's weights:
-    /// the term the exporter folded into `bias[j]` (see [`Dense::input_zero_point`]), which
-    /// float paths add back to get the bias of the real-valued layer.
+/// How a layer's weight codes `W_q[j][i]` are stored in [`Dense::weights`].
+///
+/// Either way the decoder computes the same `i32` accumulator `bias[j] + sum_i W_q[j][i] *
+/// x_q[i]`: an int4 code is read as the `i8` it stands for and multiplied like an int8
+/// one, so the arithmetic (and every bound on it) is that of int8 weights.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WeightWidth {
+    /// One `i8` per weight, row-major `[out][in]`: `out_dim * in_dim` bytes.
+    #[default]
+    Int8,
+    /// Two 4-bit two's-complement codes (`-8..=7`) per byte, row-major, each row starting
+    /// on a byte: row `j` is `ceil(in_dim / 2)` bytes, input `i` in byte `i / 2`, the low
+    /// nibble for even `i`, the high nibble for odd `i`. For odd `in_dim` the last
+    /// byte's high nibble is unused and must be 0.
+    Int4,
+}
+
+impl WeightWidth {
+    /// Bytes of one row of `in_dim` weights.
+    pub const fn row_bytes(self, in_dim: usize) -> usize {
+        match self {
+            WeightWidth::Int8 => in_dim,
+            WeightWidth::Int4 => in_dim.div_ceil(2),
+        }
+    }
+
+    /// Largest magnitude the exporter gives a code: the symmetric grid `-max..=max` its
+    /// per-row scale `max_i |W[j][i]| / max` maps onto (127 for int8, 7 for int4).
+    pub const fn max_code(self) -> i8 {
+        match self {
+            WeightWidth::Int8 => 127,
+            WeightWidth::Int4 => 7,
+        }
+    }
+
+    /// Bits per weight: 8 or 4.
+    pub const fn bits(self) -> u32 {
+        match self {
+            WeightWidth::Int8 => 8,
+            WeightWidth::Int4 => 4,
+        }
+    }
+}
+
+/// The two int4 codes of a packed byte, as `i8`: (low nibble, high nibble), i.e. inputs
+/// `2k` and `2k + 1` (see [`WeightWidth::Int4`]).
+#[inline(always)]
+pub const fn int4_pair(byte: u8) -> (i8, i8) {
+    (((byte << 4) as i8) >> 4, (byte as i8) >> 4)
+}
+
+/// Code `i` of one stored weight row (`row` as in [`Dense::weight_rows`]), as `i8`.
+#[inline(always)]
+fn code_at(width: WeightWidth, row: &[u8], i: usize) -> i8 {
+    match width {
+        WeightWidth::Int8 => row.get(i).map_or(0, |&b| b as i8),
+        WeightWidth::Int4 => row.get(i / 2).map_or(0, |&b| {
+            let (lo, hi) = int4_pair(b);
+            if i.is_multiple_of(2) { lo } else { hi }
+        }),
+    }
+}
+
+impl<'a> Dense<'a> {
+    /// `input_zero_point * sum_i W_q[j][i]` for one stored row `w_row` of this layer's
+    /// weights (from [`weight_rows`](Self::weight_rows)): the term the exporter folded
+    /// into `bias[j]` (see [`Dense::input_zero_point`]), which float paths add back to get
+    /// the bias of the real-valued layer.
     pub fn zero_point_term(&self, w_row: &[u8]) -> i64 {
-        let sum: i64 = w_row.iter().map(|&w| i64::from(w as i8)).sum();
+        let sum: i64 = self.codes(w_row).map(i64::from).sum();
         i64::from(self.input_zero_point) * sum
+    }
+
+    /// Bytes of one stored weight row ([`WeightWidth::row_bytes`] of `in_dim`).
+    pub const fn row_bytes(&self) -> usize {
+        self.weight_width.row_bytes(self.in_dim as usize)
+    }
+
+    /// The stored rows of [`weights`](Self::weights), [`row_bytes`](Self::row_bytes)
+    /// each (none if `in_dim` is 0).
+    pub fn weight_rows(&self) -> core::slice::ChunksExact<'a, u8> {
+        self.weights.chunks_exact(self.row_bytes().max(1))
+    }
+
+    /// The `in_dim` codes `W_q[j][0..in_dim]` of one stored row, as `i8`, whatever the
+    /// [`weight_width`](Self::weight_width).
+    pub fn codes<'r>(&self, w_row: &'r [u8]) -> impl Iterator<Item = i8> + Clone + 'r {
+        let width = self.weight_width;
+        (0..usize::from(self.in_dim)).map(move |i| code_at(width, w_row, i))
     }
 }
 

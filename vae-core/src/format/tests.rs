@@ -41,8 +41,10 @@ fn round_trip_unconditional_and_conditional() {
         assert_eq!(encoded_len(&model), Ok(blob.len()));
         assert_eq!(blob_len(&blob), Ok(blob.len()));
         assert_eq!(&blob[..4], b"VAE8");
+        // An all-int8 model is written as 2.1, what every 2.x reader reads.
         assert_eq!(&blob[4..8], &[2, 0, 1, 0]);
-        assert_eq!((FORMAT_MAJOR, FORMAT_MINOR), (2, 1));
+        assert_eq!((INT8_MAJOR, INT8_MINOR), (2, 1));
+        assert_eq!((FORMAT_MAJOR, FORMAT_MINOR), (3, 0));
         let parsed = parse(&blob).expect("valid blob");
         assert_eq!(parsed, model);
         // Zero copy: the weights are borrowed from the blob.
@@ -124,7 +126,7 @@ fn bad_magic() {
 #[test]
 fn other_major_versions_are_rejected_before_crc_and_body() {
     let mut blob = small().blob();
-    for major in [0u16, 1, 3, 0xFFFF] {
+    for major in [0u16, 1, 4, 0xFFFF] {
         blob[4..6].copy_from_slice(&major.to_le_bytes());
         // The CRC is now wrong and the body could be anything: the version wins.
         let body_end = blob.len() - CRC_LEN;
@@ -155,10 +157,10 @@ fn with_extension(blob: &[u8], minor: u16, extra: &[u8]) -> Vec<u8> {
 fn newer_minor_versions_may_append_fields() {
     let q = small();
     let blob = q.blob();
-    let newer = with_extension(&blob, FORMAT_MINOR + 1, &[1, 2, 3, 4, 5]);
+    let newer = with_extension(&blob, INT8_MINOR + 1, &[1, 2, 3, 4, 5]);
     assert_eq!(parse(&newer).unwrap(), q.model());
     // The same bytes under our own minor version are garbage.
-    let same = with_extension(&blob, FORMAT_MINOR, &[1, 2, 3, 4, 5]);
+    let same = with_extension(&blob, INT8_MINOR, &[1, 2, 3, 4, 5]);
     assert!(matches!(parse(&same), Err(Error::Malformed { .. })));
     // And a newer minor version changes nothing on its own.
     assert_eq!(parse(&with_extension(&blob, 7, &[])).unwrap(), q.model());
@@ -349,11 +351,11 @@ fn inconsistent_models_are_malformed() {
     }
 }
 
-/// Wraps a body in a valid header and CRC.
+/// Wraps a 2.1 body in a valid header and CRC.
 fn wrap(body: &[u8]) -> Vec<u8> {
     let mut blob = MAGIC.to_vec();
-    blob.extend_from_slice(&FORMAT_MAJOR.to_le_bytes());
-    blob.extend_from_slice(&FORMAT_MINOR.to_le_bytes());
+    blob.extend_from_slice(&INT8_MAJOR.to_le_bytes());
+    blob.extend_from_slice(&INT8_MINOR.to_le_bytes());
     blob.extend_from_slice(&u32::try_from(body.len()).unwrap().to_le_bytes());
     blob.extend_from_slice(body);
     blob.extend_from_slice(&[0; CRC_LEN]);

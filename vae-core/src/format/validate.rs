@@ -5,7 +5,7 @@ use crate::IMAGE_PIXELS;
 use crate::bytes::{le_f32, le_i32, le_i32_at};
 use crate::error::Error;
 
-use super::schema::{Dense, Model, ModelKind, Prior};
+use super::schema::{Dense, Model, ModelKind, Prior, WeightWidth};
 use super::{MAX_PRIOR_COMPONENTS, MAX_SHIFT, NUM_THRESHOLDS};
 
 impl Prior<'_> {
@@ -151,9 +151,22 @@ impl Dense<'_> {
         if rows == 0 || cols == 0 {
             return Err(malformed("a layer has in_dim or out_dim 0"));
         }
-        if Some(self.weights.len()) != rows.checked_mul(cols) {
+        if Some(self.weights.len()) != rows.checked_mul(self.row_bytes()) {
+            return Err(malformed(match self.weight_width {
+                WeightWidth::Int8 => "a layer's weights length is not out_dim * in_dim",
+                WeightWidth::Int4 => {
+                    "an int4 layer's weights length is not out_dim * ceil(in_dim / 2)"
+                }
+            }));
+        }
+        if self.weight_width == WeightWidth::Int4
+            && !cols.is_multiple_of(2)
+            && self
+                .weight_rows()
+                .any(|row| row.last().is_some_and(|&b| b >> 4 != 0))
+        {
             return Err(malformed(
-                "a layer's weights length is not out_dim * in_dim",
+                "an int4 layer with odd in_dim has a nonzero padding nibble",
             ));
         }
         for (len, expected, what) in [
@@ -200,17 +213,10 @@ impl Dense<'_> {
     /// Rejects a layer whose accumulators could leave the `i32` range for some input in
     /// `-128..=127` (lengths already checked).
     fn check_accumulators(&self, class_bias: Option<&[u8]>) -> Result<(), Error> {
-        let cols = usize::from(self.in_dim);
         let class_rows = usize::from(self.out_dim) * 4;
-        let rows = self
-            .weights
-            .chunks_exact(cols)
-            .zip(self.bias.chunks_exact(4));
+        let rows = self.weight_rows().zip(self.bias.chunks_exact(4));
         for (j, (row, bias)) in rows.enumerate() {
-            let weight_sum: i64 = row
-                .iter()
-                .map(|&w| i64::from((w as i8).unsigned_abs()))
-                .sum();
+            let weight_sum: i64 = self.codes(row).map(|w| i64::from(w.unsigned_abs())).sum();
             let class_max = class_bias.map_or(0, |cb| {
                 cb.chunks_exact(class_rows)
                     .map(|class_row| i64::from(le_i32_at(class_row, j).unwrap_or(0)).abs())

@@ -5,14 +5,55 @@ use serde::Serialize;
 use crate::error::Error;
 
 use super::crc::crc32;
-use super::schema::{Model, Prior};
+use super::schema::{Model, Prior, WeightWidth};
 use super::validate::malformed;
-use super::{CRC_LEN, FORMAT_MAJOR, FORMAT_MINOR, HEADER_LEN, MAGIC};
+use super::{
+    CRC_LEN, FORMAT_MAJOR, FORMAT_MINOR, HEADER_LEN, INT8_MAJOR, INT8_MINOR, MAGIC, MAX_LAYERS,
+};
+
+/// The per-layer weight widths a 3.x body appends after the prior.
+type Widths = heapless::Vec<WeightWidth, MAX_LAYERS>;
 
 /// Header fields after the magic/major checks.
 struct Header {
+    major: u16,
     minor: u16,
     body_len: u32,
+}
+
+impl Header {
+    /// The newest minor version this crate knows of the blob's major version.
+    fn known_minor(&self) -> u16 {
+        if self.major == INT8_MAJOR {
+            INT8_MINOR
+        } else {
+            FORMAT_MINOR
+        }
+    }
+}
+
+/// The version [`encode`] writes for `model`: [`INT8_MAJOR`].[`INT8_MINOR`] when every
+/// layer is int8 (what every 2.x reader reads), else [`FORMAT_MAJOR`].[`FORMAT_MINOR`].
+pub fn version_of(model: &Model<'_>) -> (u16, u16) {
+    let int8 = model
+        .layers
+        .iter()
+        .all(|l| l.weight_width == WeightWidth::Int8);
+    if int8 {
+        (INT8_MAJOR, INT8_MINOR)
+    } else {
+        (FORMAT_MAJOR, FORMAT_MINOR)
+    }
+}
+
+/// The widths of `model`'s layers, as a 3.x body stores them.
+fn widths_of(model: &Model<'_>) -> Widths {
+    let mut widths = Widths::new();
+    for layer in model.layers.iter() {
+        // `Layers` holds at most MAX_LAYERS, the capacity of `Widths`.
+        let _ = widths.push(layer.weight_width);
+    }
+    widths
 }
 
 fn read_header(blob: &[u8]) -> Result<Header, Error> {
@@ -24,13 +65,14 @@ fn read_header(blob: &[u8]) -> Result<Header, Error> {
         return Err(Error::BadMagic);
     }
     let major = u16::from_le_bytes([a0, a1]);
-    if major != FORMAT_MAJOR {
+    if major != FORMAT_MAJOR && major != INT8_MAJOR {
         return Err(Error::UnsupportedVersion {
             found_major: major,
             supported_major: FORMAT_MAJOR,
         });
     }
     Ok(Header {
+        major,
         minor: u16::from_le_bytes([b0, b1]),
         body_len: u32::from_le_bytes([l0, l1, l2, l3]),
     })
@@ -74,14 +116,25 @@ pub fn parse(blob: &[u8]) -> Result<Model<'_>, Error> {
     let body = signed.get(HEADER_LEN..).ok_or(Error::Truncated)?;
     let (mut model, mut rest) = postcard::take_from_bytes::<Model<'_>>(body)
         .map_err(|_| malformed("the body does not decode as a Model"))?;
-    if header.minor >= 1 {
+    if header.major > INT8_MAJOR || header.minor >= 1 {
         let (prior, after) = postcard::take_from_bytes::<Prior<'_>>(rest)
             .map_err(|_| malformed("the 2.1 prior does not decode"))?;
         model.prior = prior;
         rest = after;
     }
+    if header.major == FORMAT_MAJOR {
+        let (widths, after) = postcard::take_from_bytes::<Widths>(rest)
+            .map_err(|_| malformed("the 3.0 weight widths do not decode"))?;
+        if widths.len() != model.layers.len() {
+            return Err(malformed("the 3.0 weight widths are not one per layer"));
+        }
+        for (layer, width) in model.layers.as_mut_slice().iter_mut().zip(widths) {
+            layer.weight_width = width;
+        }
+        rest = after;
+    }
     // Newer minor versions append fields after the body we know; ours has nothing more.
-    let newer_minor = header.minor > FORMAT_MINOR;
+    let newer_minor = header.minor > header.known_minor();
     if !rest.is_empty() && !newer_minor {
         return Err(malformed("unexpected bytes after the model body"));
     }
@@ -99,8 +152,13 @@ pub fn encoded_len(model: &Model<'_>) -> Result<usize, Error> {
 
 /// Length of the body [`encode`] writes for `model` (not validated).
 pub(crate) fn body_len(model: &Model<'_>) -> Result<usize, Error> {
+    let widths = match version_of(model).0 {
+        FORMAT_MAJOR => encoded_size(&widths_of(model))?,
+        _ => 0,
+    };
     encoded_size(model)?
         .checked_add(encoded_size(&model.prior)?)
+        .and_then(|n| n.checked_add(widths))
         .ok_or(malformed("the body is too large"))
 }
 
@@ -113,7 +171,8 @@ fn encoded_size<T: Serialize>(value: &T) -> Result<usize, Error> {
 /// Validates `model` and writes its blob to the start of `buf`; returns the blob length.
 ///
 /// Size `buf` with [`encoded_len`]; a smaller buffer gives [`Error::BufferTooSmall`]
-/// (nothing useful is written then). Writes [`FORMAT_MAJOR`].[`FORMAT_MINOR`].
+/// (nothing useful is written then). Writes the version [`version_of`] names: 2.1 for
+/// an all-int8 model, 3.0 when a layer has int4 weights.
 pub fn encode(model: &Model<'_>, buf: &mut [u8]) -> Result<usize, Error> {
     model.validate()?;
     encode_unvalidated(model, buf)
@@ -136,18 +195,25 @@ pub(crate) fn encode_unvalidated(model: &Model<'_>, buf: &mut [u8]) -> Result<us
         .split_first_chunk_mut::<HEADER_LEN>()
         .ok_or(too_small)?;
     let [m0, m1, m2, m3] = MAGIC;
-    let [a0, a1] = FORMAT_MAJOR.to_le_bytes();
-    let [b0, b1] = FORMAT_MINOR.to_le_bytes();
+    let (major, minor) = version_of(model);
+    let [a0, a1] = major.to_le_bytes();
+    let [b0, b1] = minor.to_le_bytes();
     let [l0, l1, l2, l3] = body_len_u32.to_le_bytes();
     *header = [m0, m1, m2, m3, a0, a1, b0, b1, l0, l1, l2, l3];
     let written = postcard::to_slice(model, body)
         .map_err(|_| malformed("the model does not serialize"))?
         .len();
     let rest = body.get_mut(written..).ok_or(too_small)?;
-    let written = written
+    let mut written = written
         + postcard::to_slice(&model.prior, rest)
             .map_err(|_| malformed("the prior does not serialize"))?
             .len();
+    if major == FORMAT_MAJOR {
+        let rest = body.get_mut(written..).ok_or(too_small)?;
+        written += postcard::to_slice(&widths_of(model), rest)
+            .map_err(|_| malformed("the weight widths do not serialize"))?
+            .len();
+    }
     if written != body_len {
         return Err(malformed(
             "the model's serialized size changed while writing",

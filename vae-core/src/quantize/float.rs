@@ -134,11 +134,11 @@ impl FloatMlp {
                     .map(i64::from)
                     .collect::<Vec<_>>();
                 let mut weights = Vec::with_capacity(rows * (cols + extra));
-                for (j, w_row) in l.weights.chunks_exact(cols.max(1)).enumerate().take(rows) {
+                for (j, w_row) in l.weight_rows().enumerate().take(rows) {
                     // Unfold the zero point's term from the stored bias.
                     bias[j] += l.zero_point_term(w_row);
                     let acc_scale = l.input_scale * s_w[j];
-                    weights.extend(w_row.iter().map(|&w| f32::from(w as i8) * s_w[j]));
+                    weights.extend(l.codes(w_row).map(|w| f32::from(w) * s_w[j]));
                     if extra > 0 {
                         weights.extend(
                             (0..n_classes).map(|c| class_bias[c * rows + j] as f32 * acc_scale),

@@ -2,7 +2,10 @@
 
 use std::string::String;
 
+use std::vec::Vec;
+
 use super::Clipping;
+use crate::format::WeightWidth;
 
 /// Calibration inputs: latents the decoder will see in use (encoder means of real
 /// digits, prior samples), flattened `n * latent_dim`, with their labels for a
@@ -28,12 +31,15 @@ pub struct QuantizeOptions {
     pub test_loss: Option<f32>,
     /// Metadata: a short note (producer, run name).
     pub note: String,
-    /// How weights are rounded to their int8 grid.
+    /// How weights are rounded to their grid.
     pub weight_rounding: WeightRounding,
+    /// Each layer's weight width, first layer first; layers past the end of the list are
+    /// int8 (so the default, empty, is an all-int8 model).
+    pub weight_widths: Vec<WeightWidth>,
 }
 
-/// How a layer's weights are rounded to int8 (the grid, `s_w[j] = max_i |W[j][i]| / 127`
-/// per row, is the same either way).
+/// How a layer's weights are rounded to their codes (the grid, `s_w[j] = max_i |W[j][i]| /
+/// max_code` per row with [`WeightWidth::max_code`], is the same either way).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum WeightRounding {
     /// Each weight to its nearest code.

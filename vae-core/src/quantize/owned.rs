@@ -4,7 +4,7 @@ use std::string::String;
 use std::vec::Vec;
 
 use crate::Error;
-use crate::format::{self, Dense, Layers, Metadata, Model, ModelKind, Prior};
+use crate::format::{self, Dense, Layers, Metadata, Model, ModelKind, Prior, WeightWidth};
 
 use super::malformed;
 
@@ -31,6 +31,8 @@ pub struct OwnedDense {
     pub multipliers: Vec<u8>,
     /// See [`Dense::shifts`].
     pub shifts: Vec<u8>,
+    /// See [`Dense::weight_width`].
+    pub weight_width: WeightWidth,
 }
 
 impl OwnedDense {
@@ -47,6 +49,7 @@ impl OwnedDense {
             bias: &self.bias,
             multipliers: &self.multipliers,
             shifts: &self.shifts,
+            weight_width: self.weight_width,
         }
     }
 }

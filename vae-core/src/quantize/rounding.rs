@@ -11,8 +11,14 @@
 //! are always 0 (dead ReLU units) get weight 0; `H` is damped by 1% of its mean diagonal,
 //! as in GPTQ.
 //!
-//! Rows keep their scale (`max |W[j][i]| / 127` of the float weights); a compensated
-//! weight that leaves the range is clamped to `±127`.
+//! At 4 bits the order of the columns matters: GPTQ's "act order" (the columns with the
+//! largest second moments first) lowered the default model's int4 test-loss penalty from
+//! +0.82 to +0.67 nats per digit (all layers int4; +0.59 to +0.40 with the first layer
+//! int8). Int8 layers keep the left-to-right order their measurements were made with.
+//!
+//! Rows keep their scale (`max |W[j][i]| / max_code` of the float weights, `max_code` 127
+//! for int8, 7 for int4); a compensated weight that leaves the range is clamped to
+//! `±max_code`.
 
 use std::vec;
 use std::vec::Vec;
@@ -84,8 +90,10 @@ fn inverse_from_cholesky(l: &[f64], n: usize) -> Vec<f64> {
     inv
 }
 
-/// Rounds `weights` (`rows x cols`, row-major) to int8 codes at the per-row `scales`, with
-/// GPTQ's error feedback over the columns under the calibration second-moment matrix `h`
+/// Rounds `weights` (`rows x cols`, row-major) to codes in `-max_code..=max_code` at the
+/// per-row `scales`; with `act_order`, column by column in order of decreasing `h[i][i]`
+/// (GPTQ's "act order"), else left to right; each column's error is fed back with GPTQ's
+/// rule over the columns not yet rounded, under the calibration second-moment matrix `h`
 /// (`cols x cols`). Falls back to plain rounding if `h` cannot be factored even after
 /// damping.
 pub(super) fn round_with_feedback(
@@ -94,7 +102,10 @@ pub(super) fn round_with_feedback(
     cols: usize,
     scales: &[f32],
     h: &[f64],
+    max_code: i8,
+    act_order: bool,
 ) -> Vec<i8> {
+    let max_code = f64::from(max_code);
     let mut w: Vec<f64> = weights.iter().map(|&v| f64::from(v)).collect();
     let mut h = h.to_vec();
     for i in 0..cols {
@@ -110,6 +121,21 @@ pub(super) fn round_with_feedback(
     for i in 0..cols {
         h[i * cols + i] += DAMPING * mean_diag;
     }
+    // Act order: the columns with the largest inputs first, while the most columns are
+    // left to take their rounding error.
+    let order: Vec<usize> = if act_order {
+        let mut o: Vec<usize> = (0..cols).collect();
+        o.sort_by(|&a, &b| h[b * cols + b].total_cmp(&h[a * cols + a]));
+        o
+    } else {
+        (0..cols).collect()
+    };
+    let h: Vec<f64> = (0..cols * cols)
+        .map(|ab| h[order[ab / cols] * cols + order[ab % cols]])
+        .collect();
+    let mut w: Vec<f64> = (0..rows * cols)
+        .map(|ri| w[(ri / cols) * cols + order[ri % cols]])
+        .collect();
     // L lower with H^-1 = L L^T, so U = L^T: U[i][k] = L[k][i].
     let factor = cholesky(&h, cols)
         .map(|l| inverse_from_cholesky(&l, cols))
@@ -119,8 +145,8 @@ pub(super) fn round_with_feedback(
         let s = f64::from(scales[r]);
         let row = &mut w[r * cols..(r + 1) * cols];
         for i in 0..cols {
-            let code = (row[i] / s).round().clamp(-127.0, 127.0);
-            q[r * cols + i] = code as i8;
+            let code = (row[i] / s).round().clamp(-max_code, max_code);
+            q[r * cols + order[i]] = code as i8;
             if let Some(l) = &factor {
                 let err = (row[i] - code * s) / l[i * cols + i];
                 for k in i + 1..cols {
@@ -185,7 +211,15 @@ mod tests {
             .zip(&scales)
             .flat_map(|(r, &s)| r.iter().map(move |&v| (v / s).round() as i8))
             .collect();
-        let fed = round_with_feedback(&w, rows, cols, &scales, &second_moment(&x, cols));
+        let fed = round_with_feedback(
+            &w,
+            rows,
+            cols,
+            &scales,
+            &second_moment(&x, cols),
+            127,
+            false,
+        );
         let output_sse = |q: &[i8]| -> f64 {
             let mut sse = 0.0;
             for xi in &x {

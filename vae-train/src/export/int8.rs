@@ -7,8 +7,7 @@
 
 use vae_core::host::Engine;
 use vae_core::quantize::{
-    Calibration, Clipping, FloatLayer, FloatMlp, OwnedMixture, QuantizeOptions, QuantizedMlp,
-    quantize,
+    Calibration, FloatLayer, FloatMlp, OwnedMixture, QuantizeOptions, QuantizedMlp, quantize,
 };
 use vae_core::{IMAGE_PIXELS, NUM_CLASSES};
 
@@ -61,7 +60,8 @@ pub fn float_decoder(vae: &Vae) -> FloatMlp {
 
 /// Quantizes `vae`'s decoder, calibrated on the encoder means of the first `calibration`
 /// digits of `train_images` / `train_labels` and on as many samples of the model's prior
-/// (whose labels cycle 0-9). `note` goes into the blob's metadata. A model with a learned
+/// (whose labels cycle 0-9), with `options`' clipping and weight widths (its seed and note
+/// are replaced by `seed` and `note`, which go into the blob's metadata). A model with a learned
 /// mixture prior gets it stored in the blob ([`OwnedMixture`]), so that `generate` on the
 /// chip draws from it.
 pub fn quantize_decoder(
@@ -69,7 +69,7 @@ pub fn quantize_decoder(
     train_images: &[u8],
     train_labels: &[u8],
     calibration: usize,
-    clipping: Clipping,
+    options: QuantizeOptions,
     seed: u64,
     note: String,
 ) -> Result<QuantizedMlp, vae_core::Error> {
@@ -82,10 +82,9 @@ pub fn quantize_decoder(
     latents.extend(vae.prior_latents(calibration, seed ^ 0xCA11));
     labels.extend((0..calibration).map(|i| (i % NUM_CLASSES) as u8));
     let options = QuantizeOptions {
-        clipping,
         seed: Some(seed),
         note,
-        ..QuantizeOptions::default()
+        ..options
     };
     let conditional = vae.config().conditional;
     let mut quantized = quantize(

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use vae_core::format::WeightWidth;
 use vae_core::host;
 use vae_core::quantize::{Clipping, QuantizedMlp};
 
@@ -39,6 +40,9 @@ pub struct ExportOptions {
     pub max_test: usize,
     /// How activation ranges are chosen from the calibration set.
     pub clipping: Clipping,
+    /// Each decoder layer's weight width, first layer first; layers past the end of the
+    /// list are int8 (the default, empty: all int8).
+    pub weight_widths: Vec<WeightWidth>,
 }
 
 impl ExportOptions {
@@ -54,6 +58,7 @@ impl ExportOptions {
             parity_latents: 512,
             max_test: 10_000,
             clipping: Clipping::default(),
+            weight_widths: Vec::new(),
         }
     }
 }
@@ -90,12 +95,14 @@ pub fn run_dir_of(path: &Path) -> PathBuf {
 }
 
 /// Quantizes `vae`'s decoder ([`int8::quantize_decoder`]), calibrated on encoder means
-/// of `calibration` training digits and as many prior samples.
+/// of `calibration` training digits and as many prior samples, layer `k` with weight
+/// width `weight_widths[k]` (int8 past the end).
 pub fn quantize_model(
     vae: &Vae,
     mnist: &Mnist,
     calibration: usize,
     clipping: Clipping,
+    weight_widths: &[WeightWidth],
     seed: u64,
 ) -> Result<QuantizedMlp, ExportError> {
     int8::quantize_decoder(
@@ -103,7 +110,11 @@ pub fn quantize_model(
         &mnist.train.images,
         &mnist.train.labels,
         calibration,
-        clipping,
+        vae_core::quantize::QuantizeOptions {
+            clipping,
+            weight_widths: weight_widths.to_vec(),
+            ..Default::default()
+        },
         seed,
         // The blob names the tool that wrote it (the crates share one version).
         format!("vae-export {}", env!("CARGO_PKG_VERSION")),
@@ -215,7 +226,14 @@ pub fn export(options: &ExportOptions) -> Result<Exported, ExportError> {
     let mnist = data::load_for_run(options.data_dir.as_deref(), &config.data_dir)?;
     let seed = config.train.seed;
 
-    let mut quantized = quantize_model(&vae, &mnist, options.calibration, options.clipping, seed)?;
+    let mut quantized = quantize_model(
+        &vae,
+        &mnist,
+        options.calibration,
+        options.clipping,
+        &options.weight_widths,
+        seed,
+    )?;
     let blob = quantized.to_blob().map_err(blob_err("encoding the blob"))?;
     let report = {
         let decoder = host::open(&blob).map_err(blob_err("re-reading the new blob"))?;

@@ -49,7 +49,7 @@ pub(super) fn int8_test_loss(
         train.images,
         train.labels,
         int8::DEFAULT_CALIBRATION,
-        vae_core::quantize::Clipping::default(),
+        vae_core::quantize::QuantizeOptions::default(),
         seed,
         String::new(),
     )

@@ -117,7 +117,9 @@ impl Layer {
     /// see [`HostLayout::forward`]).
     fn new(dense: &Dense<'_>, whole_chunks: bool) -> Option<Self> {
         let (inputs, rows) = (usize::from(dense.in_dim), usize::from(dense.out_dim));
-        if inputs == 0 || inputs > MAX_INPUTS || dense.weights.len() != inputs * rows {
+        // Int4 layers are not repacked: a model with one decodes through `DecoderCore`.
+        let int8 = dense.weight_width == crate::format::WeightWidth::Int8;
+        if !int8 || inputs == 0 || inputs > MAX_INPUTS || dense.weights.len() != inputs * rows {
             return None;
         }
         let chunks = if whole_chunks && rows % CHUNK == BLOCK {
