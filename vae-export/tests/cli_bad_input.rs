@@ -32,6 +32,64 @@ fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
 }
 
+/// `--weights int4` writes a 3.0 blob with the asked layers int8, and reports it.
+#[test]
+fn export_int4_blob() {
+    let (_, run, _) = valid_run();
+    let t = tmp();
+    let out = t.path().join("int4.bin");
+    let assert = export_cmd()
+        .args([
+            "--run",
+            s(run),
+            "--out",
+            s(&out),
+            "--data-dir",
+            s(&fixture()),
+        ])
+        .args(["--calibration", "16", "--parity", "8", "--max-test", "16"])
+        .args(["--weights", "int4", "--int8-layers", "0"])
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(stdout.contains("format 3.0"), "{stdout}");
+    assert!(stdout.contains("quantized (int8-int4)"), "{stdout}");
+    let blob = std::fs::read(&out).unwrap();
+    assert_eq!(&blob[4..8], &[3, 0, 0, 0]);
+    let model = vae_core::format::parse(&blob).unwrap();
+    let widths: Vec<_> = model.layers.iter().map(|l| l.weight_width).collect();
+    use vae_core::format::WeightWidth::{Int4, Int8};
+    assert_eq!(widths, [Int8, Int4]);
+}
+
+#[test]
+fn int8_layers_flag_needs_int4_and_a_layer_index() {
+    let (_, run, _) = valid_run();
+    let t = tmp();
+    let out = t.path().join("x.bin");
+    let base = |cmd: &mut assert_cmd::Command| {
+        cmd.args([
+            "--run",
+            s(run),
+            "--out",
+            s(&out),
+            "--data-dir",
+            s(&fixture()),
+        ])
+        .args(["--calibration", "16", "--parity", "8", "--max-test", "16"]);
+    };
+    let mut cmd = export_cmd();
+    base(&mut cmd);
+    assert_clean_failure(cmd.args(["--int8-layers", "0"]), &["--weights int4"]);
+    let mut cmd = export_cmd();
+    base(&mut cmd);
+    assert_clean_failure(
+        cmd.args(["--weights", "int4", "--int8-layers", "9"]),
+        &["--int8-layers 9", "at most 8 layers"],
+    );
+    assert!(!out.exists());
+}
+
 #[test]
 fn info_and_sample_missing_blob() {
     let t = tmp();

@@ -16,20 +16,45 @@ fn export_cmd() -> Command {
 
 #[test]
 fn sample_crc_lines_are_the_golden_lines() {
-    let golden = std::fs::read_to_string(models().join("golden.txt")).unwrap();
-    let count = golden.lines().count();
-    let blob = models().join("decoder.bin");
-    let out = export_cmd()
-        .args(["sample", "--blob", blob.to_str().unwrap(), "--crc"])
-        .args(["--count", &count.to_string(), "--seed", "0"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), golden);
+    // The int8 default blob (2.1) and its int4 export (3.0).
+    for (blob, golden) in [
+        ("decoder.bin", "golden.txt"),
+        ("decoder-int4.bin", "golden-int4.txt"),
+    ] {
+        let golden = std::fs::read_to_string(models().join(golden)).unwrap();
+        let count = golden.lines().count();
+        let blob = models().join(blob);
+        let out = export_cmd()
+            .args(["sample", "--blob", blob.to_str().unwrap(), "--crc"])
+            .args(["--count", &count.to_string(), "--seed", "0"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), golden);
+    }
+}
+
+#[test]
+fn info_names_the_format_and_weight_widths() {
+    for (blob, expected) in [
+        ("decoder.bin", "format 2.1 (271360 int8 weights)"),
+        (
+            "decoder-int4.bin",
+            "format 3.0 (266240 int4 + 5120 int8 weights)",
+        ),
+    ] {
+        let out = export_cmd()
+            .args(["info", "--blob", models().join(blob).to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains(expected), "{blob}: {text}");
+    }
 }
 
 #[test]
