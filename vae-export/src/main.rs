@@ -24,11 +24,11 @@ const MAX_SCORE_COUNT: usize = 100_000;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Quantize a trained VAE's decoder into an int8 blob for vae-core, and check it.
+/// Quantize a trained VAE's decoder into an int8 (or int4, --weights) blob for vae-core, and check it.
 ///
 /// With no subcommand: read the run's checkpoint, calibrate activation scales on real
 /// digits, write the blob, and print its size, the per-layer scales and its parity with
-/// the float model (pixel error, test loss of int8 vs f32).
+/// the float model (pixel error, test loss of the quantized decoder vs f32).
 #[derive(Parser, Debug)]
 #[command(name = "vae-export", version, args_conflicts_with_subcommands = true)]
 struct Cli {
@@ -638,7 +638,7 @@ fn run_score(args: ScoreArgs) -> Result<(), ExportError> {
             .score(&images, requested.as_deref())
             .map_err(score_err)?;
         print_score(
-            &format!("blob samples, temperature {temperature} (int8, through vae-core)"),
+            &format!("blob samples, temperature {temperature} (through vae-core)"),
             &generated,
         );
         by_temperature.push(serde_json::json!({ "temperature": temperature, "score": generated }));
