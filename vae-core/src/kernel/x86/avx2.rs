@@ -5,20 +5,21 @@
 //! * Dense layers (module `dot`): eight rows per pass, 16 inputs per step, products
 //!   exact in `i16` pairs (`VPMOVSXBW` + `VPMADDWD`), a horizontal-add tree for the
 //!   eight sums.
-//! * The pixel layer (module `pixels`): the dot products eight rows at a time, the
-//!   requantization in scalar code (AVX2 has no 64-bit arithmetic shift), then the
-//!   threshold search for eight pixels at once (`VPGATHERDD`, branch-free).
-//! * Hidden layers: the dense kernel with the decoder's scalar requantization and ReLU
-//!   (`hidden` answers `false`).
+//! * Hidden layers and the pixel layer (module `layers`): the dot products eight rows at
+//!   a time, then the requantization (64-bit products, the arithmetic shift emulated with
+//!   `VPSRLVQ`), ReLU or the threshold search (`VPERMD` for the first four levels,
+//!   `VPGATHERDD` for the last four, seven blocks in lockstep) in vector form.
 //!
 //! Safety: the `#[target_feature(enable = "avx2")]` functions are reached only through
 //! [`Avx2`], which exists only when the CPU and OS run AVX2; every load and store is
 //! inside a slice whose length is checked first.
 
+use super::rows::Rows;
 use crate::IMAGE_PIXELS;
-use crate::format::Dense;
+use crate::format::{Dense, NUM_THRESHOLDS};
 
 mod dot;
+mod layers;
 
 /// Proof that the CPU runs AVX2: made only by [`Avx2::detect`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,21 +42,49 @@ impl Avx2 {
         unsafe { dot::dense_layer(weights, x, sink) };
     }
 
-    /// A whole hidden layer; `false`: not taken (the decoder runs [`dense`](Self::dense)
-    /// and its scalar epilogue).
-    pub(crate) fn hidden(self, _: &Dense<'_>, _: &[i8], _: &[u8], _: i8, _: &mut [i8]) -> bool {
-        false
+    /// A whole hidden layer: `out[j] = relu_q(requantize(dot_j + bias_j +
+    /// class_bias_j, m_j, n_j), zero_point)` for `j < out.len()`. `false` (and `out`
+    /// untouched) unless the layer's arrays hold `out.len()` rows of `x.len()` inputs and
+    /// `class_bias` is empty or holds `out.len()` values.
+    pub(crate) fn hidden(
+        self,
+        layer: &Dense<'_>,
+        x: &[i8],
+        class_bias: &[u8],
+        zero_point: i8,
+        out: &mut [i8],
+    ) -> bool {
+        let Some(rows) = Rows::new(layer, x.len(), class_bias, out.len()) else {
+            return false;
+        };
+        // SAFETY: `Avx2` exists only when the CPU runs AVX2.
+        unsafe { layers::hidden_layer(&rows, x, zero_point, out) };
+        true
     }
 
-    /// The whole last layer to pixels; `false`: not taken.
+    /// The last layer to pixels: `out[j] = sigmoid_pixel(thresholds,
+    /// requantize(dot_j + bias_j + class_bias_j, m_j, n_j))`. `false` (and `out`
+    /// untouched) unless the shapes fit as for [`hidden`](Self::hidden) and `thresholds`
+    /// is a full table.
     pub(crate) fn pixels(
         self,
-        _: &Dense<'_>,
-        _: &[i8],
-        _: &[u8],
-        _: &[u8],
-        _: &mut [u8; IMAGE_PIXELS],
+        layer: &Dense<'_>,
+        x: &[i8],
+        class_bias: &[u8],
+        thresholds: &[u8],
+        out: &mut [u8; IMAGE_PIXELS],
     ) -> bool {
-        false
+        let Some(rows) = Rows::new(layer, x.len(), class_bias, IMAGE_PIXELS) else {
+            return false;
+        };
+        let Some(table) = thresholds.first_chunk::<{ 4 * NUM_THRESHOLDS }>() else {
+            return false;
+        };
+        // SAFETY: `Avx2` exists only when the CPU runs AVX2.
+        unsafe { layers::pixel_layer(&rows, x, table, out) };
+        true
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,273 @@
+//! The AVX2 layer kernels against the scalar arithmetic, bit for bit.
+
+use core::arch::x86_64::*;
+use std::vec::Vec;
+
+use super::Avx2;
+use super::dot::ROWS;
+use super::layers::{requantize8, search8};
+use crate::format::{Dense, NUM_THRESHOLDS};
+use crate::kernel::{dot_ref, relu_q, requantize, sigmoid_pixel};
+use crate::{IMAGE_PIXELS, Rng};
+
+fn avx2_or_skip(test: &str) -> Option<Avx2> {
+    let a = Avx2::detect();
+    if a.is_none() {
+        std::eprintln!("{test}: no AVX2 on this CPU; skipped");
+    }
+    a
+}
+
+fn bytes_of(v: &[i32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// A value with a random number of significant bits (edges of every size).
+fn wide(rng: &mut Rng) -> i32 {
+    rng.next_u32() as i32 >> (rng.next_u32() % 32)
+}
+
+/// `requantize8` against `requantize`: the edges, every shift up to 80, and random
+/// values; every multiplier but `i32::MIN` (blobs have positive ones).
+#[test]
+fn requantize8_matches_scalar() {
+    if avx2_or_skip("requantize8_matches_scalar").is_none() {
+        return;
+    }
+    let edges = [
+        i32::MIN,
+        i32::MIN + 1,
+        -65537,
+        -2,
+        -1,
+        0,
+        1,
+        2,
+        65535,
+        i32::MAX - 1,
+        i32::MAX,
+    ];
+    let check = |acc: [i32; ROWS], m: [i32; ROWS], s: [u32; ROWS]| {
+        // SAFETY: the CPU runs AVX2 (checked above); the loads read the arrays' 32 bytes.
+        let got = unsafe {
+            let load = |a: &[i32; ROWS]| _mm256_loadu_si256(a.as_ptr().cast::<__m256i>());
+            let v = requantize8(load(&acc), load(&m), load(&s.map(|s| s as i32)));
+            let mut out = [0i32; ROWS];
+            _mm256_storeu_si256(out.as_mut_ptr().cast::<__m256i>(), v);
+            out
+        };
+        for j in 0..ROWS {
+            let want = requantize(acc[j], m[j], s[j] as u8);
+            assert_eq!(got[j], want, "{} {} {}", acc[j], m[j], s[j]);
+        }
+    };
+    for &a in &edges {
+        for &m in edges.iter().filter(|&&m| m != i32::MIN) {
+            for s0 in (0..=80u32).step_by(ROWS) {
+                check(
+                    [a; ROWS],
+                    [m; ROWS],
+                    core::array::from_fn(|j| s0 + j as u32),
+                );
+            }
+        }
+    }
+    let mut rng = Rng::new(21);
+    for _ in 0..50_000 {
+        let acc = core::array::from_fn(|_| wide(&mut rng));
+        let m = core::array::from_fn(|_| wide(&mut rng).max(i32::MIN + 1));
+        let s = core::array::from_fn(|_| rng.next_u32() % 70);
+        check(acc, m, s);
+    }
+}
+
+/// The lane-wise search against `sigmoid_pixel`: random tables with repeats and the `i32`
+/// extremes, probes at, just below and just above every threshold.
+#[test]
+fn search8_matches_sigmoid_pixel() {
+    if avx2_or_skip("search8_matches_sigmoid_pixel").is_none() {
+        return;
+    }
+    let mut rng = Rng::new(22);
+    for case in 0..60 {
+        let mut t: Vec<i32> = (0..NUM_THRESHOLDS).map(|_| wide(&mut rng)).collect();
+        if case % 3 == 0 {
+            t[0] = i32::MIN;
+            t[NUM_THRESHOLDS - 1] = i32::MAX;
+        }
+        t.sort_unstable();
+        if case % 2 == 0 {
+            t[7] = t[6];
+            t[200] = t[199];
+            t[201] = t[199];
+        }
+        let table_bytes = bytes_of(&t);
+        let table: &[u8; 4 * NUM_THRESHOLDS] = table_bytes.as_slice().try_into().unwrap();
+        let mut probes: Vec<i32> = t
+            .iter()
+            .flat_map(|&v| [v, v.saturating_sub(1), v.saturating_add(1)])
+            .collect();
+        probes.extend([i32::MIN, i32::MAX, 0, -1, 1]);
+        // Whole black blocks, and blocks with one lit lane among black ones.
+        probes.extend([t[0].saturating_sub(1); 2 * ROWS]);
+        probes.extend([t[0].saturating_sub(1); ROWS - 1]);
+        probes.push(t[0]);
+        probes.resize(probes.len().next_multiple_of(ROWS), 0);
+        for group in probes.chunks_exact(ROWS) {
+            let v: [i32; ROWS] = group.try_into().unwrap();
+            // SAFETY: the CPU runs AVX2 (checked above).
+            let got = unsafe { search8(table, v) };
+            for j in 0..ROWS {
+                assert_eq!(got[j], sigmoid_pixel(table, v[j]), "{}", v[j]);
+            }
+        }
+    }
+}
+
+/// A random layer of `rows` rows of `n` inputs: weights over all of `-128..=127`, biases
+/// and class biases of every size, positive multipliers up to `i32::MAX`, shifts 0..=63.
+struct Layer {
+    weights: Vec<u8>,
+    bias: Vec<u8>,
+    class_bias: Vec<u8>,
+    multipliers: Vec<u8>,
+    shifts: Vec<u8>,
+    scales: Vec<u8>,
+    n: usize,
+}
+
+impl Layer {
+    fn random(rng: &mut Rng, rows: usize, n: usize, class_bias: bool) -> Self {
+        let mut ints = |k: usize, f: &mut dyn FnMut(&mut Rng) -> i32| {
+            bytes_of(&(0..k).map(|_| f(&mut *rng)).collect::<Vec<_>>())
+        };
+        let bias = ints(rows, &mut wide);
+        let class_bias = if class_bias {
+            ints(rows, &mut wide)
+        } else {
+            Vec::new()
+        };
+        let multipliers = ints(rows, &mut |r| {
+            wide(r).unsigned_abs().clamp(1, i32::MAX as u32) as i32
+        });
+        let shifts = (0..rows).map(|_| (rng.next_u32() % 64) as u8).collect();
+        let weights = (0..rows * n).map(|_| rng.next_u32() as u8).collect();
+        Layer {
+            weights,
+            bias,
+            class_bias,
+            multipliers,
+            shifts,
+            scales: std::vec![0; 4 * rows],
+            n,
+        }
+    }
+
+    fn dense(&self) -> Dense<'_> {
+        Dense {
+            in_dim: self.n as u16,
+            out_dim: self.shifts.len() as u16,
+            input_scale: 1.0,
+            input_zero_point: 0,
+            output_scale: 1.0,
+            weights: &self.weights,
+            weight_scales: &self.scales,
+            bias: &self.bias,
+            multipliers: &self.multipliers,
+            shifts: &self.shifts,
+        }
+    }
+
+    /// Row `j`'s requantized value, as the decoder's scalar epilogue computes it.
+    fn value(&self, j: usize, x: &[i8]) -> i32 {
+        let le = |s: &[u8]| {
+            s.get(4 * j..4 * j + 4)
+                .map_or(0, |b| i32::from_le_bytes(b.try_into().unwrap()))
+        };
+        let acc = dot_ref(&self.weights[j * self.n..(j + 1) * self.n], x)
+            .wrapping_add(le(&self.bias))
+            .wrapping_add(le(&self.class_bias));
+        requantize(acc, le(&self.multipliers), self.shifts[j])
+    }
+}
+
+/// `Avx2::hidden` against `relu_q(requantize(..))` row by row: row counts around
+/// multiples of 8, widths around multiples of 16, both zero points, with and without a
+/// class bias; extreme inputs; shapes it must refuse.
+#[test]
+fn avx2_hidden_matches_scalar() {
+    let Some(avx2) = avx2_or_skip("avx2_hidden_matches_scalar") else {
+        return;
+    };
+    let mut rng = Rng::new(23);
+    for rows in [1, 7, 8, 9, 16, 23, 256] {
+        for n in [1, 15, 16, 17, 20, 32, 256, 300] {
+            for (zp, cb) in [(-128i8, false), (0, true), (-128, true), (5, false)] {
+                let layer = Layer::random(&mut rng, rows, n, cb);
+                let mut xs: Vec<Vec<i8>> = std::vec![
+                    (0..n).map(|_| rng.next_u32() as i8).collect(),
+                    std::vec![-128; n],
+                    std::vec![127; n],
+                ];
+                xs.push(
+                    (0..n)
+                        .map(|i| if i % 2 == 0 { -128 } else { 127 })
+                        .collect(),
+                );
+                for x in &xs {
+                    let mut out = std::vec![0i8; rows];
+                    assert!(avx2.hidden(&layer.dense(), x, &layer.class_bias, zp, &mut out));
+                    for (j, &o) in out.iter().enumerate() {
+                        let want = relu_q(layer.value(j, x), zp);
+                        assert_eq!(o, want, "rows {rows} n {n} zp {zp} row {j}");
+                    }
+                }
+            }
+        }
+    }
+    // Too few rows in the arrays, a short class bias, an empty input: refused.
+    let layer = Layer::random(&mut rng, 8, 16, false);
+    let x = [1i8; 16];
+    let mut out = [7i8; 9];
+    assert!(!avx2.hidden(&layer.dense(), &x, &[], 0, &mut out));
+    assert!(!avx2.hidden(&layer.dense(), &x, &[0; 4], 0, &mut out[..8]));
+    assert!(!avx2.hidden(&layer.dense(), &[], &[], 0, &mut out[..8]));
+    assert_eq!(out, [7; 9]);
+}
+
+/// `Avx2::pixels` against `sigmoid_pixel(requantize(..))` for every pixel: random layers
+/// and tables (values spread over the whole table, so every branch of the search runs),
+/// with and without a class bias.
+#[test]
+fn avx2_pixels_match_scalar() {
+    let Some(avx2) = avx2_or_skip("avx2_pixels_match_scalar") else {
+        return;
+    };
+    let mut rng = Rng::new(24);
+    for (case, n) in [1, 16, 20, 33, 256].into_iter().enumerate() {
+        for cb in [false, true] {
+            let layer = Layer::random(&mut rng, IMAGE_PIXELS, n, cb);
+            let x: Vec<i8> = (0..n).map(|_| rng.next_u32() as i8).collect();
+            let values: Vec<i32> = (0..IMAGE_PIXELS).map(|j| layer.value(j, &x)).collect();
+            // Thresholds drawn from the values (plus extremes), so pixels cover 0..=255.
+            let mut t: Vec<i32> = (0..NUM_THRESHOLDS)
+                .map(|_| values[rng.next_u32() as usize % IMAGE_PIXELS])
+                .collect();
+            if case % 2 == 0 {
+                t[0] = i32::MIN;
+            }
+            t.sort_unstable();
+            let table = bytes_of(&t);
+            let mut out = [0u8; IMAGE_PIXELS];
+            assert!(avx2.pixels(&layer.dense(), &x, &layer.class_bias, &table, &mut out));
+            for j in 0..IMAGE_PIXELS {
+                assert_eq!(out[j], sigmoid_pixel(&table, values[j]), "n {n} pixel {j}");
+            }
+            // A short table is refused.
+            let mut untouched = [9u8; IMAGE_PIXELS];
+            let short = &table[..table.len() - 1];
+            assert!(!avx2.pixels(&layer.dense(), &x, &layer.class_bias, short, &mut untouched));
+            assert_eq!(untouched, [9; IMAGE_PIXELS]);
+        }
+    }
+}
