@@ -6,7 +6,7 @@ use std::vec::Vec;
 use super::Avx2;
 use super::dot::ROWS;
 use super::layers::{requantize8, search8};
-use crate::format::{Dense, NUM_THRESHOLDS};
+use crate::format::{Dense, NUM_THRESHOLDS, WeightWidth};
 use crate::kernel::{dot_ref, relu_q, requantize, sigmoid_pixel};
 use crate::{IMAGE_PIXELS, Rng};
 
@@ -170,6 +170,7 @@ impl Layer {
             input_scale: 1.0,
             input_zero_point: 0,
             output_scale: 1.0,
+            weight_width: WeightWidth::Int8,
             weights: &self.weights,
             weight_scales: &self.scales,
             bias: &self.bias,
