@@ -59,8 +59,9 @@ pub(crate) fn dense_ref(weights: &[u8], x: &[i8], mut sink: impl FnMut(i32)) {
 ///   M4; [`dense_quads`]). Leftover rows go through [`packed::dot3`] (three rows),
 ///   [`packed::dot2`] (two) and [`dot_ref`] (one); inputs past a multiple of 4 through
 ///   [`dot_ref`]. Layers wider than [`QUAD_MAX_INPUTS`] inputs take the three-row path.
-/// * Other Arm (Cortex-M0): two rows per pass, four inputs per loop iteration
-///   ([`dot2_portable`]); the M0 has too few registers for more rows.
+/// * Cortex-M0/M0+ (`cfg(vae_thumb1)`): two rows per pass, four inputs per iteration of
+///   a Thumb-1 `asm!` loop (module `thumb1`); the M0 has too few registers for more
+///   rows. Other Arm cores without DSP (Cortex-M3): the same in Rust ([`dot2_portable`]).
 /// * Everything else (x86-64 without AVX-512 VNNI, AArch64, wasm): one row at a time in
 ///   16 vectorizable lanes.
 #[cfg(test)]
@@ -371,6 +372,10 @@ mod portable;
 /// RV32). Compiled on every target, so `dense_portable` names it without `cfg` and the
 /// host tests run its blocking.
 mod riscv;
+/// The Cortex-M0/M0+ two-row loop in Thumb-1 `asm!`.
+#[cfg(vae_thumb1)]
+#[allow(unsafe_code)]
+mod thumb1;
 
 pub use arith::{quantize_i8, relu_q, requantize, sigmoid_pixel};
 

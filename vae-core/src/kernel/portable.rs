@@ -1,6 +1,6 @@
 //! The portable dense loops: one row at a time in vectorizable lanes on targets with
 //! vector units, several rows per pass on Cortex-M (with `SMLAD` where the core has the
-//! DSP extension, module `packed`).
+//! DSP extension, module `packed`; a Thumb-1 loop on the Cortex-M0/M0+, module `thumb1`).
 
 use super::dot_ref;
 #[cfg(any(vae_dsp, test))]
@@ -35,7 +35,9 @@ pub(crate) fn dense_portable(weights: &[u8], x: &[i8], mut sink: impl FnMut(i32)
         packed::dot3,
         packed::dot2,
     );
-    #[cfg(not(vae_dsp))]
+    #[cfg(vae_thumb1)]
+    dense_pairs(weights, x, &mut sink, super::thumb1::dot2);
+    #[cfg(not(any(vae_dsp, vae_thumb1)))]
     dense_pairs(weights, x, &mut sink, dot2_portable);
 }
 
