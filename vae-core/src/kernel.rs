@@ -20,10 +20,11 @@
 //!
 //! Weights are passed as the blob's raw bytes (`&[u8]`, each one an `i8` in two's
 //! complement, reinterpreted with `as i8`). Int4 layers ([`WeightWidth::Int4`], two
-//! codes per byte) go through [`dense_int4`] on every target: it unpacks each code to the
-//! `i8` it stands for and accumulates exactly as the int8 kernels do, so its sums are
-//! [`dense_ref`]'s over the unpacked weights. The SIMD tiers and the Cortex-M DSP loop
-//! take int8 layers only. All sums use wrapping arithmetic, so no input
+//! codes per byte) go through [`dense_int4`]: it unpacks each code to the `i8` it stands
+//! for and accumulates exactly as the int8 kernels do, so its sums are [`dense_ref`]'s
+//! over the unpacked weights; on Cortex-M4/M7/M33 (`cfg(vae_dsp)`) it unpacks eight codes
+//! per word into `SMLAD` lanes (module `packed_int4`). The host and wasm SIMD tiers take
+//! int8 layers only. All sums use wrapping arithmetic, so no input
 //! can make a kernel panic; [`format::parse`](crate::format::parse) rejects blobs whose
 //! accumulators could overflow, so for a parsed model nothing ever wraps.
 
@@ -367,6 +368,8 @@ mod arith;
 mod int4;
 #[cfg(any(vae_dsp, test))]
 mod packed;
+#[cfg(any(vae_dsp, test))]
+mod packed_int4;
 mod portable;
 /// The RV32 dense loop (no SIMD): eight rows per pass, 16 inputs per iteration (`asm!` on
 /// RV32). Compiled on every target, so `dense_portable` names it without `cfg` and the

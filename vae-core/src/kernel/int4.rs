@@ -11,8 +11,20 @@ use crate::format::int4_pair;
 /// `sink(sum_i W[j][i] * x[i])` for every whole row `j` of `weights`, in row order: each
 /// row `ceil(x.len() / 2)` bytes of packed int4 codes. Nothing when `x` is empty; a
 /// trailing partial row is ignored. No bias is added.
+///
+/// On cores with the DSP extension (`cfg(vae_dsp)`) the `SMLAD` kernel of module
+/// `packed_int4`; elsewhere [`dense_int4_portable`].
 #[inline]
-pub(crate) fn dense_int4(weights: &[u8], x: &[i8], mut sink: impl FnMut(i32)) {
+pub(crate) fn dense_int4(weights: &[u8], x: &[i8], sink: impl FnMut(i32)) {
+    #[cfg(vae_dsp)]
+    super::packed_int4::dense_int4_dsp(weights, x, sink);
+    #[cfg(not(vae_dsp))]
+    dense_int4_portable(weights, x, sink);
+}
+
+/// [`dense_int4`] one code pair at a time, on every target.
+#[inline]
+pub(crate) fn dense_int4_portable(weights: &[u8], x: &[i8], mut sink: impl FnMut(i32)) {
     if x.is_empty() {
         return;
     }

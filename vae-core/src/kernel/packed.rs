@@ -19,9 +19,9 @@
 pub(super) type PackedPair = [u32; 2];
 
 #[cfg(vae_dsp)]
-use dsp::{smlad, sxtb16, sxtb16_ror8};
+pub(super) use dsp::{smlad, sxtb16, sxtb16_ror8};
 #[cfg(not(vae_dsp))]
-use emulated::{smlad, sxtb16, sxtb16_ror8};
+pub(super) use emulated::{smlad, sxtb16, sxtb16_ror8};
 
 /// Four int8 as a little-endian word (0 for a chunk that is not 4 bytes long).
 #[inline(always)]
@@ -161,7 +161,7 @@ mod dsp {
     use core::arch::asm;
 
     #[inline(always)]
-    pub(super) fn sxtb16(v: u32) -> u32 {
+    pub(in crate::kernel) fn sxtb16(v: u32) -> u32 {
         let r;
         // SAFETY: a register-only instruction.
         unsafe {
@@ -171,7 +171,7 @@ mod dsp {
     }
 
     #[inline(always)]
-    pub(super) fn sxtb16_ror8(v: u32) -> u32 {
+    pub(in crate::kernel) fn sxtb16_ror8(v: u32) -> u32 {
         let r;
         // SAFETY: a register-only instruction.
         unsafe {
@@ -263,7 +263,7 @@ mod dsp {
     }
 
     #[inline(always)]
-    pub(super) fn smlad(a: u32, b: u32, acc: i32) -> i32 {
+    pub(in crate::kernel) fn smlad(a: u32, b: u32, acc: i32) -> i32 {
         let r;
         // SAFETY: a register-only instruction (it may set the sticky Q flag, which
         // nothing reads).
