@@ -87,6 +87,13 @@ fn int8_layers_flag_needs_int4_and_a_layer_index() {
         cmd.args(["--weights", "int4", "--int8-layers", "9"]),
         &["--int8-layers 9", "at most 8 layers"],
     );
+    // The tiny run's decoder has 2 layers: index 2 is past its end.
+    let mut cmd = export_cmd();
+    base(&mut cmd);
+    assert_clean_failure(
+        cmd.args(["--weights", "int4", "--int8-layers", "0,2"]),
+        &["--int8-layers 2", "has 2 layers (0 to 1)"],
+    );
     assert!(!out.exists());
 }
 

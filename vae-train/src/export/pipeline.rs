@@ -94,6 +94,26 @@ pub fn run_dir_of(path: &Path) -> PathBuf {
     path.to_path_buf()
 }
 
+/// Refuses an int4 request that keeps a layer int8 past the decoder's `layers` layers
+/// (`--int8-layers K` with `K >= layers`), which would otherwise be silently ignored.
+fn check_layer_widths(widths: &[WeightWidth], layers: usize) -> Result<(), ExportError> {
+    if !widths.contains(&WeightWidth::Int4) {
+        return Ok(());
+    }
+    match widths
+        .iter()
+        .skip(layers)
+        .position(|&w| w == WeightWidth::Int8)
+    {
+        Some(past) => Err(ExportError::Usage(format!(
+            "--int8-layers {}: this run's decoder has {layers} layers (0 to {})",
+            layers + past,
+            layers - 1
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Quantizes `vae`'s decoder ([`int8::quantize_decoder`]), calibrated on encoder means
 /// of `calibration` training digits and as many prior samples, layer `k` with weight
 /// width `weight_widths[k]` (int8 past the end).
@@ -222,6 +242,10 @@ pub fn export(options: &ExportOptions) -> Result<Exported, ExportError> {
     refuse_run_file_as_output(&run_dir, &state, &options.out)?;
     let vae = checkpoint::load_model_from_state(&run_dir, &state, &backend::device())?;
     let config = state.config;
+    check_layer_widths(
+        &options.weight_widths,
+        config.model.decoder_hidden.len() + 1,
+    )?;
     check_finite(&vae, &run_dir, state.epoch)?;
     let mnist = data::load_for_run(options.data_dir.as_deref(), &config.data_dir)?;
     let seed = config.train.seed;
