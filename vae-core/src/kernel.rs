@@ -382,7 +382,7 @@ mod thumb1;
 
 pub use arith::{quantize_i8, relu_q, requantize, sigmoid_pixel};
 
-pub(crate) use int4::dense_int4;
+pub(crate) use int4::{dense_int4, dense_int4_with};
 pub(crate) use portable::dense_portable;
 
 /// AVX-512 VNNI layers: intrinsics whose loads and stores go through raw pointers into

@@ -138,7 +138,7 @@ fn rows_with(
     let params = RowTable::<false>::new(*layer, &[]);
     let mut j = 0;
     if layer.weight_width == WeightWidth::Int4 {
-        kernel::dense_int4(layer.weights, x, |dot| {
+        kernel::dense_int4_with(accel, layer.weights, x, |dot| {
             if let Some(row) = params.get(j) {
                 row_out(j, row, dot);
             }
