@@ -76,77 +76,137 @@ pub enum Error {
     },
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+/// A piece of an [`Error`]'s message, from [`Error::message_parts`]: text, or a number
+/// to print in decimal or as `0x` and eight hex digits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessagePart {
+    /// Text as it is.
+    Text(&'static str),
+    /// An unsigned integer in decimal.
+    Decimal(u64),
+    /// A 32-bit value as `0x` and eight lowercase hex digits (a CRC-32).
+    Hex32(u32),
+}
+
+impl Error {
+    /// The message [`Display`](fmt::Display) prints, as pieces handed to `part` in order:
+    /// for writers that do without `core::fmt` (the web page's module is about 4 KB
+    /// smaller without it). `Display` is built on this, so the two never differ.
+    pub fn message_parts(&self, mut part: impl FnMut(MessagePart)) {
+        use MessagePart::{Decimal, Hex32, Text};
+        let mut text = |s| part(Text(s));
         match *self {
-            Error::BadMagic => f.write_str(
+            Error::BadMagic => text(
                 "not a vae-core decoder blob (bad magic bytes): pass the decoder.bin written by vae-export",
             ),
             Error::UnsupportedVersion {
                 found_major,
                 supported_major,
-            } => write!(
-                f,
-                "blob format major version {found_major} is not supported (this vae-core reads major \
-                 versions {} to {supported_major}): re-export the blob with the vae-export that \
-                 matches this vae-core, or upgrade vae-core",
-                crate::format::INT8_MAJOR
-            ),
-            Error::CrcMismatch { expected, computed } => write!(
-                f,
-                "blob checksum mismatch (stored {expected:#010x}, computed {computed:#010x}): the \
-                 blob is corrupted; copy or flash it again, or re-export it with vae-export"
-            ),
-            Error::Truncated => f.write_str(
+            } => {
+                part(Text("blob format major version "));
+                part(Decimal(found_major.into()));
+                part(Text(
+                    " is not supported (this vae-core reads major versions ",
+                ));
+                part(Decimal(crate::format::INT8_MAJOR.into()));
+                part(Text(" to "));
+                part(Decimal(supported_major.into()));
+                part(Text(
+                    "): re-export the blob with the vae-export that matches this vae-core, or \
+                     upgrade vae-core",
+                ));
+            }
+            Error::CrcMismatch { expected, computed } => {
+                part(Text("blob checksum mismatch (stored "));
+                part(Hex32(expected));
+                part(Text(", computed "));
+                part(Hex32(computed));
+                part(Text(
+                    "): the blob is corrupted; copy or flash it again, or re-export it with \
+                     vae-export",
+                ));
+            }
+            Error::Truncated => text(
                 "blob is truncated (shorter than its header says): copy or flash the whole file",
             ),
-            Error::Malformed { what } => write!(
-                f,
-                "blob is malformed ({what}): re-export the blob with vae-export"
-            ),
+            Error::Malformed { what } => {
+                part(Text("blob is malformed ("));
+                part(Text(what));
+                part(Text("): re-export the blob with vae-export"));
+            }
             Error::DimsMismatch {
                 what,
                 expected,
                 found,
-            } => write!(
-                f,
-                "{what}: the Decoder type allows {expected}, the blob has {found}; set the \
-                 Decoder's const generics <LATENT, HIDDEN> to match the blob, e.g. from \
-                 vae_core::Shape::of(BLOB)"
-            ),
-            Error::InvalidScale { layer } => write!(
-                f,
-                "layer {layer} has an invalid scale or requantization parameter (zero, negative, \
-                 non-finite or out of range): re-export the blob with vae-export"
-            ),
-            Error::InvalidTemperature => f.write_str(
+            } => {
+                part(Text(what));
+                part(Text(": the Decoder type allows "));
+                part(Decimal(expected as u64));
+                part(Text(", the blob has "));
+                part(Decimal(found as u64));
+                part(Text(
+                    "; set the Decoder's const generics <LATENT, HIDDEN> to match the blob, \
+                     e.g. from vae_core::Shape::of(BLOB)",
+                ));
+            }
+            Error::InvalidScale { layer } => {
+                part(Text("layer "));
+                part(Decimal(layer as u64));
+                part(Text(
+                    " has an invalid scale or requantization parameter (zero, negative, \
+                     non-finite or out of range): re-export the blob with vae-export",
+                ));
+            }
+            Error::InvalidTemperature => text(
                 "the sampling temperature is NaN, infinite or negative: pass a finite value >= 0 \
                  (1.0 samples the blob's prior as trained; below 1 gives cleaner, less varied \
                  digits)",
             ),
-            Error::NonFiniteLatent { index } => write!(
-                f,
-                "latent value z[{index}] is NaN or infinite: pass finite latent values"
-            ),
-            Error::NotConditional => f.write_str(
+            Error::NonFiniteLatent { index } => {
+                part(Text("latent value z["));
+                part(Decimal(index as u64));
+                part(Text("] is NaN or infinite: pass finite latent values"));
+            }
+            Error::NotConditional => text(
                 "this model is unconditional: pass no digit (a Request without .digit, None to \
                  decode)",
             ),
-            Error::MissingDigit => f.write_str(
+            Error::MissingDigit => text(
                 "this model is class-conditional: pass a digit (Request::digit, Some(digit) to \
                  decode)",
             ),
-            Error::InvalidDigit(digit) => write!(
-                f,
-                "digit {digit} is not a class of this model: pass a digit below the model's class \
-                 count (Shape::classes, Model::classes(); 0..=9 for MNIST)"
-            ),
-            Error::BufferTooSmall { needed, available } => write!(
-                f,
-                "output buffer too small for the blob ({needed} bytes needed, {available} \
-                 available): size it with format::encoded_len"
-            ),
+            Error::InvalidDigit(digit) => {
+                part(Text("digit "));
+                part(Decimal(digit.into()));
+                part(Text(
+                    " is not a class of this model: pass a digit below the model's class \
+                     count (Shape::classes, Model::classes(); 0..=9 for MNIST)",
+                ));
+            }
+            Error::BufferTooSmall { needed, available } => {
+                part(Text("output buffer too small for the blob ("));
+                part(Decimal(needed as u64));
+                part(Text(" bytes needed, "));
+                part(Decimal(available as u64));
+                part(Text(" available): size it with format::encoded_len"));
+            }
         }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut result = Ok(());
+        self.message_parts(|part| {
+            if result.is_ok() {
+                result = match part {
+                    MessagePart::Text(s) => f.write_str(s),
+                    MessagePart::Decimal(n) => write!(f, "{n}"),
+                    MessagePart::Hex32(v) => write!(f, "{v:#010x}"),
+                };
+            }
+        });
+        result
     }
 }
 

@@ -3,14 +3,16 @@
 //! No wasm-bindgen: the page needs a dozen numeric functions and three byte buffers, which
 //! JavaScript reaches through the module's memory (`new Uint8Array(memory.buffer, ptr,
 //! len)`). Without bindgen there is no generated JS glue, no allocator and no string
-//! marshalling in the module; error messages are written into a static buffer as UTF-8.
+//! marshalling in the module; error messages are written into a static buffer as UTF-8,
+//! from [`Error::message_parts`] rather than `Display`, so the module carries no
+//! `core::fmt` (about 4 KB of wasm).
 //!
 //! The flow, as the page drives it:
 //!
 //! 1. `blob_buffer(len)` drops the loaded model and returns where to copy `len` blob bytes
 //!    (null when the blob is larger than [`MAX_BLOB`]); JS copies the file there.
 //! 2. `load(len)` parses it with [`DecoderCore::from_bytes`]; `0` on success, else `-1`
-//!    and the error's `Display` text at `error_ptr()` / `error_len()`.
+//!    and the error's text (what its `Display` prints) at `error_ptr()` / `error_len()`.
 //! 3. `prior(seed, temperature)` draws the latent of a seed into the latent buffer
 //!    (`latent_ptr()`, `latent_dim()` values), which JS may also write itself.
 //! 4. `decode(digit)` decodes the latent buffer into the image buffer (`image_ptr()`, 784
@@ -22,9 +24,8 @@
 
 #![no_std]
 
-use core::fmt::Write;
-
-use vae_core::{DecoderCore, IMAGE_PIXELS, Request};
+use vae_core::error::MessagePart::{self, Decimal, Hex32, Text};
+use vae_core::{DecoderCore, Error, IMAGE_PIXELS, Request};
 
 /// Largest blob the page accepts (the default one is about 280 KB).
 const MAX_BLOB: usize = 4 << 20;
@@ -50,27 +51,62 @@ struct Message {
     len: usize,
 }
 
-impl Write for Message {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        for c in s.chars() {
-            let mut utf8 = [0; 4];
-            let bytes = c.encode_utf8(&mut utf8).as_bytes();
-            let Some(dst) = self.buf.get_mut(self.len..self.len + bytes.len()) else {
-                break;
-            };
+impl Message {
+    /// Appends `s`, or as much of it as fits, cut at a character boundary.
+    fn push_str(&mut self, s: &str) {
+        let mut take = s.len().min(self.buf.len() - self.len);
+        while !s.is_char_boundary(take) {
+            take -= 1;
+        }
+        self.push_bytes(s.as_bytes().get(..take).unwrap_or(&[]));
+    }
+
+    /// Appends whole UTF-8 text (or ASCII) that fits: `bytes` are never cut here.
+    fn push_bytes(&mut self, bytes: &[u8]) {
+        if let Some(dst) = self.buf.get_mut(self.len..self.len + bytes.len()) {
             dst.copy_from_slice(bytes);
             self.len += bytes.len();
         }
-        Ok(())
+    }
+
+    /// Appends one piece of a message: numbers in decimal, or `0x` and 8 hex digits.
+    fn push(&mut self, part: MessagePart) {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let (mut n, base, min) = match part {
+            Text(s) => return self.push_str(s),
+            Decimal(n) => (n, 10, 1),
+            Hex32(v) => {
+                self.push_str("0x");
+                (u64::from(v), 16, 8)
+            }
+        };
+        while at > 0 && (n > 0 || digits.len() - at < min) {
+            at -= 1;
+            digits[at] = b"0123456789abcdef"[(n % base) as usize];
+            n /= base;
+        }
+        self.push_bytes(&digits[at..]);
     }
 }
 
-/// Records `message` as the last error and returns `-1`.
-fn fail(message: impl core::fmt::Display) -> i32 {
+/// Records the message made of `parts` as the last error and returns `-1`.
+fn fail_with(parts: &[MessagePart]) -> i32 {
     // SAFETY: single-threaded module, and no reference to ERROR outlives this call.
     let error = unsafe { &mut *(&raw mut ERROR) };
     error.len = 0;
-    let _ = write!(error, "{message}");
+    for &part in parts {
+        error.push(part);
+    }
+    -1
+}
+
+/// Records `e`'s message as the last error and returns `-1`.
+fn fail(e: Error) -> i32 {
+    // SAFETY: single-threaded module, and no reference to ERROR outlives this call.
+    let error = unsafe { &mut *(&raw mut ERROR) };
+    error.len = 0;
+    e.message_parts(|part| error.push(part));
     -1
 }
 
@@ -111,17 +147,22 @@ pub extern "C" fn load(len: usize) -> i32 {
     };
     let shape = core.shape();
     if shape.latent > MAX_LATENT {
-        return fail(format_args!(
-            "latent dimension {} is larger than this page handles ({MAX_LATENT})",
-            shape.latent
-        ));
+        return fail_with(&[
+            Text("latent dimension "),
+            Decimal(shape.latent as u64),
+            Text(" is larger than this page handles ("),
+            Decimal(MAX_LATENT as u64),
+            Text(")"),
+        ]);
     }
     if core.scratch_len() > MAX_SCRATCH {
-        return fail(format_args!(
-            "hidden layers of {} values are wider than this page handles ({})",
-            shape.hidden,
-            MAX_SCRATCH / 2
-        ));
+        return fail_with(&[
+            Text("hidden layers of "),
+            Decimal(shape.hidden as u64),
+            Text(" values are wider than this page handles ("),
+            Decimal((MAX_SCRATCH / 2) as u64),
+            Text(")"),
+        ]);
     }
     // SAFETY: single-threaded; no reference into CORE is alive.
     unsafe {
@@ -190,7 +231,7 @@ pub extern "C" fn error_len() -> usize {
 #[unsafe(no_mangle)]
 pub extern "C" fn prior(seed: u32, temperature: f32) -> i32 {
     let Some(core) = core() else {
-        return fail("no blob loaded");
+        return fail_with(&[Text("no blob loaded")]);
     };
     let request = Request::new(u64::from(seed)).temperature(temperature);
     // SAFETY: single-threaded; the only reference to LATENT in this call.
@@ -211,7 +252,7 @@ pub extern "C" fn decode(digit: i32) -> i32 {
 #[unsafe(no_mangle)]
 pub extern "C" fn decode_repeat(n: u32, digit: i32) -> i32 {
     let Some(core) = core() else {
-        return fail("no blob loaded");
+        return fail_with(&[Text("no blob loaded")]);
     };
     let digit = u8::try_from(digit).ok();
     let latent = core.shape().latent;
