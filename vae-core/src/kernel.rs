@@ -20,13 +20,14 @@
 //!
 //! Weights are passed as the blob's raw bytes (`&[u8]`, each one an `i8` in two's
 //! complement, reinterpreted with `as i8`). Int4 layers ([`WeightWidth::Int4`], two
-//! codes per byte) go through [`dense_int4`]: it unpacks each code to the `i8` it stands
-//! for and accumulates exactly as the int8 kernels do, so its sums are [`dense_ref`]'s
-//! over the unpacked weights; on Cortex-M4/M7/M33 (`cfg(vae_dsp)`) it unpacks eight codes
-//! per word into `SMLAD` lanes (module `packed_int4`). The host and wasm SIMD tiers take
-//! int8 layers only. All sums use wrapping arithmetic, so no input
-//! can make a kernel panic; [`format::parse`](crate::format::parse) rejects blobs whose
-//! accumulators could overflow, so for a parsed model nothing ever wraps.
+//! codes per byte) go through [`dense_int4`](int4::dense_int4): it unpacks each code to
+//! the `i8` it stands for and accumulates exactly as the int8 kernels do, so its sums are
+//! [`dense_ref`]'s over the unpacked weights; on Cortex-M4/M7/M33 (`cfg(vae_dsp)`) it
+//! unpacks eight codes per word into `SMLAD` lanes (module `packed_int4`), and on x86-64
+//! and AArch64 blocks of rows are unpacked for the int8 tiers. All sums use wrapping
+//! arithmetic, so no input can make a kernel panic; [`format::parse`](crate::format::parse)
+//! rejects blobs whose accumulators could overflow, so for a parsed model nothing ever
+//! wraps.
 
 use crate::format::WeightWidth;
 
@@ -382,7 +383,7 @@ mod thumb1;
 
 pub use arith::{quantize_i8, relu_q, requantize, sigmoid_pixel};
 
-pub(crate) use int4::{dense_int4, dense_int4_with};
+pub(crate) use int4::{dense_int4_portable, dense_int4_with};
 pub(crate) use portable::dense_portable;
 
 /// AVX-512 VNNI layers: intrinsics whose loads and stores go through raw pointers into

@@ -122,7 +122,7 @@ fn for_each_row(
         };
         match layer.weight_width {
             WeightWidth::Int8 => kernel::dense_ref(layer.weights, x, sink),
-            WeightWidth::Int4 => kernel::dense_int4(layer.weights, x, sink),
+            WeightWidth::Int4 => kernel::dense_int4_portable(layer.weights, x, sink),
         }
     }
 }
