@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the page into examples/web/dist/ (index.html, main.js, vae.js, vae.wasm,
-# decoder.bin): serve it with `python3 -m http.server -d examples/web/dist`.
+# decoder.bin, and decoder-cond.bin, fetched when the page's conditional model is chosen): serve it with `python3 -m http.server -d examples/web/dist`.
 # Also builds the scalar module (without simd128) into target/vae-scalar.wasm for the tests.
 # wasm-opt (npm binaryen, `npm ci` in examples/web) is used when installed.
 set -euo pipefail
@@ -10,7 +10,7 @@ cargo build --release --quiet
 RUSTFLAGS="-C target-feature=-simd128" cargo build --release --quiet --target-dir target/scalar
 rm -rf dist && mkdir -p dist
 cp www/index.html www/main.js www/vae.js dist/
-cp ../models/decoder.bin dist/
+cp ../models/decoder.bin ../models/decoder-cond.bin dist/
 simd=target/wasm32-unknown-unknown/release/vae_web.wasm
 scalar=target/scalar/wasm32-unknown-unknown/release/vae_web.wasm
 if [ -x node_modules/.bin/wasm-opt ]; then

@@ -1,10 +1,11 @@
 //! Regenerates the golden files of the committed blobs from the host decoder alone:
 //! `examples/models/golden.txt` and `golden.u8` (seeds 0..7 of `decoder.bin`),
-//! `golden-small.txt` (of `decoder-small.bin`) and `golden-int4.txt` (of
-//! `decoder-int4.bin`, format 3.0).
+//! `golden-small.txt` (of `decoder-small.bin`), `golden-int4.txt` (of
+//! `decoder-int4.bin`, format 3.0) and `golden-cond.txt` (of `decoder-cond.bin`, the
+//! class-conditional blob the web page ships).
 //!
 //! ```sh
-//! cargo run -p vae-core --example golden            # rewrites the four files
+//! cargo run -p vae-core --example golden            # rewrites the five files
 //! cargo run -p vae-core --example golden -- --check # only compares, exit 1 on a difference
 //! ```
 //!
@@ -27,6 +28,8 @@ static SMALL: &[u8] = include_bytes!("../../examples/models/decoder-small.bin");
 const SMALL_SHAPE: Shape = Shape::of(SMALL);
 static INT4: &[u8] = include_bytes!("../../examples/models/decoder-int4.bin");
 const INT4_SHAPE: Shape = Shape::of(INT4);
+static COND: &[u8] = include_bytes!("../../examples/models/decoder-cond.bin");
+const COND_SHAPE: Shape = Shape::of(COND);
 
 /// Seeds of the golden images (the firmwares' `SEEDS`).
 const SEEDS: std::ops::Range<u64> = 0..8;
@@ -84,7 +87,14 @@ fn main() {
         golden::<{ SMALL_SHAPE.latent }, { SMALL_SHAPE.hidden }>(SMALL).expect("decoder-small.bin");
     let (_, int4_lines) =
         golden::<{ INT4_SHAPE.latent }, { INT4_SHAPE.hidden }>(INT4).expect("decoder-int4.bin");
+    let (_, cond_lines) =
+        golden::<{ COND_SHAPE.latent }, { COND_SHAPE.hidden }>(COND).expect("decoder-cond.bin");
     let mut same = write_or_check(&models.join("golden.u8"), &bytes, check);
+    same &= write_or_check(
+        &models.join("golden-cond.txt"),
+        cond_lines.as_bytes(),
+        check,
+    );
     same &= write_or_check(
         &models.join("golden-int4.txt"),
         int4_lines.as_bytes(),

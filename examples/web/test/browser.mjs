@@ -1,6 +1,7 @@
 // Headless Chromium test of the built page (examples/web/dist), as a user drives it:
 // golden CRCs of the canvases for seeds 0-7, click a digit, move sliders, drop a corrupt
-// blob (error text shown, page still decoding), the page's µs per digit, a screenshot.
+// blob (error text shown, page still decoding), the page's µs per digit, the conditional
+// blob's digit buttons against its golden CRCs, a screenshot.
 // Chromium: CHROMIUM env, else /usr/bin/chromium (Debian's). Usage: node test/browser.mjs
 import { createServer } from 'node:http';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -13,9 +14,15 @@ import { crc32 } from '../www/vae.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const dist = here('../dist/');
-const golden = [...readFileSync(here('../../models/golden.txt'), 'utf8').matchAll(/seed (\d+): crc32 ([0-9a-f]{8})/g)]
-  .map((m) => [Number(m[1]), m[2]]);
-if (golden.length < 8) throw new Error('golden.txt: expected 8 seeds');
+const goldenOf = (file) => {
+  const lines = [...readFileSync(here(`../../models/${file}`), 'utf8').matchAll(/seed (\d+): crc32 ([0-9a-f]{8})/g)]
+    .map((m) => [Number(m[1]), m[2]]);
+  if (lines.length < 8) throw new Error(`${file}: expected 8 seeds`);
+  return lines;
+};
+const golden = goldenOf('golden.txt');
+// The conditional blob's: seed N drawn as digit N % 10 at the default digit temperature.
+const goldenCond = goldenOf('golden-cond.txt');
 
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.bin': 'application/octet-stream' };
 const server = createServer((req, res) => {
@@ -95,6 +102,17 @@ try {
   await page.waitForFunction(() => document.getElementById('error').textContent === '');
   got = await crcs();
   for (const [seed, want] of golden) check(got[seed] === want, `after drop: seed ${seed} crc32 ${got[seed]}`);
+
+  // The shipped conditional blob: digit buttons appear; digit N's button draws seed N's
+  // cell (seed N) as the golden file has it (digit N, the default digit temperature).
+  await page.click('#models button[data-blob="decoder-cond.bin"]');
+  await page.waitForFunction(() => !document.getElementById('digits').classList.contains('hide'));
+  check((await page.textContent('#status')).startsWith('decoder-cond.bin'), `status: ${await page.textContent('#status')}`);
+  for (const [seed, want] of goldenCond) {
+    await page.click(`#digits button:nth-child(${(seed % 10) + 1})`);
+    const crc = (await crcs())[seed];
+    check(crc === want, `conditional, digit ${seed % 10}: seed ${seed} crc32 ${crc}, golden ${want}`);
+  }
 
   check(errors.length === 0, `no page errors ${errors.join('; ')}`);
   mkdirSync(here('../../../target'), { recursive: true });

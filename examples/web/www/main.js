@@ -114,9 +114,12 @@ pad.onpointermove = (e) => {
 };
 pad.onpointerdown = pad.onpointermove;
 const file = async (f) => load(new Uint8Array(await f.arrayBuffer()), f.name);
+// The two shipped blobs; the conditional one is fetched only when asked for.
+const fetched = async (name) => load(new Uint8Array(await (await fetch(name)).arrayBuffer()), name);
+for (const b of document.querySelectorAll('#models button')) b.onclick = () => fetched(b.dataset.blob);
 $('file').onchange = (e) => e.target.files[0] && file(e.target.files[0]);
 document.ondragover = (e) => e.preventDefault();
 document.ondrop = (e) => { e.preventDefault(); const f = e.dataTransfer.files[0]; if (f) file(f); };
 
-load(new Uint8Array(await (await fetch('decoder.bin')).arrayBuffer()), 'decoder.bin');
+await fetched('decoder.bin');
 document.body.dataset.ready = '1';
