@@ -7,10 +7,13 @@
 //!
 //! * [`sample`]: digits from any blob through vae-core on the host, byte for byte what
 //!   a chip shows for the same seeds.
+//! * [`serial`]: a real board's digits over USB serial against the host's decode of the
+//!   same blob (`vae-export serial`).
 //! * [`host`]: vae-core's decoder with its shapes picked at run time (re-exported from
 //!   `vae_core::host`).
 
 pub mod sample;
+pub mod serial;
 
 pub use vae_core::host;
 pub use vae_train::export::{

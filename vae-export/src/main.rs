@@ -48,6 +48,18 @@ enum Command {
     /// share recognised with confidence >= 0.9, class entropy, inception score, and for
     /// a conditional blob the agreement between the asked and the recognised digit.
     Score(ScoreArgs),
+    /// Check a real board: ask a Raspberry Pi Pico for digits over USB serial and compare
+    /// them byte for byte with the host's decode of the same blob.
+    ///
+    /// The board must run the Pico firmware (examples/rp2040-pico) and its USB serial
+    /// console; close any terminal that has the port open. The check resets the temperature
+    /// (`t`), compares the banner's blob size and CRC-32 with --blob's (`i`), then sends
+    /// `g SEED` for each seed and compares the board's CRC-32 and ASCII art with vae-core's
+    /// decode here. It ends with `PASS: the board reproduces the host bit for bit ...`
+    /// (exit 0) or names each seed that differs (exit 1); a port that does not open, a
+    /// board running another blob, no answer within --timeout-ms or an unreadable answer
+    /// stop it with exit 2.
+    Serial(SerialArgs),
 }
 
 #[derive(Args, Debug)]
@@ -192,6 +204,29 @@ struct ScoreArgs {
     /// Also write the scores as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct SerialArgs {
+    /// The board's serial port: typically /dev/ttyACM0 (Linux), /dev/cu.usbmodem* (macOS)
+    /// or COM3 (Windows).
+    #[arg(long, value_name = "PORT")]
+    port: String,
+    /// Seeds to compare: A..B (B excluded), A..=B or one seed N.
+    #[arg(long, value_name = "A..B", default_value = "0..8", value_parser = vae_export::serial::parse_seeds)]
+    seeds: std::ops::Range<u64>,
+    /// The blob the board's firmware embeds. The default is the one the Pico firmware
+    /// embeds unless built with VAE_BLOB=FILE; the path is relative to the current folder,
+    /// so run from the repository root or give the path.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "examples/models/decoder.bin"
+    )]
+    blob: PathBuf,
+    /// How long to wait for each line of the board's answers, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    timeout_ms: u64,
 }
 
 #[derive(Args, Debug)]
@@ -664,9 +699,43 @@ fn run_score(args: ScoreArgs) -> Result<(), ExportError> {
     Ok(())
 }
 
+/// `vae-export serial`: exit 0 when every seed is equal, 1 when one differs, 2 when no
+/// check was possible.
+fn run_serial(args: SerialArgs) -> ExitCode {
+    use vae_export::serial::{self, CheckOptions, SerialError};
+    let checked = read_blob(&args.blob)
+        .map_err(SerialError::Blob)
+        .and_then(|blob| {
+            let port = serial::open(&args.port)?;
+            let options = CheckOptions {
+                port: &args.port,
+                blob_path: &args.blob,
+                blob: &blob,
+                seeds: args.seeds.clone(),
+                timeout: std::time::Duration::from_millis(args.timeout_ms),
+            };
+            serial::check(port, &options, &mut std::io::stdout())
+        });
+    match checked {
+        Ok(report) => {
+            println!("{}", report.verdict());
+            if report.differing().is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Some(Command::Serial(args)) => return run_serial(args),
         Some(Command::Sample(args)) => run_sample(args),
         Some(Command::Info(args)) => run_info(args),
         Some(Command::Score(args)) => run_score(args),

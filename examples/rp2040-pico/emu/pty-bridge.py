@@ -6,7 +6,7 @@ usage: emu/pty-bridge.py LINK [run.mjs options, e.g. --uf2 F]
 Starts `node run.mjs --bridge` (the firmware in rp2040js), makes a pseudo-terminal and
 links LINK (e.g. /tmp/ttyPICO) to it, then copies bytes both ways until the emulator
 exits or Ctrl-C. Host tools that talk to a real board's /dev/ttyACM0 can open LINK
-instead, e.g. `cargo pico-check --port /tmp/ttyPICO`. A pseudo-terminal has no DTR line:
+instead, e.g. `vae-export serial --port /tmp/ttyPICO`. A pseudo-terminal has no DTR line:
 the console is already open (the bridge raised DTR over the emulated USB).
 """
 import os

@@ -25,7 +25,7 @@
 // SYMBOLS the output of `llvm-nm -n -C --defined-only` for the firmware's ELF.
 // --bridge: no checks; once the USB device is up, stdin goes to the serial console and
 // the console's output to stdout, with the emulator running until stdin closes
-// (emu/pty-bridge.py serves this on a pseudo-terminal, for host tools such as pico-check).
+// (emu/pty-bridge.py serves this on a pseudo-terminal, for host tools such as vae-export serial).
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -52,7 +52,7 @@ pub fn ascii_row(row: &[u8]) -> [u8; IMAGE_SIDE] {
 
 /// The digit for the console: a heading, 28 rows of ASCII art, and the line
 /// `seed S[, digit D]: crc32 XXXXXXXX, decoded in N us` that the emulator test
-/// (`emu/run.mjs`) and `pico-check` (`host/src/check.rs`) read.
+/// (`emu/run.mjs`) and `vae-export serial` (`vae-export/src/serial.rs`) read.
 pub fn text(out: &mut impl fmt::Write, image: &[u8; IMAGE_PIXELS], shown: &Shown) -> fmt::Result {
     write!(out, "{shown}:\r\n")?;
     for row in image.chunks_exact(IMAGE_SIDE) {

@@ -1,12 +1,11 @@
 //! Host side of the Pico firmware: [`uf2`] turns the firmware's ELF into the UF2 file the
 //! Pico's boot ROM takes over USB, and [`command`] is the firmware's own console parser
 //! (`../src/command.rs`, which depends on `core` only), compiled here so that it is tested
-//! on the host; [`console`] reads the console's output and decodes the same digits on the
-//! host, for the `pico-check` tool.
+//! on the host. Checking a board's digits against the host's over its serial console is
+//! `vae-export serial` (`vae-export/src/serial.rs` at the repository root).
 
 #[path = "../../src/command.rs"]
 pub mod command;
-pub mod console;
 pub mod uf2;
 
 #[cfg(test)]
