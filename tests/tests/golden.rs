@@ -81,7 +81,11 @@ fn default_blob_rejects_wrong_shapes() {
 fn int4_blob_reproduces_golden_crcs() {
     let blob = fs::read(models_dir().join("decoder-int4.bin")).unwrap();
     let lines = fs::read_to_string(models_dir().join("golden-int4.txt")).unwrap();
-    assert_eq!(&blob[4..8], &[3, 0, 0, 0], "format 3.0");
+    assert_eq!(
+        &blob[4..8],
+        &[3, 0, 1, 0],
+        "format 3.1 (int4 weights, f16 prior)"
+    );
     let decoder = DefaultDecoder::from_bytes(&blob).unwrap();
     let widths: Vec<WeightWidth> = decoder
         .model()

@@ -26,9 +26,47 @@ pub(crate) fn le_f32(chunk: &[u8]) -> f32 {
     }
 }
 
+/// Little-endian IEEE-754 binary16 of a 2-byte chunk, as the `f32` of the same value
+/// (every `f16` is exactly an `f32`: subnormals, infinities and NaN included); NaN
+/// otherwise.
+pub(crate) fn le_f16(chunk: &[u8]) -> f32 {
+    let [a, b] = *chunk else {
+        return f32::NAN;
+    };
+    let h = u32::from(u16::from_le_bytes([a, b]));
+    let sign = (h & 0x8000) << 16;
+    let exponent = (h >> 10) & 0x1F;
+    let mantissa = h & 0x3FF;
+    let magnitude = match exponent {
+        // Zero and subnormals: mantissa * 2^-24, exact in f32.
+        0 => f32::from_bits(0x3380_0000) * mantissa as f32,
+        // Infinity and NaN (the payload moved to the f32 mantissa's top bits).
+        0x1F => f32::from_bits(0x7F80_0000 | mantissa << 13),
+        // Normal numbers: rebias the exponent (15 -> 127).
+        _ => f32::from_bits((exponent + 112) << 23 | mantissa << 13),
+    };
+    f32::from_bits(sign | magnitude.to_bits())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every one of the 65,536 half-precision bit patterns against the `half` crate
+    /// (NaNs as NaNs with the same sign).
+    #[test]
+    fn le_f16_matches_half_for_every_value() {
+        for bits in 0..=u16::MAX {
+            let want = half::f16::from_bits(bits).to_f32();
+            let got = le_f16(&bits.to_le_bytes());
+            if want.is_nan() {
+                assert!(got.is_nan() && got.is_sign_negative() == want.is_sign_negative());
+            } else {
+                assert_eq!(got.to_bits(), want.to_bits(), "f16 bits {bits:#06x}");
+            }
+        }
+        assert!(le_f16(&[1]).is_nan());
+    }
 
     #[test]
     fn le_helpers() {

@@ -44,7 +44,10 @@ pub const FORMAT_MAJOR: u16 = 3;
 ///
 /// * 3.0: the 2.1 body, then every layer's [`WeightWidth`] (int8, or int4 packed two per
 ///   byte).
-pub const FORMAT_MINOR: u16 = 0;
+/// * 3.1: then an optional mixture prior with `f16` means and standard deviations
+///   ([`Prior::MixtureF16`]; the `Prior` slot then holds `Standard`, what a 3.0 reader
+///   samples).
+pub const FORMAT_MINOR: u16 = 1;
 /// The major version of blobs whose weights are all int8, which this crate still reads
 /// and writes: [`encode`] writes [`INT8_MAJOR`].[`INT8_MINOR`] for a model without int4
 /// layers, so that every 2.x reader (firmware already in the field) reads it.
@@ -83,5 +86,7 @@ pub(crate) use wire::{body_len, encode_unvalidated};
 
 #[cfg(test)]
 mod int4_tests;
+#[cfg(test)]
+mod prior_f16_tests;
 #[cfg(test)]
 mod tests;

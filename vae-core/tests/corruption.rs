@@ -14,6 +14,7 @@
 use std::path::{Path, PathBuf};
 
 use vae_core::format::{self, CRC_LEN, FORMAT_MAJOR, HEADER_LEN, INT8_MAJOR, WeightWidth};
+use vae_core::quantize::OwnedMixture;
 use vae_core::testing::{QuantizedMlp, recrc};
 use vae_core::{Decoder, Error, IMAGE_PIXELS, Request};
 
@@ -36,10 +37,30 @@ fn int4_blob() -> Vec<u8> {
     QuantizedMlp::random_widths(7, LATENT, &[HIDDEN - 1], Some(10), &int4).blob()
 }
 
+/// A format 3.1 blob: an unconditional int4 model with a three-component mixture prior
+/// in `f16` (appended after the weight widths).
+fn f16_prior_blob() -> Vec<u8> {
+    let int4 = [WeightWidth::Int4; format::MAX_LAYERS];
+    let mut q = QuantizedMlp::random_widths(8, LATENT, &[HIDDEN - 1], None, &int4);
+    let values = 3 * LATENT;
+    let means: Vec<f32> = (0..values).map(|i| i as f32 * 0.37 - 1.0).collect();
+    let stds: Vec<f32> = (0..values).map(|i| 0.5 + i as f32 * 0.11).collect();
+    let mixture = OwnedMixture::new(LATENT, &[1.0, 2.0, 3.0], &means, &stds).unwrap();
+    q.prior = Some(mixture.to_f16().unwrap());
+    let blob = q.blob();
+    assert_eq!(&blob[4..8], &[3, 0, 1, 0]);
+    blob
+}
+
 /// The blobs every corruption test runs on: int8 (2.1) unconditional and conditional,
-/// int4 (3.0) conditional.
-fn blobs() -> [Vec<u8>; 3] {
-    [small_blob(false), small_blob(true), int4_blob()]
+/// int4 (3.0) conditional, int4 with an f16 prior (3.1).
+fn blobs() -> [Vec<u8>; 4] {
+    [
+        small_blob(false),
+        small_blob(true),
+        int4_blob(),
+        f16_prior_blob(),
+    ]
 }
 
 /// Loads `blob`; if it loads, decodes with every entry point and checks the results are
@@ -251,10 +272,11 @@ fn other_major_versions_are_unsupported_before_anything_else() {
 
 #[test]
 fn newer_minor_version_may_append_fields() {
-    // Each major's newest known minor: 2.1 for int8 blobs, 3.0 for int4 ones.
+    // Each major's newest known minor: 2.1 for int8 blobs, 3.1 for int4 ones (a blob
+    // of a newer minor holds every field of the known ones: the 3.1 blob here).
     for (blob, known) in [
         (small_blob(false), format::INT8_MINOR),
-        (int4_blob(), format::FORMAT_MINOR),
+        (f16_prior_blob(), format::FORMAT_MINOR),
     ] {
         let body_len = blob.len() - HEADER_LEN - CRC_LEN;
         // Append 3 bytes of "new fields" inside the body, fix the length and CRC.
@@ -316,7 +338,8 @@ fn write_fuzz_seed_corpus() {
     std::fs::create_dir_all(&dir).unwrap();
     // Shapes that load into the fuzz target's Decoder<4, 32>, <20, 256> and <2, 16>.
     /// Name, latent, hidden widths, classes, the components of a mixture prior (format
-    /// 2.1; 0 for N(0, I)) and the layers' weight widths (format 3.0; empty: all int8).
+    /// 2.1; 0 for N(0, I)), the layers' weight widths (format 3.0; empty: all int8) and
+    /// whether the prior is stored in f16 (format 3.1).
     type Seed<'a> = (
         &'a str,
         usize,
@@ -324,36 +347,68 @@ fn write_fuzz_seed_corpus() {
         Option<u8>,
         usize,
         &'a [WeightWidth],
+        bool,
     );
     const I4: WeightWidth = WeightWidth::Int4;
     const I8: WeightWidth = WeightWidth::Int8;
-    let models: [Seed<'_>; 15] = [
-        ("l4-h16", 4, &[16], None, 0, &[]),
-        ("l4-h16-cond", 4, &[16], Some(10), 0, &[]),
-        ("l4-direct", 4, &[], None, 0, &[]),
-        ("l20-h32-h16", 20, &[32, 16], None, 0, &[]),
-        ("l20-h24-cond", 20, &[24], Some(10), 0, &[]),
-        ("l2-h8", 2, &[8], None, 0, &[]),
-        ("l2-h8-cond3", 2, &[8], Some(3), 0, &[]),
-        ("l2-h16-h8-h4-cond", 2, &[16, 8, 4], Some(10), 0, &[]),
-        ("l4-h16-mix3", 4, &[16], None, 3, &[]),
-        ("l20-h24-cond-mix2", 20, &[24], Some(10), 2, &[]),
-        ("l2-h8-mix1", 2, &[8], None, 1, &[]),
-        ("l4-h15-int4", 4, &[15], None, 0, &[I4, I4]),
-        ("l20-h24-cond-int8-int4", 20, &[24], Some(10), 0, &[I8, I4]),
-        ("l2-h9-h4-int4-mix2", 2, &[9, 4], None, 2, &[I4, I8, I4]),
-        ("l4-direct-int4", 4, &[], None, 0, &[I4]),
+    let models: [Seed<'_>; 17] = [
+        ("l4-h16", 4, &[16], None, 0, &[], false),
+        ("l4-h16-cond", 4, &[16], Some(10), 0, &[], false),
+        ("l4-direct", 4, &[], None, 0, &[], false),
+        ("l20-h32-h16", 20, &[32, 16], None, 0, &[], false),
+        ("l20-h24-cond", 20, &[24], Some(10), 0, &[], false),
+        ("l2-h8", 2, &[8], None, 0, &[], false),
+        ("l2-h8-cond3", 2, &[8], Some(3), 0, &[], false),
+        ("l2-h16-h8-h4-cond", 2, &[16, 8, 4], Some(10), 0, &[], false),
+        ("l4-h16-mix3", 4, &[16], None, 3, &[], false),
+        ("l20-h24-cond-mix2", 20, &[24], Some(10), 2, &[], false),
+        ("l2-h8-mix1", 2, &[8], None, 1, &[], false),
+        ("l4-h15-int4", 4, &[15], None, 0, &[I4, I4], false),
+        (
+            "l20-h24-cond-int8-int4",
+            20,
+            &[24],
+            Some(10),
+            0,
+            &[I8, I4],
+            false,
+        ),
+        (
+            "l2-h9-h4-int4-mix2",
+            2,
+            &[9, 4],
+            None,
+            2,
+            &[I4, I8, I4],
+            false,
+        ),
+        ("l4-direct-int4", 4, &[], None, 0, &[I4], false),
+        ("l4-h16-mix3-f16", 4, &[16], None, 3, &[], true),
+        (
+            "l2-h9-h4-int4-mix2-f16",
+            2,
+            &[9, 4],
+            None,
+            2,
+            &[I4, I8, I4],
+            true,
+        ),
     ];
-    for (k, (name, latent, hidden, classes, components, widths)) in models.into_iter().enumerate() {
+    for (k, (name, latent, hidden, classes, components, widths, f16)) in
+        models.into_iter().enumerate()
+    {
         let mut q = QuantizedMlp::random_widths(k as u64 + 1, latent, hidden, classes, widths);
         if components > 0 {
             let n = components * latent;
             let weights: Vec<f32> = (1..=components).map(|c| c as f32).collect();
             let means: Vec<f32> = (0..n).map(|i| i as f32 * 0.5 - 1.0).collect();
             let stds: Vec<f32> = (0..n).map(|i| 0.25 + (i % 3) as f32 * 0.5).collect();
-            q.prior = Some(
-                vae_core::quantize::OwnedMixture::new(latent, &weights, &means, &stds).unwrap(),
-            );
+            let mixture = OwnedMixture::new(latent, &weights, &means, &stds).unwrap();
+            q.prior = Some(if f16 {
+                mixture.to_f16().unwrap()
+            } else {
+                mixture
+            });
         }
         let blob = q.blob();
         // Tail records: digit, seed, pattern, latent (see fuzz/src/check.rs).

@@ -62,6 +62,52 @@ fn export_int4_blob() {
     assert_eq!(widths, [Int8, Int4]);
 }
 
+/// `--prior-f16` writes the mixture prior in half precision: a 3.1 blob, smaller by 2
+/// bytes per stored mean and standard deviation, whose decoder samples from it.
+#[test]
+fn export_f16_prior() {
+    let (_, run, blob) = valid_run();
+    let t = tmp();
+    let out = t.path().join("f16.bin");
+    let assert = export_cmd()
+        .args([
+            "--run",
+            s(run),
+            "--out",
+            s(&out),
+            "--data-dir",
+            s(&fixture()),
+        ])
+        .args(["--calibration", "16", "--parity", "8", "--max-test", "16"])
+        .arg("--prior-f16")
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(stdout.contains("format 3.1"), "{stdout}");
+    assert!(stdout.contains("f16 values"), "{stdout}");
+    let (f16, f32) = (std::fs::read(&out).unwrap(), std::fs::read(blob).unwrap());
+    assert_eq!(&f16[4..8], &[3, 0, 1, 0]);
+    let (a, b) = (
+        vae_core::format::parse(&f16).unwrap(),
+        vae_core::format::parse(&f32).unwrap(),
+    );
+    use vae_core::format::Prior;
+    let (Prior::MixtureF16 { components, .. }, Prior::Mixture { means, .. }) = (a.prior, b.prior)
+    else {
+        panic!("priors: {:?} / {:?}", a.prior, b.prior);
+    };
+    assert!(components > 0);
+    // Means and stds shrink from 4 to 2 bytes each; the widths (3.x) and the option tag
+    // add a few bytes.
+    let saved = means.len();
+    assert!(
+        f32.len() - f16.len() > saved - 16,
+        "{} -> {}",
+        f32.len(),
+        f16.len()
+    );
+}
+
 #[test]
 fn int8_layers_flag_needs_int4_and_a_layer_index() {
     let (_, run, _) = valid_run();

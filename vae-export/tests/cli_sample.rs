@@ -42,9 +42,10 @@ fn sample_crc_lines_are_the_golden_lines() {
 fn info_names_the_format_and_weight_widths() {
     for (blob, expected) in [
         ("decoder.bin", "format 2.1 (271360 int8 weights)"),
+        ("decoder-cond.bin", "format 2.1 (271360 int8 weights)"),
         (
             "decoder-int4.bin",
-            "format 3.0 (266240 int4 + 5120 int8 weights)",
+            "format 3.1 (266240 int4 + 5120 int8 weights)",
         ),
     ] {
         let out = export_cmd()

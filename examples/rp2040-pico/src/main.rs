@@ -338,7 +338,7 @@ fn banner(out: &mut Console<'_>, decoder: &Vae, mhz: u32, blob_crc: u32) -> core
     }
     match model.prior {
         Prior::Standard => out.write_str(", prior N(0, I)\r\n")?,
-        Prior::Mixture { components, .. } => {
+        Prior::Mixture { components, .. } | Prior::MixtureF16 { components, .. } => {
             write!(out, ", prior mixture of {components} Gaussians\r\n")?
         }
     }

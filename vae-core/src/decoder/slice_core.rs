@@ -3,7 +3,7 @@
 //! buffers; host tools (module `host`) wrap it with heap buffers for any blob.
 
 use crate::IMAGE_PIXELS;
-use crate::bytes::{le_f32, le_i32};
+use crate::bytes::{le_f16, le_f32, le_i32};
 use crate::error::Error;
 use crate::format::{self, Dense, Model, ModelKind, Prior, WeightWidth};
 use crate::kernel::{self, Accel};
@@ -252,6 +252,7 @@ impl<'a> DecoderCore<'a> {
     /// * [`Prior::Mixture`]: the first `u32` of [`Rng::new(seed)`](Rng::new) picks the
     ///   component `k` (the first with `r < cumulative[k]`, else the last), then
     ///   `z[i] = means[k][i] + (t * stds[k][i]) * g[i]` with the following Gaussians.
+    /// * [`Prior::MixtureF16`]: the same, with each `f16` read as the `f32` of its value.
     ///
     /// Plain `f32` arithmetic without fused operations: bit-identical on every target.
     /// The latent does not depend on the request's digit (the same seed gives the same
@@ -261,19 +262,28 @@ impl<'a> DecoderCore<'a> {
         self.check_latent(z.len())?;
         let temperature = request.checked_temperature()?;
         let mut rng = Rng::new(request.seed);
-        let Prior::Mixture {
-            cumulative,
-            means,
-            stds,
-            ..
-        } = self.model.prior
-        else {
-            rng.fill_gaussian(z);
-            for v in z.iter_mut() {
-                *v *= temperature;
-            }
-            return Ok(());
-        };
+        let (cumulative, means, stds, width, read): (_, _, _, usize, fn(&[u8]) -> f32) =
+            match self.model.prior {
+                Prior::Mixture {
+                    cumulative,
+                    means,
+                    stds,
+                    ..
+                } => (cumulative, means, stds, 4, le_f32),
+                Prior::MixtureF16 {
+                    cumulative,
+                    means,
+                    stds,
+                    ..
+                } => (cumulative, means, stds, 2, le_f16),
+                Prior::Standard => {
+                    rng.fill_gaussian(z);
+                    for v in z.iter_mut() {
+                        *v *= temperature;
+                    }
+                    return Ok(());
+                }
+            };
         let r = rng.next_u32();
         let (bounds, _) = cumulative.as_chunks::<4>();
         let last = bounds.len().saturating_sub(1);
@@ -285,7 +295,7 @@ impl<'a> DecoderCore<'a> {
         // A validated mixture has components * latent values; `skip` and `zip` stop
         // early rather than panic on anything else.
         let latent = self.shape.latent;
-        let row = |values: &'a [u8]| values.chunks_exact(4).skip(k * latent).map(le_f32);
+        let row = |values: &'a [u8]| values.chunks_exact(width).skip(k * latent).map(read);
         for ((v, m), sd) in z.iter_mut().zip(row(means)).zip(row(stds)) {
             *v = m + (temperature * sd) * *v;
         }

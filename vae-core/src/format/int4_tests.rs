@@ -33,7 +33,7 @@ fn int4_models_round_trip_as_3_0() {
     for q in [all_int4(), mixed()] {
         let model = q.model();
         let blob = q.blob();
-        assert_eq!(version_of(&model), (FORMAT_MAJOR, FORMAT_MINOR));
+        assert_eq!(version_of(&model), (FORMAT_MAJOR, 0));
         assert_eq!(&blob[4..8], &[3, 0, 0, 0]);
         let parsed = parse(&blob).expect("valid 3.0 blob");
         assert_eq!(parsed, model);
@@ -196,13 +196,21 @@ fn bad_width_lists_are_malformed() {
     malformed(&with_widths(&blob, 4, &[4, 1, 1, 1, 1]), "one per layer");
     // Int8 widths for int4-sized arrays: the lengths no longer match.
     malformed(&with_widths(&blob, 4, &[3, 0, 0, 0]), "out_dim * in_dim");
-    // Trailing bytes: malformed at 3.0, a newer 3.x field otherwise.
+    // Trailing bytes: malformed at 3.0; at 3.1 they are the f16 prior's option tag (7:
+    // none such); after a 3.1 `None` (0) they are malformed at 3.1 and ignored at 3.2
+    // and later, a newer field.
+    let minor = |blob: &[u8], minor: u16| {
+        let mut b = blob.to_vec();
+        b[6..8].copy_from_slice(&minor.to_le_bytes());
+        recrc(&mut b);
+        b
+    };
     let extra = with_widths(&blob, 4, &[3, 1, 1, 1, 7]);
     malformed(&extra, "unexpected bytes");
-    let mut newer = extra.clone();
-    newer[6..8].copy_from_slice(&1u16.to_le_bytes());
-    recrc(&mut newer);
-    assert_eq!(parse(&newer).unwrap(), all_int4().model());
+    malformed(&minor(&extra, 1), "f16 prior does not decode");
+    let after_none = with_widths(&blob, 4, &[3, 1, 1, 1, 0, 7]);
+    malformed(&minor(&after_none, 1), "unexpected bytes");
+    assert_eq!(parse(&minor(&after_none, 2)).unwrap(), all_int4().model());
     // A 3.0 blob whose layers are all int8 is valid too (the writer uses 2.1 for those).
     let q = QuantizedMlp::random(24, 3, &[5], None);
     let v2 = q.blob();

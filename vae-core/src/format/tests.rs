@@ -44,7 +44,7 @@ fn round_trip_unconditional_and_conditional() {
         // An all-int8 model is written as 2.1, what every 2.x reader reads.
         assert_eq!(&blob[4..8], &[2, 0, 1, 0]);
         assert_eq!((INT8_MAJOR, INT8_MINOR), (2, 1));
-        assert_eq!((FORMAT_MAJOR, FORMAT_MINOR), (3, 0));
+        assert_eq!((FORMAT_MAJOR, FORMAT_MINOR), (3, 1));
         let parsed = parse(&blob).expect("valid blob");
         assert_eq!(parsed, model);
         // Zero copy: the weights are borrowed from the blob.

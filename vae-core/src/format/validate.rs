@@ -2,7 +2,7 @@
 //! [`parse`](super::parse) and [`encode`](super::encode).
 
 use crate::IMAGE_PIXELS;
-use crate::bytes::{le_f32, le_i32, le_i32_at};
+use crate::bytes::{le_f16, le_f32, le_i32, le_i32_at};
 use crate::error::Error;
 
 use super::schema::{Dense, Model, ModelKind, Prior, WeightWidth};
@@ -12,14 +12,27 @@ impl Prior<'_> {
     /// Checks a mixture's shape and values for a `latent_dim`-wide latent (a standard
     /// prior always passes): [`Error::Malformed`] naming the broken rule.
     pub fn validate(&self, latent_dim: u16) -> Result<(), Error> {
-        let Prior::Mixture {
-            components,
-            cumulative,
-            means,
-            stds,
-        } = *self
-        else {
-            return Ok(());
+        let (components, cumulative, means, stds, width, read): (
+            _,
+            _,
+            _,
+            _,
+            usize,
+            fn(&[u8]) -> f32,
+        ) = match *self {
+            Prior::Standard => return Ok(()),
+            Prior::Mixture {
+                components,
+                cumulative,
+                means,
+                stds,
+            } => (components, cumulative, means, stds, 4, le_f32),
+            Prior::MixtureF16 {
+                components,
+                cumulative,
+                means,
+                stds,
+            } => (components, cumulative, means, stds, 2, le_f16),
         };
         let k = usize::from(components);
         if k == 0 || k > MAX_PRIOR_COMPONENTS {
@@ -30,20 +43,22 @@ impl Prior<'_> {
                 "the prior's cumulative length is not 4 * components",
             ));
         }
-        let values = 4 * k * usize::from(latent_dim);
+        let values = width * k * usize::from(latent_dim);
         if means.len() != values || stds.len() != values {
-            return Err(malformed(
-                "the prior's means or stds length is not 4 * components * latent_dim",
-            ));
+            return Err(malformed(if width == 4 {
+                "the prior's means or stds length is not 4 * components * latent_dim"
+            } else {
+                "the f16 prior's means or stds length is not 2 * components * latent_dim"
+            }));
         }
         let bounds = cumulative.chunks_exact(4).map(le_i32).map(|v| v as u32);
         if bounds.clone().zip(bounds.skip(1)).any(|(a, b)| a > b) {
             return Err(malformed("the prior's cumulative weights decrease"));
         }
-        if means.chunks_exact(4).map(le_f32).any(|m| !m.is_finite()) {
+        if means.chunks_exact(width).map(read).any(|m| !m.is_finite()) {
             return Err(malformed("a prior mean is NaN or infinite"));
         }
-        if !stds.chunks_exact(4).map(le_f32).all(positive_finite) {
+        if !stds.chunks_exact(width).map(read).all(positive_finite) {
             return Err(malformed(
                 "a prior standard deviation is zero, negative, NaN or infinite",
             ));

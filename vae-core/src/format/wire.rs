@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::error::Error;
 
 use super::crc::crc32;
-use super::schema::{Model, Prior, WeightWidth};
+use super::schema::{CompactPrior, Model, Prior, WeightWidth};
 use super::validate::malformed;
 use super::{
     CRC_LEN, FORMAT_MAJOR, FORMAT_MINOR, HEADER_LEN, INT8_MAJOR, INT8_MINOR, MAGIC, MAX_LAYERS,
@@ -32,17 +32,24 @@ impl Header {
     }
 }
 
-/// The version [`encode`] writes for `model`: [`INT8_MAJOR`].[`INT8_MINOR`] when every
-/// layer is int8 (what every 2.x reader reads), else [`FORMAT_MAJOR`].[`FORMAT_MINOR`].
+/// The minor version of [`FORMAT_MAJOR`] that appends a [`Prior::MixtureF16`].
+const COMPACT_PRIOR_MINOR: u16 = 1;
+
+/// The version [`encode`] writes for `model`, the oldest that holds it:
+/// [`INT8_MAJOR`].[`INT8_MINOR`] when every layer is int8 and the prior is not
+/// [`Prior::MixtureF16`] (what every 2.x reader reads), 3.0 with an int4 layer, 3.1 with
+/// an `f16` prior.
 pub fn version_of(model: &Model<'_>) -> (u16, u16) {
     let int8 = model
         .layers
         .iter()
         .all(|l| l.weight_width == WeightWidth::Int8);
-    if int8 {
+    if model.prior.compact().is_some() {
+        (FORMAT_MAJOR, COMPACT_PRIOR_MINOR)
+    } else if int8 {
         (INT8_MAJOR, INT8_MINOR)
     } else {
-        (FORMAT_MAJOR, FORMAT_MINOR)
+        (FORMAT_MAJOR, 0)
     }
 }
 
@@ -132,6 +139,24 @@ pub fn parse(blob: &[u8]) -> Result<Model<'_>, Error> {
             layer.weight_width = width;
         }
         rest = after;
+        if header.minor >= COMPACT_PRIOR_MINOR {
+            let (compact, after) = postcard::take_from_bytes::<Option<CompactPrior<'_>>>(rest)
+                .map_err(|_| malformed("the 3.1 f16 prior does not decode"))?;
+            if let Some(c) = compact {
+                if model.prior != Prior::Standard {
+                    return Err(malformed(
+                        "a 3.1 blob has both a prior and an f16 prior (its Prior must be Standard)",
+                    ));
+                }
+                model.prior = Prior::MixtureF16 {
+                    components: c.components,
+                    cumulative: c.cumulative,
+                    means: c.means,
+                    stds: c.stds,
+                };
+            }
+            rest = after;
+        }
     }
     // Newer minor versions append fields after the body we know; ours has nothing more.
     let newer_minor = header.minor > header.known_minor();
@@ -152,13 +177,19 @@ pub fn encoded_len(model: &Model<'_>) -> Result<usize, Error> {
 
 /// Length of the body [`encode`] writes for `model` (not validated).
 pub(crate) fn body_len(model: &Model<'_>) -> Result<usize, Error> {
-    let widths = match version_of(model).0 {
+    let (major, minor) = version_of(model);
+    let widths = match major {
         FORMAT_MAJOR => encoded_size(&widths_of(model))?,
         _ => 0,
     };
+    let compact = match (major, minor) {
+        (FORMAT_MAJOR, COMPACT_PRIOR_MINOR..) => encoded_size(&model.prior.compact())?,
+        _ => 0,
+    };
     encoded_size(model)?
-        .checked_add(encoded_size(&model.prior)?)
+        .checked_add(encoded_size(&model.prior.in_slot())?)
         .and_then(|n| n.checked_add(widths))
+        .and_then(|n| n.checked_add(compact))
         .ok_or(malformed("the body is too large"))
 }
 
@@ -172,7 +203,7 @@ fn encoded_size<T: Serialize>(value: &T) -> Result<usize, Error> {
 ///
 /// Size `buf` with [`encoded_len`]; a smaller buffer gives [`Error::BufferTooSmall`]
 /// (nothing useful is written then). Writes the version [`version_of`] names: 2.1 for
-/// an all-int8 model, 3.0 when a layer has int4 weights.
+/// an all-int8 model, 3.0 when a layer has int4 weights, 3.1 with an `f16` prior.
 pub fn encode(model: &Model<'_>, buf: &mut [u8]) -> Result<usize, Error> {
     model.validate()?;
     encode_unvalidated(model, buf)
@@ -205,13 +236,19 @@ pub(crate) fn encode_unvalidated(model: &Model<'_>, buf: &mut [u8]) -> Result<us
         .len();
     let rest = body.get_mut(written..).ok_or(too_small)?;
     let mut written = written
-        + postcard::to_slice(&model.prior, rest)
+        + postcard::to_slice(&model.prior.in_slot(), rest)
             .map_err(|_| malformed("the prior does not serialize"))?
             .len();
     if major == FORMAT_MAJOR {
         let rest = body.get_mut(written..).ok_or(too_small)?;
         written += postcard::to_slice(&widths_of(model), rest)
             .map_err(|_| malformed("the weight widths do not serialize"))?
+            .len();
+    }
+    if major == FORMAT_MAJOR && minor >= COMPACT_PRIOR_MINOR {
+        let rest = body.get_mut(written..).ok_or(too_small)?;
+        written += postcard::to_slice(&model.prior.compact(), rest)
+            .map_err(|_| malformed("the f16 prior does not serialize"))?
             .len();
     }
     if written != body_len {

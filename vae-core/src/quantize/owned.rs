@@ -89,10 +89,13 @@ pub struct OwnedMixture {
     pub components: u16,
     /// See [`Prior::Mixture`]: `u32` LE upper ends of the components' intervals.
     pub cumulative: Vec<u8>,
-    /// `f32` LE means, `[component][latent]`.
+    /// `f32` LE means, `[component][latent]` (`f16` LE when `f16`).
     pub means: Vec<u8>,
-    /// `f32` LE standard deviations, `[component][latent]`.
+    /// `f32` LE standard deviations, `[component][latent]` (`f16` LE when `f16`).
     pub stds: Vec<u8>,
+    /// Whether `means` and `stds` hold `f16` values ([`Prior::MixtureF16`], written as
+    /// format 3.1): see [`to_f16`](Self::to_f16).
+    pub f16: bool,
 }
 
 impl OwnedMixture {
@@ -142,19 +145,63 @@ impl OwnedMixture {
             cumulative,
             means: bytes(means),
             stds: bytes(stds),
+            f16: false,
         };
         let latent = u16::try_from(latent_dim).map_err(|_| malformed("latent over 65535"))?;
         mixture.as_prior().validate(latent)?;
         Ok(mixture)
     }
 
-    /// The borrowed [`Prior::Mixture`] view.
-    pub fn as_prior(&self) -> Prior<'_> {
-        Prior::Mixture {
+    /// The same mixture with its means and standard deviations rounded to the nearest
+    /// `f16` (ties to even): half their bytes. [`Error::Malformed`] when a value leaves the
+    /// `f16` range (a mean beyond 65504) or a standard deviation rounds to 0, as
+    /// [`Prior::validate`] says. Already `f16`: a copy.
+    pub fn to_f16(&self) -> Result<Self, Error> {
+        if self.f16 {
+            return Ok(self.clone());
+        }
+        let half = |v: &[u8]| -> Vec<u8> {
+            v.chunks_exact(4)
+                .map(crate::bytes::le_f32)
+                .flat_map(|x| half::f16::from_f32(x).to_le_bytes())
+                .collect()
+        };
+        let mixture = Self {
             components: self.components,
-            cumulative: &self.cumulative,
-            means: &self.means,
-            stds: &self.stds,
+            cumulative: self.cumulative.clone(),
+            means: half(&self.means),
+            stds: half(&self.stds),
+            f16: true,
+        };
+        let values = self.means.len() / 4;
+        let latent = values / usize::from(self.components.max(1));
+        let latent = u16::try_from(latent).map_err(|_| malformed("latent over 65535"))?;
+        mixture.as_prior().validate(latent)?;
+        Ok(mixture)
+    }
+
+    /// The borrowed view: [`Prior::Mixture`], or [`Prior::MixtureF16`] when `f16`.
+    pub fn as_prior(&self) -> Prior<'_> {
+        let (components, cumulative, means, stds) = (
+            self.components,
+            &self.cumulative[..],
+            &self.means[..],
+            &self.stds[..],
+        );
+        if self.f16 {
+            Prior::MixtureF16 {
+                components,
+                cumulative,
+                means,
+                stds,
+            }
+        } else {
+            Prior::Mixture {
+                components,
+                cumulative,
+                means,
+                stds,
+            }
         }
     }
 }

@@ -43,6 +43,9 @@ pub struct ExportOptions {
     /// Each decoder layer's weight width, first layer first; layers past the end of the
     /// list are int8 (the default, empty: all int8).
     pub weight_widths: Vec<WeightWidth>,
+    /// Store the mixture prior's means and standard deviations as `f16` (format 3.1: half
+    /// the prior's bytes). A usage error for an N(0, I) prior, which stores none.
+    pub prior_f16: bool,
 }
 
 impl ExportOptions {
@@ -59,6 +62,7 @@ impl ExportOptions {
             max_test: 10_000,
             clipping: Clipping::default(),
             weight_widths: Vec::new(),
+            prior_f16: false,
         }
     }
 }
@@ -258,6 +262,16 @@ pub fn export(options: &ExportOptions) -> Result<Exported, ExportError> {
         &options.weight_widths,
         seed,
     )?;
+    if options.prior_f16 {
+        let Some(prior) = quantized.prior.as_mut() else {
+            return Err(ExportError::Usage(
+                "--prior-f16: this run's prior is N(0, I), which stores no values to shrink".into(),
+            ));
+        };
+        *prior = prior
+            .to_f16()
+            .map_err(blob_err("rounding the prior to f16"))?;
+    }
     let blob = quantized.to_blob().map_err(blob_err("encoding the blob"))?;
     let report = {
         let decoder = host::open(&blob).map_err(blob_err("re-reading the new blob"))?;
