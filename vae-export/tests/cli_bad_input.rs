@@ -32,22 +32,28 @@ fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
 }
 
+/// A fast export of `run` to `out` on the fixture (flags can be added).
+fn quick_export(run: &Path, out: &Path) -> assert_cmd::Command {
+    let mut cmd = export_cmd();
+    cmd.args([
+        "--run",
+        s(run),
+        "--out",
+        s(out),
+        "--data-dir",
+        s(&fixture()),
+    ])
+    .args(["--calibration", "16", "--parity", "8", "--max-test", "16"]);
+    cmd
+}
+
 /// `--weights int4` writes a 3.0 blob with the asked layers int8, and reports it.
 #[test]
 fn export_int4_blob() {
     let (_, run, _) = valid_run();
     let t = tmp();
     let out = t.path().join("int4.bin");
-    let assert = export_cmd()
-        .args([
-            "--run",
-            s(run),
-            "--out",
-            s(&out),
-            "--data-dir",
-            s(&fixture()),
-        ])
-        .args(["--calibration", "16", "--parity", "8", "--max-test", "16"])
+    let assert = quick_export(run, &out)
         .args(["--weights", "int4", "--int8-layers", "0"])
         .assert()
         .success();
@@ -69,16 +75,7 @@ fn export_f16_prior() {
     let (_, run, blob) = valid_run();
     let t = tmp();
     let out = t.path().join("f16.bin");
-    let assert = export_cmd()
-        .args([
-            "--run",
-            s(run),
-            "--out",
-            s(&out),
-            "--data-dir",
-            s(&fixture()),
-        ])
-        .args(["--calibration", "16", "--parity", "8", "--max-test", "16"])
+    let assert = quick_export(run, &out)
         .arg("--prior-f16")
         .assert()
         .success();
