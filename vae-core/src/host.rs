@@ -31,7 +31,7 @@ pub struct Engine<'a> {
     core: DecoderCore<'a>,
     tier: Tier,
     #[cfg(target_arch = "x86_64")]
-    layout: Option<crate::kernel::x86::host_layout::HostLayout>,
+    layout: Option<crate::kernel::x86::Repacked>,
 }
 
 impl<'a> Engine<'a> {
@@ -52,11 +52,7 @@ impl<'a> Engine<'a> {
         let tier = tier.at_most();
         Engine {
             #[cfg(target_arch = "x86_64")]
-            layout: if tier == Tier::Avx512Vnni {
-                crate::kernel::x86::host_layout::HostLayout::new(core.model())
-            } else {
-                None
-            },
+            layout: crate::kernel::x86::Repacked::new(core.model(), tier),
             core,
             tier,
         }
@@ -181,32 +177,36 @@ mod tests {
     use super::*;
     use crate::Decoder;
 
-    /// The committed default blob through [`open`] (repacked where the CPU allows) and
-    /// through [`Decoder`]: the same pixels for 256 prior latents and every error case.
+    /// The committed default blob through the engine of every tier this CPU runs
+    /// (repacked where the tier has a layout) and through [`Decoder`]: the same pixels
+    /// for 256 prior latents and every error case.
     #[test]
     fn engine_matches_decoder_on_the_default_blob() {
         let blob = include_bytes!("../../examples/models/decoder.bin");
         let decoder = Decoder::<20, 256>::from_bytes(blob).unwrap();
-        let engine = open(blob).unwrap();
-        #[cfg(target_arch = "x86_64")]
-        match &engine.layout {
-            // The exporter's thresholds take the fast pixel lookup, so it is what this
-            // test compares.
-            Some(layout) => assert!(layout.has_pixel_lookup()),
-            None => std::eprintln!("no AVX-512 VBMI2 + VNNI: the engine wraps Decoder unchanged"),
-        }
         let (mut want, mut got) = ([0u8; IMAGE_PIXELS], [0u8; IMAGE_PIXELS]);
         let mut lit = 0usize;
-        for seed in 0..256 {
-            let z = decoder.prior_latent(&Request::new(seed)).unwrap();
-            decoder.decode(&z, None, &mut want).unwrap();
-            engine.decode(&z, None, &mut got).unwrap();
-            assert_eq!(got, want, "seed {seed}");
-            lit += want.iter().filter(|&&p| p > 0).count();
-            let z_q = decoder.quantize_latent(&z).unwrap();
-            engine.decode_quantized(&z_q, None, &mut got).unwrap();
-            assert_eq!(got, want, "decode_quantized, seed {seed}");
+        for tier in Tier::available() {
+            let engine = Engine::with_tier(DecoderCore::from_bytes(blob).unwrap(), tier);
+            #[cfg(target_arch = "x86_64")]
+            match &engine.layout {
+                // The exporter's thresholds take the fast pixel lookup, so it is what this
+                // test compares.
+                Some(layout) => assert!(layout.has_pixel_lookup(), "{tier:?}"),
+                None => std::eprintln!("{tier:?}: the engine wraps Decoder unchanged"),
+            }
+            for seed in 0..256 {
+                let z = decoder.prior_latent(&Request::new(seed)).unwrap();
+                decoder.decode(&z, None, &mut want).unwrap();
+                engine.decode(&z, None, &mut got).unwrap();
+                assert_eq!(got, want, "{tier:?}, seed {seed}");
+                lit += want.iter().filter(|&&p| p > 0).count();
+                let z_q = decoder.quantize_latent(&z).unwrap();
+                engine.decode_quantized(&z_q, None, &mut got).unwrap();
+                assert_eq!(got, want, "{tier:?}, decode_quantized, seed {seed}");
+            }
         }
+        let engine = open(blob).unwrap();
         // Real digits, not blank images that would match by accident.
         assert!(lit > 256 * 100, "{lit} lit pixels");
         let z = [f32::NAN; 20];
@@ -222,5 +222,54 @@ mod tests {
             engine.decode(&[0.0; 19], None, &mut got),
             Err(Error::DimsMismatch { .. })
         ));
+    }
+
+    /// Every tier's engine against the portable kernels on blobs of other shapes: the
+    /// committed conditional (every digit), small and int4 blobs, and random models with
+    /// odd latent sizes, odd and not-multiple-of-eight widths, a class bias, one layer.
+    #[test]
+    fn engines_match_portable_on_other_shapes() {
+        use crate::testing::QuantizedMlp;
+        let random = [
+            QuantizedMlp::random(1, 3, &[24, 40], None).blob(),
+            QuantizedMlp::random(2, 7, &[33], Some(10)).blob(),
+            QuantizedMlp::random(3, 20, &[256, 256], Some(4)).blob(),
+            QuantizedMlp::random(4, 5, &[], None).blob(),
+            QuantizedMlp::random(5, 16, &[8, 300], None).blob(),
+        ];
+        let blobs: [&[u8]; 8] = [
+            include_bytes!("../../examples/models/decoder-cond.bin"),
+            include_bytes!("../../examples/models/decoder-small.bin"),
+            include_bytes!("../../examples/models/decoder-int4.bin"),
+            &random[0],
+            &random[1],
+            &random[2],
+            &random[3],
+            &random[4],
+        ];
+        let (mut want, mut got) = ([0u8; IMAGE_PIXELS], [0u8; IMAGE_PIXELS]);
+        for (k, blob) in blobs.into_iter().enumerate() {
+            let core = DecoderCore::from_bytes(blob).unwrap();
+            let mut scratch = vec![0i8; core.scratch_len()];
+            let digits: Vec<Option<u8>> = match core.model().classes() {
+                None => vec![None],
+                Some(classes) => (0..classes).map(Some).collect(),
+            };
+            for tier in Tier::available() {
+                let engine = Engine::with_tier(DecoderCore::from_bytes(blob).unwrap(), tier);
+                let mut lit = 0usize;
+                for seed in 0..32 {
+                    let digit = digits[seed as usize % digits.len()];
+                    let z = engine.prior_latent(&Request::new(seed)).unwrap();
+                    let z_q = engine.quantize_latent(&z).unwrap();
+                    core.decode_quantized_on(Tier::Portable, &z_q, digit, &mut scratch, &mut want)
+                        .unwrap();
+                    engine.decode_quantized(&z_q, digit, &mut got).unwrap();
+                    assert_eq!(got, want, "blob {k}, {tier:?}, seed {seed}");
+                    lit += want.iter().filter(|&&p| p > 0).count();
+                }
+                assert!(lit > 32, "blob {k}: {lit} lit pixels");
+            }
+        }
     }
 }

@@ -54,6 +54,8 @@ use crate::format::NUM_THRESHOLDS;
 pub(crate) mod host_layout;
 #[cfg(any(test, feature = "quantize"))]
 mod pixel_lut;
+#[cfg(any(test, feature = "quantize"))]
+mod repacked;
 
 mod avx2;
 pub(crate) mod cpu;
@@ -68,6 +70,8 @@ pub(crate) use avx2::Avx2;
 use dot::dense_layer;
 use hidden::hidden_layer;
 use pixels::pixel_layer;
+#[cfg(any(test, feature = "quantize"))]
+pub(crate) use repacked::Repacked;
 use rows::Rows;
 
 /// Proof that the CPU runs AVX-512 F, BW and VNNI: made only by [`Vnni::detect`].

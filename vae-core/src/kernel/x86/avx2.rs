@@ -19,6 +19,8 @@ use crate::IMAGE_PIXELS;
 use crate::format::{Dense, NUM_THRESHOLDS};
 
 mod dot;
+#[cfg(any(test, feature = "quantize"))]
+pub(crate) mod host_layout;
 mod layers;
 
 /// Proof that the CPU runs AVX2: made only by [`Avx2::detect`].

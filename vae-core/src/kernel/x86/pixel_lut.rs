@@ -66,41 +66,20 @@ impl PixelLut {
     /// The lookup of `table` (255 little-endian `i32`), or `None` when the thresholds are
     /// not sorted, span more than 16 bits, or cannot be fitted exactly.
     pub(crate) fn new(table: &[u8; 4 * NUM_THRESHOLDS]) -> Option<Self> {
-        let (chunks, _) = table.as_chunks::<4>();
-        let t: Vec<i64> = chunks
-            .iter()
-            .map(|c| i64::from(i32::from_le_bytes(*c)))
-            .collect();
-        if !t.is_sorted() {
-            return None;
-        }
-        let (&first, &last) = (t.first()?, t.last()?);
-        let low = first - 1;
-        let range = last - low;
-        if low < i64::from(i32::MIN) || range > MAX_RANGE {
-            return None;
-        }
-        let range = usize::try_from(range).ok()?;
-        // counts[w]: thresholds at or below low + w.
-        let mut counts = Vec::with_capacity(range + 1);
-        let mut k = 0;
-        for w in 0..=range {
-            while k < t.len() && t[k] - low <= w as i64 {
-                k += 1;
-            }
-            counts.push(k as u16);
-        }
+        let Counts { low, high, counts } = Counts::new(table)?;
+        let range = counts.len().checked_sub(1)?;
         let shift = (0..=16).find(|&s| (range >> s) < BUCKETS)?;
         let mut lut = PixelLut {
-            low: i32::try_from(low).ok()?,
-            high: i32::try_from(last).ok()?,
+            low,
+            high,
             shift,
             start: Words([0; BUCKETS]),
             slope: Words([0; BUCKETS]),
             next: Words([u16::MAX; NEXT]),
         };
         for (q, slot) in lut.next.0.iter_mut().enumerate().skip(1) {
-            *slot = u16::try_from(t.get(q - 1)? - low).ok()?;
+            let t = i32::from_le_bytes(*table.as_chunks::<4>().0.get(q - 1)?);
+            *slot = u16::try_from(i64::from(t) - i64::from(low)).ok()?;
         }
         for (c, bucket) in counts.chunks(1 << shift).enumerate() {
             (*lut.start.0.get_mut(c)?, *lut.slope.0.get_mut(c)?) = fit(bucket, shift)?;
@@ -148,6 +127,54 @@ impl PixelLut {
             // SAFETY: writes exactly the 16 bytes of `dst`.
             unsafe { _mm_storeu_si128(dst.as_mut_ptr().cast(), _mm256_castsi256_si128(p)) };
         }
+    }
+}
+
+/// Every pixel of a sorted threshold table whose range fits 16 bits: `counts[w]` is the
+/// number of thresholds at or below `low + w`, for `low = t[0] - 1 ..= high = t[254]`
+/// (values past either end are clamped to it without changing their pixel). Shared by
+/// [`PixelLut`] and the AVX2 engine's direct table.
+pub(crate) struct Counts {
+    /// `t[0] - 1`.
+    pub(crate) low: i32,
+    /// `t[254]`.
+    pub(crate) high: i32,
+    /// `counts[w]` for `w` in `0 ..= high - low`.
+    pub(crate) counts: Vec<u16>,
+}
+
+impl Counts {
+    /// The counts of `table` (255 little-endian `i32`), or `None` when the thresholds are
+    /// not sorted or span more than 65,534.
+    pub(crate) fn new(table: &[u8; 4 * NUM_THRESHOLDS]) -> Option<Self> {
+        let (chunks, _) = table.as_chunks::<4>();
+        let t: Vec<i64> = chunks
+            .iter()
+            .map(|c| i64::from(i32::from_le_bytes(*c)))
+            .collect();
+        if !t.is_sorted() {
+            return None;
+        }
+        let (&first, &last) = (t.first()?, t.last()?);
+        let low = first - 1;
+        let range = last - low;
+        if low < i64::from(i32::MIN) || range > MAX_RANGE {
+            return None;
+        }
+        let range = usize::try_from(range).ok()?;
+        let mut counts = Vec::with_capacity(range + 1);
+        let mut k = 0;
+        for w in 0..=range {
+            while k < t.len() && t[k] - low <= w as i64 {
+                k += 1;
+            }
+            counts.push(k as u16);
+        }
+        Some(Counts {
+            low: i32::try_from(low).ok()?,
+            high: i32::try_from(last).ok()?,
+            counts,
+        })
     }
 }
 

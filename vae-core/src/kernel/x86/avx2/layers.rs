@@ -37,19 +37,19 @@ fn load8(s: &[u8], b: usize) -> Option<__m256i> {
 }
 
 /// The per-row parameters of rows `8 b .. 8 b + 8`, one row per lane.
-struct Params8 {
+pub(super) struct Params8 {
     /// Bias plus class bias.
-    add: __m256i,
+    pub(super) add: __m256i,
     /// Multipliers.
-    m: __m256i,
+    pub(super) m: __m256i,
     /// Shifts, zero-extended.
-    s: __m256i,
+    pub(super) s: __m256i,
 }
 
 /// [`Params8`] of block `b`; `None` when the arrays end before it.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn params8(rows: &Rows<'_>, b: usize) -> Option<Params8> {
+pub(super) fn params8(rows: &Rows<'_>, b: usize) -> Option<Params8> {
     let mut add = load8(rows.bias, b)?;
     if !rows.class_bias.is_empty() {
         add = _mm256_add_epi32(add, load8(rows.class_bias, b)?);
@@ -99,7 +99,7 @@ pub(super) fn requantize8(acc: __m256i, m: __m256i, s: __m256i) -> __m256i {
 /// `UNSIGNED`), in lane order.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn bytes8<const UNSIGNED: bool>(v: __m256i) -> [u8; ROWS] {
+pub(super) fn bytes8<const UNSIGNED: bool>(v: __m256i) -> [u8; ROWS] {
     let w = _mm256_packs_epi32(v, v); // i16: lanes 0..4 twice, then 4..8 twice
     let b = if UNSIGNED {
         _mm256_packus_epi16(w, w)
@@ -139,7 +139,7 @@ pub(super) fn hidden_layer(rows: &Rows<'_>, x: &[i8], zero_point: i8, out: &mut 
 }
 
 /// Blocks of eight pixels in an image.
-const PIXEL_BLOCKS: usize = IMAGE_PIXELS / ROWS;
+pub(super) const PIXEL_BLOCKS: usize = IMAGE_PIXELS / ROWS;
 
 /// The pixel layer: `out[j] = sigmoid_pixel(thresholds, requantize(dot_j + bias_j +
 /// class_bias_j, m_j, n_j))`; `rows` is checked against `x.len()` and [`IMAGE_PIXELS`]
@@ -161,6 +161,18 @@ pub(super) fn pixel_layer(
             *slot = requantize8(_mm256_add_epi32(sums, p.add), p.m, p.s);
         }
     }
+    search_pixels(&values, table, out);
+}
+
+/// The pixels of the values of every block of an image (`values[b]` for pixels `8 b ..
+/// 8 b + 8`): the searches in lockstep groups (independent chains of lookups, no branch
+/// per block).
+#[target_feature(enable = "avx2")]
+pub(super) fn search_pixels(
+    values: &[__m256i; PIXEL_BLOCKS],
+    table: &[u8; 4 * NUM_THRESHOLDS],
+    out: &mut [u8; IMAGE_PIXELS],
+) {
     let search = Search::new(table);
     let (blocks, _) = out.as_chunks_mut::<ROWS>();
     let (dsts, _) = blocks.as_chunks_mut::<LOCKSTEP>();
