@@ -22,6 +22,8 @@ mod dot;
 #[cfg(any(test, feature = "quantize"))]
 pub(crate) mod host_layout;
 mod layers;
+#[cfg(any(test, feature = "quantize"))]
+mod pairs;
 
 /// Proof that the CPU runs AVX2: made only by [`Avx2::detect`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -32,6 +32,7 @@ use std::vec::Vec;
 use super::Avx2;
 use super::dot::ROWS;
 use super::layers::{PIXEL_BLOCKS, bytes8, params8, requantize8, search_pixels};
+use super::pairs::{PairView, Pairs};
 use crate::IMAGE_PIXELS;
 use crate::format::{Dense, Model, NUM_THRESHOLDS, WeightWidth};
 use crate::kernel::x86::host_layout::MAX_INPUTS;
@@ -66,15 +67,6 @@ struct Pass {
     first: usize,
     groups: usize,
     start: usize,
-}
-
-/// A listed pair of inputs: its index and the high and low nibbles of its two `u`, each
-/// pair of bytes twice (a `VPMADDUBSW` operand once broadcast).
-#[derive(Clone, Copy, Default)]
-struct Listed {
-    pair: u32,
-    high: i32,
-    low: i32,
 }
 
 /// One layer in pair order.
@@ -157,10 +149,10 @@ impl Layer {
     }
 
     /// `f(b, sums)` for every block `b` of rows, `sums` lane `j` being row `8 b + j`'s sum
-    /// over the listed pairs (`list` from [`pair_list`] of this layer's input).
+    /// over the listed pairs (`pairs` of this layer's input).
     #[inline]
     #[target_feature(enable = "avx2")]
-    fn blocks(&self, list: &[Listed], mut f: impl FnMut(usize, __m256i)) {
+    fn blocks(&self, pairs: PairView<'_>, mut f: impl FnMut(usize, __m256i)) {
         for pass in &self.passes {
             let Some(data) = self
                 .data
@@ -171,13 +163,7 @@ impl Layer {
             macro_rules! run {
                 ($($k:literal)*) => {
                     match pass.groups {
-                        $($k => {
-                            let sums = pass_sums::<$k>(data, list);
-                            for (i, [a, b]) in sums.into_iter().enumerate() {
-                                f(2 * (pass.first + i), a);
-                                f(2 * (pass.first + i) + 1, b);
-                            }
-                        })*
+                        $($k => pass_sums::<$k>(data, pairs, pass.first, &mut f),)*
                         _ => {}
                     }
                 };
@@ -190,34 +176,47 @@ impl Layer {
 // `MAX_PASS` is the largest pass `Layer::blocks` dispatches; a group is two blocks.
 const _: () = assert!(MAX_PASS == 6 && GROUP == 2 * ROWS);
 
-/// The sums of `K` groups over the listed pairs, each group's rows `0..8` and `8..16`:
-/// `data` holds the pass's blocks pair by pair (`K` per pair).
+/// `f(b, sums)` for the `2 K` blocks of the pass's `K` groups from group `first`, each
+/// group's rows `0..8` and `8..16`, summed over the listed pairs: `data` holds the pass's
+/// blocks pair by pair (`K` per pair).
 ///
 /// `u = 16 h + l` with nibbles `h, l` in `0..16`: `VPMADDUBSW` multiplies the broadcast
 /// nibble pairs (unsigned) by the weight pairs (signed) exactly, [`RUN`] pairs add up in
 /// `i16`, and then `VPMADDWD` by `(1, 16)` widens `l`'s and `h`'s sums of each row into
-/// its `i32` sum.
+/// its `i32` sum. Small pairs (high nibbles zero) skip the high products.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn pass_sums<const K: usize>(data: &[Block], list: &[Listed]) -> [[__m256i; 2]; K] {
+fn pass_sums<const K: usize>(
+    data: &[Block],
+    pairs: PairView<'_>,
+    first: usize,
+    f: &mut impl FnMut(usize, __m256i),
+) {
     let zero = _mm256_setzero_si256();
     let weights = _mm256_set1_epi32(0x0010_0001);
     let mut wide = [[zero; 2]; K];
-    let (pairs, _) = data.as_chunks::<K>();
-    for run in list.chunks(RUN) {
+    let (blocks, _) = data.as_chunks::<K>();
+    // One run of at most `RUN` pairs added to `wide`; without `high`, the high nibbles
+    // are zero and their products skipped.
+    let mut run_sums = |list: &[u16], run: core::ops::Range<usize>, with_high: bool| {
         let (mut high, mut low) = ([zero; K], [zero; K]);
-        for listed in run {
-            let Some(blocks) = pairs.get(listed.pair as usize) else {
+        for i in run {
+            let Some(&p) = list.get(i) else {
                 continue;
             };
-            let (h, l) = (
-                _mm256_set1_epi32(listed.high),
-                _mm256_set1_epi32(listed.low),
-            );
+            let p = usize::from(p);
+            let (Some(blocks), Some(&h), Some(&l)) =
+                (blocks.get(p), pairs.high.get(p), pairs.low.get(p))
+            else {
+                continue;
+            };
+            let (h, l) = (_mm256_set1_epi32(h), _mm256_set1_epi32(l));
             for ((hi, lo), block) in high.iter_mut().zip(&mut low).zip(blocks) {
                 // SAFETY: reads exactly the 32 bytes of `block`, which is 32-byte aligned.
                 let w = unsafe { _mm256_load_si256(block.0.as_ptr().cast::<__m256i>()) };
-                *hi = _mm256_add_epi16(*hi, _mm256_maddubs_epi16(h, w));
+                if with_high {
+                    *hi = _mm256_add_epi16(*hi, _mm256_maddubs_epi16(h, w));
+                }
                 *lo = _mm256_add_epi16(*lo, _mm256_maddubs_epi16(l, w));
             }
         }
@@ -227,32 +226,21 @@ fn pass_sums<const K: usize>(data: &[Block], list: &[Listed]) -> [[__m256i; 2]; 
             sums[0] = _mm256_add_epi32(sums[0], first);
             sums[1] = _mm256_add_epi32(sums[1], second);
         }
+    };
+    for start in (0..pairs.full.len()).step_by(RUN) {
+        run_sums(pairs.full, start..(start + RUN).min(pairs.full.len()), true);
     }
-    wide
-}
-
-/// The pairs of `x` that are not both zero in `u = x + 128`, in `list`; returns how many.
-/// `list` must hold `x.len() / 2` rounded up.
-#[inline]
-fn pair_list(x: &[i8], list: &mut [Listed]) -> usize {
-    let u = |v: i8| i32::from(v as u8 ^ 0x80);
-    let twice = |pair: i32| pair | pair << 16;
-    let mut len = 0;
-    let (pairs, rest) = x.as_chunks::<2>();
-    let tail = rest.first().map(|&v| [v, -128]);
-    for (p, &[a, b]) in pairs.iter().chain(tail.as_ref()).enumerate() {
-        let (a, b) = (u(a), u(b));
-        // Written always, kept when not zero: no branch to mispredict.
-        if let Some(slot) = list.get_mut(len) {
-            *slot = Listed {
-                pair: p as u32,
-                high: twice((a >> 4) | (b >> 4) << 8),
-                low: twice((a & 15) | (b & 15) << 8),
-            };
-        }
-        len += usize::from(a | b != 0);
+    for start in (0..pairs.small.len()).step_by(RUN) {
+        run_sums(
+            pairs.small,
+            start..(start + RUN).min(pairs.small.len()),
+            false,
+        );
     }
-    len.min(list.len())
+    for (g, [a, b]) in wide.into_iter().enumerate() {
+        f(2 * (first + g), a);
+        f(2 * (first + g) + 1, b);
+    }
 }
 
 /// The direct pixel table of a threshold table: `pixels[v - low]` for `v` clamped to
@@ -370,7 +358,7 @@ impl Avx2Layout {
             return false;
         }
         let mut buffers = [[0i8; W]; 2];
-        let mut list = [Listed::default(); P];
+        let mut pairs = Pairs::<P>::new();
         let [a, b] = &mut buffers;
         let (mut src, mut dst) = (a, b);
         let mut width = z_q.len();
@@ -397,12 +385,11 @@ impl Avx2Layout {
                 bias: &layer.bias,
                 ..rows
             };
-            let listed = pair_list(x, &mut list);
             let zp = i32::from(zero_point);
             let (floor, ceil) = (_mm256_setzero_si256(), _mm256_set1_epi32(127 - zp));
             let zpv = _mm256_set1_epi32(zp);
             let (blocks, _) = y.as_chunks_mut::<ROWS>();
-            layer.blocks(list.get(..listed).unwrap_or_default(), |b, sums| {
+            layer.blocks(pairs.fill(x), |b, sums| {
                 if let (Some(p), Some(dst)) = (params8(&rows, b), blocks.get_mut(b)) {
                     let v = requantize8(_mm256_add_epi32(sums, p.add), p.m, p.s);
                     let v = _mm256_min_epi32(_mm256_max_epi32(v, floor), ceil);
@@ -431,9 +418,8 @@ impl Avx2Layout {
             bias: &last.bias,
             ..rows
         };
-        let listed = pair_list(x, &mut list);
         let mut values = [_mm256_setzero_si256(); PIXEL_BLOCKS];
-        last.blocks(list.get(..listed).unwrap_or_default(), |b, sums| {
+        last.blocks(pairs.fill(x), |b, sums| {
             if let (Some(p), Some(slot)) = (params8(&rows, b), values.get_mut(b)) {
                 *slot = requantize8(_mm256_add_epi32(sums, p.add), p.m, p.s);
             }
