@@ -1,30 +1,35 @@
-//! The host engine's layout for the AVX2 tier: each layer's weights repacked once as
-//! `i16` pairs of inputs, so that a decode skips the pairs whose inputs are both zero and
-//! needs no horizontal sums.
+//! The host engine's layout for the AVX2 tier: each layer's weights repacked once column
+//! by column, so that a decode reads only the weights of the inputs that are not zero,
+//! two inputs at a time, and needs no horizontal sums.
 //!
-//! The blob-order AVX2 kernel (module `dot`) sign-extends every weight byte on each
-//! decode (`VPMOVSXBW`) and adds eight rows' vectors across lanes at the end. Here the
-//! weights are `i16` already, two inputs' weights of one row side by side, eight rows per
-//! 32-byte block, so that one `VPMADDWD` against the broadcast pair of inputs adds 16
-//! products into eight rows' accumulators. Per layer and decode:
+//! The blob-order AVX2 kernel (module `dot`) reads every weight of every row and adds
+//! eight rows' vectors across lanes at the end. A hidden layer's input is a ReLU output,
+//! and about half of it is exactly zero (51% of the default blob's hidden activations
+//! are not). Here input `i`'s weights are one column (32 rows per 32-byte line), and per
+//! layer and decode:
 //!
-//! 1. The input codes become `u = x + 128` (`0 ..= 255`, exact in `i16`; `0` exactly for
-//!    the code `-128`, a ReLU layer's zero). `sum_i w_i x_i = sum_i w_i u_i - 128 sum_i
-//!    w_i`; the last term is a per-row constant folded into a copy of the bias when
-//!    packing. `|w u| <= 128 * 255`, so a `VPMADDWD` pair sum (at most 65,280) is exact.
-//! 2. The pairs `(u_2p, u_2p+1)` that are not both zero are listed (about three quarters
-//!    of a hidden layer's pairs on the default blob: half its inputs are zero).
-//! 3. A pass keeps up to [`MAX_PASS`] blocks' accumulators (96 rows) in registers over all
-//!    listed pairs, reading each pair's blocks of the pass as one contiguous run; then
-//!    the blob-order tier's epilogue (requantize, then ReLU) runs on them. The pixel
-//!    layer's values are clamped to the thresholds' range and looked up in a table of
-//!    every value's pixel (the blob's thresholds span at most 65,535 values; other tables
-//!    take the blob-order tier's search).
+//! 1. The input codes become `u = x + 128` (`0` exactly for the code `-128`, a ReLU
+//!    layer's zero); `sum_i w_i x_i = sum_i w_i u_i - 128 sum_i w_i`, the last term a
+//!    per-row constant folded into a copy of the bias when packing.
+//! 2. The inputs with `u != 0` are listed and paired in order (module `pairs`): the ones
+//!    with a high nibble first, then the small ones (`u < 16`) with each other, an odd
+//!    one out with an all-zero column.
+//! 3. Per pair and line of 32 rows: the two columns' lines interleaved byte by byte
+//!    (`VPUNPCKLBW` / `VPUNPCKHBW`: each row's two weights side by side), then
+//!    `VPMADDUBSW` by the broadcast nibble pairs of `u = 16 h + l` (unsigned `0..16`
+//!    times signed weights, exact) adds each row's two products in `i16`; [`RUN`] pairs
+//!    add up in `i16` (at most `8 * 2 * 15 * 128 = 30,720`), then `VPMADDWD` by `(1, 16)`
+//!    widens the low and high sums of each row into its `i32` sum. Small pairs skip the
+//!    high products. The packing puts each row where the two interleavings leave it in
+//!    order, eight rows per `i32` vector ([`position`]).
+//! 4. A pass keeps [`MAX_PASS`] lines' accumulators (64 rows) in registers over all
+//!    listed pairs; then the blob-order tier's epilogue (requantize, then ReLU) runs on
+//!    them. The pixel layer's values are clamped to the thresholds' range and looked up
+//!    in a table of every value's pixel (the blob's thresholds span at most 65,535
+//!    values; other tables take the blob-order tier's search).
 //!
-//! The weights take twice the blob's bytes (540 KB for the default blob, inside the L2
-//! of the CPUs this tier is for, except the oldest ones, which read them from L3). The
-//! sums are the blob-order kernels' integers (exact modulo 2^32, their true value fits
-//! `i32`), so the bytes are identical; the tests compare them.
+//! The sums are the blob-order kernels' integers (exact modulo 2^32, their true value
+//! fits `i32`), so the bytes are identical; the tests compare them.
 
 use core::arch::x86_64::*;
 use std::vec::Vec;
@@ -39,94 +44,99 @@ use crate::kernel::x86::host_layout::MAX_INPUTS;
 use crate::kernel::x86::pixel_lut::Counts;
 use crate::kernel::x86::rows::Rows;
 
-/// Rows per group: one register of 16 `i16` sums.
-const GROUP: usize = 16;
+/// Rows per line: one 32-byte load per column.
+const LINE: usize = 32;
 
-/// Groups one pass keeps in registers: 12 `i16` accumulators, the two broadcast nibble
-/// pairs and the weights take 15 of the 16 `ymm` registers.
-const MAX_PASS: usize = 6;
+/// Lines one pass keeps in registers: 8 `i16` accumulators, the two broadcast nibble
+/// pairs, two lines and their interleavings.
+const MAX_PASS: usize = 2;
 
 /// Pairs summed in `i16` before the sums are widened: a nibble pair's products add up to
 /// at most `2 * 15 * 128 = 3840` in magnitude, eight of them to 30,720 < 32,768.
 const RUN: usize = 8;
 
-/// Where row `r` of a group sits in its block: `VPUNPCKLWD` / `VPUNPCKHWD` take word
-/// positions `0..4, 8..12` / `4..8, 12..16`, so these positions give rows `0..8` and
-/// `8..16` in order.
-const POSITION: [usize; GROUP] = [0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15];
+/// Where row `r` (`0..32`) of a line is stored: the byte interleaving `U` (low, high) and
+/// then the word interleaving `V` of the widening leave byte `pos` in lane `m` of
+/// vector `2 U + V`; this puts row `8 (2 U + V) + m` there, so that vector `k` of a line
+/// holds its rows `8 k .. 8 k + 8` in order.
+const fn position(r: usize) -> usize {
+    let (vector, m) = (r / ROWS, r % ROWS);
+    let (u, v) = (vector / 2, vector % 2);
+    // Word lane of the byte interleaving's result that the widening puts in lane m.
+    let j = if m < 4 { m } else { m + 4 } + 4 * v;
+    // Byte of the line that the byte interleaving puts in word lane j.
+    let half = if j < 8 { j } else { j + 8 };
+    half + 8 * u
+}
 
-/// Rows `16 g .. 16 g + 16` of two inputs `2p, 2p + 1`: bytes `2 POSITION[j]` and `2
-/// POSITION[j] + 1` are `w[16 g + j][2p]` and `w[16 g + j][2p + 1]` (`0` past an odd input
-/// count).
+/// One column's weights of 32 rows, in [`position`] order.
 #[derive(Clone, Copy)]
 #[repr(C, align(32))]
-struct Block([i8; 2 * GROUP]);
+struct Line([i8; LINE]);
 
-/// One pass: groups `first .. first + groups`, stored pair by pair from `data[start]`.
+/// One pass: lines `first .. first + lines`, stored column by column from `data[start]`.
 struct Pass {
     first: usize,
-    groups: usize,
+    lines: usize,
     start: usize,
 }
 
-/// One layer in pair order.
+/// One layer in column order.
 struct Layer {
     inputs: usize,
     rows: usize,
-    /// Pairs of inputs, `inputs / 2` rounded up.
-    pairs: usize,
     passes: Vec<Pass>,
-    /// Pass by pass, pair by pair, the pass's groups in order.
-    data: Vec<Block>,
+    /// Pass by pass, column by column (the inputs, then one all-zero column for an odd
+    /// input out), the pass's lines in order.
+    data: Vec<Line>,
     /// The blob's bias minus `128 sum_i w[r][i]` (wrapping), little-endian `i32` per row:
     /// what the sums over `u = x + 128` have on top of the sums over `x`.
     bias: Vec<u8>,
 }
 
 impl Layer {
-    /// The pair layout of `dense`; `None` for int4 weights, more than [`MAX_INPUTS`]
-    /// inputs, a row count that is not a multiple of 16, or arrays that disagree with
+    /// The column layout of `dense`; `None` for int4 weights, more than [`MAX_INPUTS`]
+    /// inputs, a row count that is not a multiple of eight, or arrays that disagree with
     /// the shapes.
     fn new(dense: &Dense<'_>) -> Option<Self> {
         let (inputs, rows) = (usize::from(dense.in_dim), usize::from(dense.out_dim));
         let fits = dense.weight_width == WeightWidth::Int8
             && (1..=MAX_INPUTS).contains(&inputs)
             && rows > 0
-            && rows.is_multiple_of(GROUP)
+            && rows.is_multiple_of(ROWS)
             && dense.weights.len() == inputs * rows
             && dense.bias.len() >= 4 * rows;
         if !fits {
             return None;
         }
+        // Rows past the layer's (up to a whole line) and the zero column are 0.
         let weight = |r: usize, i: usize| -> i8 {
-            if i < inputs {
+            if r < rows && i < inputs {
                 dense.weights[r * inputs + i] as i8
             } else {
                 0
             }
         };
-        let pairs = inputs.div_ceil(2);
-        let groups = rows / GROUP;
-        let count = groups.div_ceil(MAX_PASS);
+        let lines = rows.div_ceil(LINE);
+        let count = lines.div_ceil(MAX_PASS);
         let mut passes = Vec::with_capacity(count);
-        let mut data = Vec::with_capacity(pairs * groups);
+        let mut data = Vec::with_capacity((inputs + 1) * lines);
         let mut first = 0;
         for k in 0..count {
-            // Passes as even as possible: the first `groups % count` take one more.
-            let size = groups / count + usize::from(k < groups % count);
+            // Passes as even as possible: the first `lines % count` take one more.
+            let size = lines / count + usize::from(k < lines % count);
             passes.push(Pass {
                 first,
-                groups: size,
+                lines: size,
                 start: data.len(),
             });
-            for p in 0..pairs {
-                for g in first..first + size {
-                    let mut block = Block([0; 2 * GROUP]);
-                    for (j, &at) in POSITION.iter().enumerate() {
-                        block.0[2 * at] = weight(GROUP * g + j, 2 * p);
-                        block.0[2 * at + 1] = weight(GROUP * g + j, 2 * p + 1);
+            for i in 0..=inputs {
+                for line in first..first + size {
+                    let mut out = Line([0; LINE]);
+                    for r in 0..LINE {
+                        out.0[position(r)] = weight(LINE * line + r, i);
                     }
-                    data.push(block);
+                    data.push(out);
                 }
             }
             first += size;
@@ -141,105 +151,118 @@ impl Layer {
         Some(Layer {
             inputs,
             rows,
-            pairs,
             passes,
             data,
             bias,
         })
     }
 
-    /// `f(b, sums)` for every block `b` of rows, `sums` lane `j` being row `8 b + j`'s sum
-    /// over the listed pairs (`pairs` of this layer's input).
+    /// `f(b, sums)` for every block `b` of eight rows (and the padding blocks of the last
+    /// line), `sums` lane `j` being row `8 b + j`'s sum over the listed pairs (`pairs` of
+    /// this layer's input).
     #[inline]
     #[target_feature(enable = "avx2")]
     fn blocks(&self, pairs: PairView<'_>, mut f: impl FnMut(usize, __m256i)) {
+        let columns = self.inputs + 1;
         for pass in &self.passes {
-            let Some(data) = self
-                .data
-                .get(pass.start..pass.start + pass.groups * self.pairs)
-            else {
+            let Some(data) = self.data.get(pass.start..pass.start + pass.lines * columns) else {
                 return;
             };
-            macro_rules! run {
-                ($($k:literal)*) => {
-                    match pass.groups {
-                        $($k => pass_sums::<$k>(data, pairs, pass.first, &mut f),)*
-                        _ => {}
-                    }
-                };
+            match pass.lines {
+                1 => pass_sums::<1>(data, pairs, pass.first, &mut f),
+                2 => pass_sums::<2>(data, pairs, pass.first, &mut f),
+                _ => {}
             }
-            run!(1 2 3 4 5 6);
         }
     }
 }
 
-// `MAX_PASS` is the largest pass `Layer::blocks` dispatches; a group is two blocks.
-const _: () = assert!(MAX_PASS == 6 && GROUP == 2 * ROWS);
+// `MAX_PASS` is the largest pass `Layer::blocks` runs; a line is four blocks.
+const _: () = assert!(MAX_PASS == 2 && LINE == 4 * ROWS);
 
-/// `f(b, sums)` for the `2 K` blocks of the pass's `K` groups from group `first`, each
-/// group's rows `0..8` and `8..16`, summed over the listed pairs: `data` holds the pass's
-/// blocks pair by pair (`K` per pair).
-///
-/// `u = 16 h + l` with nibbles `h, l` in `0..16`: `VPMADDUBSW` multiplies the broadcast
-/// nibble pairs (unsigned) by the weight pairs (signed) exactly, [`RUN`] pairs add up in
-/// `i16`, and then `VPMADDWD` by `(1, 16)` widens `l`'s and `h`'s sums of each row into
-/// its `i32` sum. Small pairs (high nibbles zero) skip the high products.
+// `position` is a permutation of a line's bytes.
+const _: () = {
+    let mut seen = [false; LINE];
+    let mut r = 0;
+    while r < LINE {
+        assert!(!seen[position(r)]);
+        seen[position(r)] = true;
+        r += 1;
+    }
+};
+
+/// `f(b, sums)` for the `4 K` blocks of the pass's `K` lines from line `first`, summed
+/// over the listed pairs: `data` holds the pass's lines column by column (`K` per
+/// column). See the module docs for the arithmetic.
 #[inline]
 #[target_feature(enable = "avx2")]
 fn pass_sums<const K: usize>(
-    data: &[Block],
+    data: &[Line],
     pairs: PairView<'_>,
     first: usize,
     f: &mut impl FnMut(usize, __m256i),
 ) {
     let zero = _mm256_setzero_si256();
     let weights = _mm256_set1_epi32(0x0010_0001);
-    let mut wide = [[zero; 2]; K];
-    let (blocks, _) = data.as_chunks::<K>();
-    // One run of at most `RUN` pairs added to `wide`; without `high`, the high nibbles
-    // are zero and their products skipped.
-    let mut run_sums = |list: &[u16], run: core::ops::Range<usize>, with_high: bool| {
-        let (mut high, mut low) = ([zero; K], [zero; K]);
-        for i in run {
-            let Some(&p) = list.get(i) else {
-                continue;
-            };
-            let p = usize::from(p);
-            let (Some(blocks), Some(&h), Some(&l)) =
-                (blocks.get(p), pairs.high.get(p), pairs.low.get(p))
+    // Vector `2 U + V` of line `k` at `wide[k][2 U + V]`.
+    let mut wide = [[zero; 4]; K];
+    let (columns, _) = data.as_chunks::<K>();
+    // One run of at most `RUN` pairs added to `wide`; without `with_high`, the high
+    // nibbles are zero and their products skipped.
+    let mut run_sums = |run: core::ops::Range<usize>, with_high: bool| {
+        // Line k's byte interleaving U at [k][U].
+        let (mut high, mut low) = ([[zero; 2]; K], [[zero; 2]; K]);
+        for j in run {
+            let (Some(&[first, second]), Some(&h), Some(&l)) =
+                (pairs.columns.get(j), pairs.high.get(j), pairs.low.get(j))
             else {
                 continue;
             };
+            let (Some(a), Some(b)) = (
+                columns.get(usize::from(first)),
+                columns.get(usize::from(second)),
+            ) else {
+                continue;
+            };
             let (h, l) = (_mm256_set1_epi32(h), _mm256_set1_epi32(l));
-            for ((hi, lo), block) in high.iter_mut().zip(&mut low).zip(blocks) {
-                // SAFETY: reads exactly the 32 bytes of `block`, which is 32-byte aligned.
-                let w = unsafe { _mm256_load_si256(block.0.as_ptr().cast::<__m256i>()) };
-                if with_high {
-                    *hi = _mm256_add_epi16(*hi, _mm256_maddubs_epi16(h, w));
+            for (k, (a, b)) in a.iter().zip(b).enumerate() {
+                // SAFETY (both loads): exactly the 32 bytes of a 32-byte aligned `Line`.
+                let (a, b) = unsafe {
+                    (
+                        _mm256_load_si256(a.0.as_ptr().cast::<__m256i>()),
+                        _mm256_load_si256(b.0.as_ptr().cast::<__m256i>()),
+                    )
+                };
+                let both = [_mm256_unpacklo_epi8(a, b), _mm256_unpackhi_epi8(a, b)];
+                for (u, w) in both.into_iter().enumerate() {
+                    if with_high {
+                        high[k][u] = _mm256_add_epi16(high[k][u], _mm256_maddubs_epi16(h, w));
+                    }
+                    low[k][u] = _mm256_add_epi16(low[k][u], _mm256_maddubs_epi16(l, w));
                 }
-                *lo = _mm256_add_epi16(*lo, _mm256_maddubs_epi16(l, w));
             }
         }
-        for ((sums, hi), lo) in wide.iter_mut().zip(high).zip(low) {
-            let first = _mm256_madd_epi16(_mm256_unpacklo_epi16(lo, hi), weights);
-            let second = _mm256_madd_epi16(_mm256_unpackhi_epi16(lo, hi), weights);
-            sums[0] = _mm256_add_epi32(sums[0], first);
-            sums[1] = _mm256_add_epi32(sums[1], second);
+        for ((sums, high), low) in wide.iter_mut().zip(high).zip(low) {
+            for u in 0..2 {
+                let (hi, lo) = (high[u], low[u]);
+                let first = _mm256_madd_epi16(_mm256_unpacklo_epi16(lo, hi), weights);
+                let second = _mm256_madd_epi16(_mm256_unpackhi_epi16(lo, hi), weights);
+                sums[2 * u] = _mm256_add_epi32(sums[2 * u], first);
+                sums[2 * u + 1] = _mm256_add_epi32(sums[2 * u + 1], second);
+            }
         }
     };
-    for start in (0..pairs.full.len()).step_by(RUN) {
-        run_sums(pairs.full, start..(start + RUN).min(pairs.full.len()), true);
+    let count = pairs.columns.len();
+    for start in (0..pairs.full).step_by(RUN) {
+        run_sums(start..(start + RUN).min(pairs.full), true);
     }
-    for start in (0..pairs.small.len()).step_by(RUN) {
-        run_sums(
-            pairs.small,
-            start..(start + RUN).min(pairs.small.len()),
-            false,
-        );
+    for start in (pairs.full..count).step_by(RUN) {
+        run_sums(start..(start + RUN).min(count), false);
     }
-    for (g, [a, b]) in wide.into_iter().enumerate() {
-        f(2 * (first + g), a);
-        f(2 * (first + g) + 1, b);
+    for (k, sums) in wide.into_iter().enumerate() {
+        for (v, s) in sums.into_iter().enumerate() {
+            f(4 * (first + k) + v, s);
+        }
     }
 }
 
@@ -331,15 +354,15 @@ impl Avx2Layout {
         let _ = self.avx2;
         // SAFETY (each call): `avx2` proves the CPU runs AVX2.
         match self.widest {
-            ..=256 => unsafe { self.forward::<256, 128>(model, z_q, class_bias, out) },
-            257..=1024 => unsafe { self.forward::<1024, 512>(model, z_q, class_bias, out) },
+            ..=256 => unsafe { self.forward::<256, 129>(model, z_q, class_bias, out) },
+            257..=1024 => unsafe { self.forward::<1024, 513>(model, z_q, class_bias, out) },
             _ => unsafe {
-                self.forward::<MAX_INPUTS, { MAX_INPUTS / 2 }>(model, z_q, class_bias, out)
+                self.forward::<MAX_INPUTS, { MAX_INPUTS / 2 + 1 }>(model, z_q, class_bias, out)
             },
         }
     }
 
-    /// The decode with buffers for inputs up to `W` wide, `P = W / 2` pairs.
+    /// The decode with buffers for inputs up to `W` wide, `P = W / 2 + 1` pairs.
     #[target_feature(enable = "avx2")]
     fn forward<const W: usize, const P: usize>(
         &self,
@@ -358,7 +381,7 @@ impl Avx2Layout {
             return false;
         }
         let mut buffers = [[0i8; W]; 2];
-        let mut pairs = Pairs::<P>::new();
+        let mut pairs = Pairs::<W, P>::new();
         let [a, b] = &mut buffers;
         let (mut src, mut dst) = (a, b);
         let mut width = z_q.len();
@@ -389,7 +412,7 @@ impl Avx2Layout {
             let (floor, ceil) = (_mm256_setzero_si256(), _mm256_set1_epi32(127 - zp));
             let zpv = _mm256_set1_epi32(zp);
             let (blocks, _) = y.as_chunks_mut::<ROWS>();
-            layer.blocks(pairs.fill(x), |b, sums| {
+            layer.blocks(pairs.fill(x, layer.inputs), |b, sums| {
                 if let (Some(p), Some(dst)) = (params8(&rows, b), blocks.get_mut(b)) {
                     let v = requantize8(_mm256_add_epi32(sums, p.add), p.m, p.s);
                     let v = _mm256_min_epi32(_mm256_max_epi32(v, floor), ceil);
@@ -419,7 +442,7 @@ impl Avx2Layout {
             ..rows
         };
         let mut values = [_mm256_setzero_si256(); PIXEL_BLOCKS];
-        last.blocks(pairs.fill(x), |b, sums| {
+        last.blocks(pairs.fill(x, last.inputs), |b, sums| {
             if let (Some(p), Some(slot)) = (params8(&rows, b), values.get_mut(b)) {
                 *slot = requantize8(_mm256_add_epi32(sums, p.add), p.m, p.s);
             }
