@@ -275,20 +275,26 @@ struct PixelTable {
 }
 
 impl PixelTable {
-    /// The pixels of an image's values (`values[b]` for pixels `8 b .. 8 b + 8`).
+    /// The pixels of an image's values (`values[b]` for pixels `8 b .. 8 b + 8`); a block
+    /// below the first threshold is black without a lookup (most of an image is).
     #[inline]
     #[target_feature(enable = "avx2")]
     fn pixels(&self, values: &[__m256i; PIXEL_BLOCKS], out: &mut [u8; IMAGE_PIXELS]) {
         let (low, high) = (_mm256_set1_epi32(self.low), _mm256_set1_epi32(self.high));
-        let mut offsets = [0i32; IMAGE_PIXELS];
-        let (blocks, _) = offsets.as_chunks_mut::<ROWS>();
+        let (blocks, _) = out.as_chunks_mut::<ROWS>();
         for (dst, &v) in blocks.iter_mut().zip(values) {
             let w = _mm256_sub_epi32(_mm256_min_epi32(_mm256_max_epi32(v, low), high), low);
-            // SAFETY: writes exactly the 32 bytes of `dst`.
-            unsafe { _mm256_storeu_si256(dst.as_mut_ptr().cast::<__m256i>(), w) };
-        }
-        for (pixel, &w) in out.iter_mut().zip(&offsets) {
-            *pixel = self.pixels.get(w as usize).copied().unwrap_or(0);
+            let black = _mm256_cmpeq_epi32(w, _mm256_setzero_si256());
+            if _mm256_movemask_epi8(black) == -1 {
+                *dst = [0; ROWS];
+                continue;
+            }
+            let mut offsets = [0i32; ROWS];
+            // SAFETY: writes exactly the 32 bytes of `offsets`.
+            unsafe { _mm256_storeu_si256(offsets.as_mut_ptr().cast::<__m256i>(), w) };
+            for (pixel, &w) in dst.iter_mut().zip(&offsets) {
+                *pixel = self.pixels.get(w as usize).copied().unwrap_or(0);
+            }
         }
     }
 }
