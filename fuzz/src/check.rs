@@ -127,10 +127,15 @@ fn check_shapes<const L: usize, const H: usize>(
         (Ok(_), Err(e)) => panic!("from_bytes accepted a blob that parse rejects: {e:?}"),
     };
     let classes = decoder.model().classes();
-    // The host tools' engine (`host::open`: on AVX-512 VBMI2 + VNNI CPUs the weights are
-    // repacked and decoded by its own unsafe kernels) must agree with `Decoder` exactly.
-    let engine = vae_core::host::Engine::new(decoder.core().clone());
-    assert_eq!(Shape::read(blob).ok(), Some(engine.shape()), "Shape::read");
+    // The host tools' engine on every tier this CPU runs (the AVX-512 VNNI + VBMI2 and
+    // AVX2 tiers repack the weights and decode with their own unsafe kernels) must agree
+    // with `Decoder` exactly.
+    let engines: Vec<vae_core::host::Engine<'_>> = vae_core::Tier::available()
+        .map(|tier| vae_core::host::Engine::with_tier(decoder.core().clone(), tier))
+        .collect();
+    for engine in &engines {
+        assert_eq!(Shape::read(blob).ok(), Some(engine.shape()), "Shape::read");
+    }
     let record_len = 1 + 8 + 1 + 4 * L;
     let mut records: Vec<&[u8]> = tail.chunks(record_len).take(MAX_RECORDS).collect();
     if records.is_empty() {
@@ -186,29 +191,38 @@ fn check_shapes<const L: usize, const H: usize>(
             }
         }
         let mut host = [0u8; IMAGE_PIXELS];
-        assert_eq!(
-            engine.decode(&z, label, &mut host),
-            want,
-            "host engine decode"
-        );
-        if want.is_ok() {
-            assert_eq!(host, out, "host engine decode pixels differ from Decoder's");
+        for engine in &engines {
+            let tier = engine.tier();
+            assert_eq!(
+                engine.decode(&z, label, &mut host),
+                want,
+                "host engine decode ({tier:?})"
+            );
+            if want.is_ok() {
+                assert_eq!(
+                    host, out,
+                    "host engine ({tier:?}) pixels differ from Decoder's"
+                );
+            }
         }
         expect(
             decoder.decode_quantized(&z_q, label, &mut out),
             label_error(classes, label),
             "decode_quantized raw",
         );
-        expect(
-            engine.decode_quantized(&z_q, label, &mut host),
-            label_error(classes, label),
-            "host engine decode_quantized",
-        );
-        if label_error(classes, label).is_none() {
-            assert_eq!(
-                host, out,
-                "host engine decode_quantized pixels differ from Decoder's"
+        for engine in &engines {
+            let tier = engine.tier();
+            expect(
+                engine.decode_quantized(&z_q, label, &mut host),
+                label_error(classes, label),
+                "host engine decode_quantized",
             );
+            if label_error(classes, label).is_none() {
+                assert_eq!(
+                    host, out,
+                    "host engine ({tier:?}) decode_quantized pixels differ from Decoder's"
+                );
+            }
         }
 
         // generate is decode of prior_latent: at temperature 1 with a standard prior the
@@ -262,12 +276,19 @@ fn check_shapes<const L: usize, const H: usize>(
                         "decode of prior_latent",
                     );
                     assert_eq!(out, again, "generate is not decode(prior_latent)");
-                    expect(
-                        engine.generate(&request, &mut host),
-                        None,
-                        "host engine generate",
-                    );
-                    assert_eq!(out, host, "host engine generate differs");
+                    for engine in &engines {
+                        expect(
+                            engine.generate(&request, &mut host),
+                            None,
+                            "host engine generate",
+                        );
+                        assert_eq!(
+                            out,
+                            host,
+                            "host engine ({:?}) generate differs",
+                            engine.tier()
+                        );
+                    }
                 }
             }
         }

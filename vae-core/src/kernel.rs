@@ -239,7 +239,8 @@ pub(crate) fn accel() -> Option<Accel> {
 pub enum Tier {
     /// The portable Rust loops (every target).
     Portable,
-    /// x86-64 AVX2: eight rows per pass, exact `i16` products (`VPMADDWD`).
+    /// x86-64 AVX2: in the blob's order eight rows per pass, exact `i16` products
+    /// (`VPMADDWD`); in the host engine, repacked columns and nibble-split `VPMADDUBSW`.
     Avx2,
     /// x86-64 AVX-512 F, BW and VNNI: whole layers, 16 rows per pass (`VPDPBUSD`).
     Avx512Vnni,

@@ -323,6 +323,13 @@ impl Avx2Layout {
             .iter()
             .map(Layer::new)
             .collect::<Option<Vec<_>>>()?;
+        // Padding rows to a whole line can blow a layer of few rows up four times: past
+        // this bound the blob is decoded in place instead.
+        let blob_bytes: usize = model.layers.iter().map(|l| l.weights.len()).sum();
+        let packed_bytes: usize = layers.iter().map(|l| LINE * l.data.len()).sum();
+        if packed_bytes > 4 * blob_bytes + (1 << 20) {
+            return None;
+        }
         let widest = layers.iter().map(|l| l.inputs).max()?;
         let thresholds = model
             .pixel_thresholds
