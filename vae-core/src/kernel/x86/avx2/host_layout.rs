@@ -212,12 +212,14 @@ fn pass_sums<const K: usize>(
     let mut run_sums = |run: core::ops::Range<usize>, with_high: bool| {
         // Line k's byte interleaving U at [k][U].
         let (mut high, mut low) = ([[zero; 2]; K], [[zero; 2]; K]);
-        for j in run {
-            let (Some(&[first, second]), Some(&h), Some(&l)) =
-                (pairs.columns.get(j), pairs.high.get(j), pairs.low.get(j))
-            else {
-                continue;
-            };
+        let (Some(pair_columns), Some(highs), Some(lows)) = (
+            pairs.columns.get(run.clone()),
+            pairs.high.get(run.clone()),
+            pairs.low.get(run),
+        ) else {
+            return;
+        };
+        for ((&[first, second], &h), &l) in pair_columns.iter().zip(highs).zip(lows) {
             let (Some(a), Some(b)) = (
                 columns.get(usize::from(first)),
                 columns.get(usize::from(second)),
