@@ -372,6 +372,7 @@ mod int4;
 mod packed;
 #[cfg(any(vae_dsp, test))]
 mod packed_int4;
+pub(crate) mod pairs;
 mod portable;
 /// The RV32 dense loop (no SIMD): eight rows per pass, 16 inputs per iteration (`asm!` on
 /// RV32). Compiled on every target, so `dense_portable` names it without `cfg` and the
@@ -382,6 +383,7 @@ mod riscv;
 #[allow(unsafe_code)]
 mod thumb1;
 
+pub(crate) use arith::{fill_pixel_table, pixel_range};
 pub use arith::{quantize_i8, relu_q, requantize, sigmoid_pixel};
 
 pub(crate) use int4::{dense_int4_portable, dense_int4_with};

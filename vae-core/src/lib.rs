@@ -89,6 +89,7 @@ pub mod host;
 mod kernel;
 #[cfg(any(test, feature = "quantize"))]
 pub mod quantize;
+pub mod repacked;
 pub mod request;
 pub mod rng;
 pub mod shape;

@@ -491,7 +491,7 @@ impl<'a> DecoderCore<'a> {
 
     /// [`Error::DimsMismatch`] unless `len` is the blob's latent length.
     #[inline(always)]
-    fn check_latent(&self, len: usize) -> Result<(), Error> {
+    pub(crate) fn check_latent(&self, len: usize) -> Result<(), Error> {
         if len == self.shape.latent {
             Ok(())
         } else {
@@ -505,7 +505,7 @@ impl<'a> DecoderCore<'a> {
 
     /// The two activation buffers in `scratch`.
     #[inline(always)]
-    fn split_scratch<'s, T>(
+    pub(crate) fn split_scratch<'s, T>(
         &self,
         scratch: &'s mut [T],
     ) -> Result<(&'s mut [T], &'s mut [T]), Error> {

@@ -126,6 +126,38 @@ pub fn sigmoid_pixel(thresholds: &[u8], value: i32) -> u8 {
     count
 }
 
+/// The values whose pixels a full threshold table decides: `t[0] - 1 ..= t[254]` (a value
+/// below or above has the pixel of the end it is clamped to); `None` for a table that is
+/// not full, not sorted, or whose first threshold is `i32::MIN`.
+pub(crate) fn pixel_range(thresholds: &[u8]) -> Option<(i32, i32)> {
+    let (table, _) = thresholds.as_chunks::<4>();
+    let table = table.first_chunk::<NUM_THRESHOLDS>()?;
+    let t = |i: usize| i32::from_le_bytes(table[i]);
+    let sorted = (1..NUM_THRESHOLDS).all(|i| t(i - 1) <= t(i));
+    let low = t(0).checked_sub(1)?;
+    sorted.then_some((low, t(NUM_THRESHOLDS - 1)))
+}
+
+/// [`sigmoid_pixel`] of every value of [`pixel_range`] `(low, high)` into `table`
+/// (`table[v - low]`): the range, or `None` when `table` holds fewer than `high - low +
+/// 1` bytes or the thresholds have no range.
+pub(crate) fn fill_pixel_table(thresholds: &[u8], table: &mut [u8]) -> Option<(i32, i32)> {
+    let (low, high) = pixel_range(thresholds)?;
+    let len = usize::try_from(i64::from(high) - i64::from(low) + 1).ok()?;
+    let table = table.get_mut(..len)?;
+    let mut count = 0usize;
+    for (w, slot) in table.iter_mut().enumerate() {
+        let v = i64::from(low) + w as i64;
+        while count < NUM_THRESHOLDS
+            && le_i32_at(thresholds, count).is_some_and(|t| i64::from(t) <= v)
+        {
+            count += 1;
+        }
+        *slot = count as u8;
+    }
+    Some((low, high))
+}
+
 /// [`sigmoid_pixel`] for a full table (what a parsed blob has): the same 8 steps, without
 /// bounds checks (the probe index is clamped to the table, which it never leaves), and
 /// `0` at once for a value below the first threshold (black pixels, the majority of an

@@ -147,33 +147,17 @@ impl Counts {
     /// The counts of `table` (255 little-endian `i32`), or `None` when the thresholds are
     /// not sorted or span more than 65,534.
     pub(crate) fn new(table: &[u8; 4 * NUM_THRESHOLDS]) -> Option<Self> {
-        let (chunks, _) = table.as_chunks::<4>();
-        let t: Vec<i64> = chunks
-            .iter()
-            .map(|c| i64::from(i32::from_le_bytes(*c)))
-            .collect();
-        if !t.is_sorted() {
+        let (low, high) = crate::kernel::pixel_range(table)?;
+        let range = i64::from(high) - i64::from(low);
+        if range > MAX_RANGE {
             return None;
         }
-        let (&first, &last) = (t.first()?, t.last()?);
-        let low = first - 1;
-        let range = last - low;
-        if low < i64::from(i32::MIN) || range > MAX_RANGE {
-            return None;
-        }
-        let range = usize::try_from(range).ok()?;
-        let mut counts = Vec::with_capacity(range + 1);
-        let mut k = 0;
-        for w in 0..=range {
-            while k < t.len() && t[k] - low <= w as i64 {
-                k += 1;
-            }
-            counts.push(k as u16);
-        }
+        let mut pixels = std::vec![0u8; usize::try_from(range).ok()? + 1];
+        crate::kernel::fill_pixel_table(table, &mut pixels)?;
         Some(Counts {
-            low: i32::try_from(low).ok()?,
-            high: i32::try_from(last).ok()?,
-            counts,
+            low,
+            high,
+            counts: pixels.into_iter().map(u16::from).collect(),
         })
     }
 }

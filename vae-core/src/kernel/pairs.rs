@@ -1,0 +1,111 @@
+//! The repacked decoder's kernel ([`crate::repacked`]): the sums of 32 rows over the
+//! listed pairs of inputs, from weights stored as `i16` pairs.
+//!
+//! A pass's weights are, pair by pair, [`PASS_ROWS`] rows of two `i16` each: row `r`'s
+//! weights of inputs `2p` and `2p + 1` at `2 r` and `2 r + 1`. A listed pair carries its
+//! two inputs `u` (`0 ..= 255`, exact in `i16`), so each product is exact in `i32` and
+//! every sum wraps modulo 2^32 like [`dot_ref`](super::dot_ref)'s.
+//!
+//! * Portable: a loop over the 32 rows that compilers vectorise.
+//! * wasm32 simd128: `i32x4.dot_i16x8_s` of four rows' weight pairs against the pair's
+//!   inputs splatted to every lane (`(u_2p, u_2p+1)` as two `i16`), eight accumulators.
+
+/// Rows per pass.
+pub(crate) const PASS_ROWS: usize = 32;
+
+/// `i16` weights of one pair in a pass.
+pub(crate) const PAIR_WEIGHTS: usize = 2 * PASS_ROWS;
+
+/// A listed pair: its index and its two inputs as two `i16` in one `i32` (`u_2p |
+/// u_2p+1 << 16`, what the simd128 pass splats).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Listed {
+    pub(crate) pair: u16,
+    pub(crate) both: i32,
+}
+
+/// The pairs of `x` whose `u = x + 128` are not both zero, into `list`; how many.
+/// `list` must hold `x.len() / 2` rounded up (otherwise the rest is dropped).
+pub(crate) fn list_pairs(x: &[i8], list: &mut [Listed]) -> usize {
+    let u = |v: i8| v as u8 ^ 0x80;
+    let mut len = 0;
+    let (pairs, rest) = x.as_chunks::<2>();
+    let tail = rest.first().map(|&v| [v, -128]);
+    for (p, &[a, b]) in pairs.iter().chain(tail.as_ref()).enumerate() {
+        let both = i32::from(u(a)) | i32::from(u(b)) << 16;
+        // Written always, kept when not zero: no branch to mispredict.
+        if let Some(slot) = list.get_mut(len) {
+            *slot = Listed {
+                pair: p as u16,
+                both,
+            };
+        }
+        len += usize::from(both != 0);
+    }
+    len.min(list.len())
+}
+
+/// The sums of the pass's rows over the listed pairs; `weights` holds the pass's pairs
+/// ([`PAIR_WEIGHTS`] each).
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+pub(crate) fn pass_sums(weights: &[i16], list: &[Listed]) -> [i32; PASS_ROWS] {
+    let mut acc = [0i32; PASS_ROWS];
+    let (pairs, _) = weights.as_chunks::<PAIR_WEIGHTS>();
+    for listed in list {
+        let Some(w) = pairs.get(usize::from(listed.pair)) else {
+            continue;
+        };
+        let (a, b) = (listed.both & 0xFFFF, listed.both >> 16);
+        let (rows, _) = w.as_chunks::<2>();
+        for (acc, &[w0, w1]) in acc.iter_mut().zip(rows) {
+            *acc = acc.wrapping_add(i32::from(w0) * a + i32::from(w1) * b);
+        }
+    }
+    acc
+}
+
+/// The sums of the pass's rows over the listed pairs; `weights` holds the pass's pairs
+/// ([`PAIR_WEIGHTS`] each).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub(crate) fn pass_sums(weights: &[i16], list: &[Listed]) -> [i32; PASS_ROWS] {
+    simd::pass_sums(weights, list)
+}
+
+/// The wasm32 simd128 pass (the module's one `unsafe` operation is a 16-byte load of a
+/// checked `[i16; 8]`).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[allow(unsafe_code)]
+mod simd {
+    use core::arch::wasm32::{
+        i32x4_add, i32x4_dot_i16x8, i32x4_splat, v128, v128_load, v128_store,
+    };
+
+    use super::{Listed, PAIR_WEIGHTS, PASS_ROWS};
+
+    /// Four rows per vector.
+    const VECTORS: usize = PASS_ROWS / 4;
+
+    pub(super) fn pass_sums(weights: &[i16], list: &[Listed]) -> [i32; PASS_ROWS] {
+        let mut acc = [i32x4_splat(0); VECTORS];
+        let (pairs, _) = weights.as_chunks::<PAIR_WEIGHTS>();
+        for listed in list {
+            let Some(w) = pairs.get(usize::from(listed.pair)) else {
+                continue;
+            };
+            let both = i32x4_splat(listed.both);
+            let (quads, _) = w.as_chunks::<8>();
+            for (acc, quad) in acc.iter_mut().zip(quads) {
+                // SAFETY: `quad` is 16 readable bytes; `v128.load` accepts any alignment.
+                let w = unsafe { v128_load(quad.as_ptr().cast::<v128>()) };
+                *acc = i32x4_add(*acc, i32x4_dot_i16x8(w, both));
+            }
+        }
+        let mut out = [0i32; PASS_ROWS];
+        let (lanes, _) = out.as_chunks_mut::<4>();
+        for (dst, v) in lanes.iter_mut().zip(acc) {
+            // SAFETY: `dst` is 16 writable bytes; `v128.store` accepts any alignment.
+            unsafe { v128_store(dst.as_mut_ptr().cast::<v128>(), v) };
+        }
+        out
+    }
+}

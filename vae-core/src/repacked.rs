@@ -1,0 +1,283 @@
+//! A decoder whose weights are repacked once, into buffers the caller provides, as `i16`
+//! pairs of inputs, so that each decode skips the pairs of inputs that are both zero.
+//!
+//! A hidden layer's input is a ReLU output, and about half of it is exactly zero; the
+//! blob stores weights row by row, so [`DecoderCore`] reads every weight of every row.
+//! [`RepackedDecoder`] stores each layer pass by pass (32 rows), pair of inputs by pair,
+//! each row's two weights side by side as `i16`, and reads only the pairs with an input
+//! that is not zero (about three quarters of them on the default blob). Each multiply
+//! takes two weights, exact in `i32` (wasm32 simd128's `i32x4.dot_i16x8_s`).
+//!
+//! It costs twice the blob's weights in RAM ([`weights_len`](RepackedDecoder::weights_len)
+//! `i16`, rows padded to 32), three `i32` per row of parameters, and optionally a table of
+//! every logit's pixel ([`with_pixel_table`](RepackedDecoder::with_pixel_table), 52 KB
+//! for the default blob) instead of the 8-step threshold search: for hosts and the
+//! browser page, not for microcontrollers.
+//! The bytes are [`DecoderCore`]'s, for any blob (int8 or int4 weights): the sums are the
+//! same integers (exact modulo 2^32), then the same requantization, ReLU and pixel
+//! search; the tests compare them.
+
+use crate::bytes::le_i32_at;
+use crate::format::MAX_LAYERS;
+use crate::kernel::pairs::{Listed, PAIR_WEIGHTS, PASS_ROWS, list_pairs, pass_sums};
+use crate::kernel::{fill_pixel_table, pixel_range, relu_q, requantize, sigmoid_pixel};
+use crate::{DecoderCore, Error, IMAGE_PIXELS};
+
+/// The widest layer input a [`RepackedDecoder`] takes.
+pub const MAX_INPUTS: usize = 1024;
+
+/// Where one layer lives in the buffers.
+#[derive(Clone, Copy, Default)]
+struct Layer {
+    inputs: usize,
+    rows: usize,
+    /// Pairs of inputs, `inputs / 2` rounded up.
+    pairs: usize,
+    /// Passes of [`PASS_ROWS`] rows, `rows / 32` rounded up.
+    passes: usize,
+    /// Its first weight and its first row's parameters in the buffers.
+    weights_at: usize,
+    params_at: usize,
+}
+
+impl Layer {
+    /// `i16` weights the layer takes.
+    const fn weights_len(&self) -> usize {
+        self.passes * self.pairs * PAIR_WEIGHTS
+    }
+}
+
+/// A [`DecoderCore`] with its weights repacked in pairs of inputs (see the module docs).
+pub struct RepackedDecoder<'a, 'w> {
+    core: DecoderCore<'a>,
+    layers: [Layer; MAX_LAYERS],
+    weights: &'w [i16],
+    /// Per row: the bias minus `128 sum_i w_i` (wrapping; the sums run over `u = x +
+    /// 128`), the multiplier and the shift.
+    params: &'w [[i32; PARAMS]],
+    /// The pixel of every value of the thresholds' range, from its first value.
+    pixels: Option<(i32, i32, &'w [u8])>,
+}
+
+/// `i32` parameters per row.
+const PARAMS: usize = 3;
+
+impl<'a, 'w> RepackedDecoder<'a, 'w> {
+    /// The layers' places in the buffers, and the two buffers' lengths.
+    fn plan(core: &DecoderCore<'_>) -> Result<([Layer; MAX_LAYERS], usize, usize), Error> {
+        let mut layers = [Layer::default(); MAX_LAYERS];
+        let (mut weights, mut params) = (0, 0);
+        for (slot, dense) in layers.iter_mut().zip(core.model().layers.iter()) {
+            let (inputs, rows) = (usize::from(dense.in_dim), usize::from(dense.out_dim));
+            if inputs > MAX_INPUTS {
+                return Err(Error::DimsMismatch {
+                    what: "inputs of a layer (at most repacked::MAX_INPUTS)",
+                    expected: MAX_INPUTS,
+                    found: inputs,
+                });
+            }
+            *slot = Layer {
+                inputs,
+                rows,
+                pairs: inputs.div_ceil(2),
+                passes: rows.div_ceil(PASS_ROWS),
+                weights_at: weights,
+                params_at: params,
+            };
+            weights += slot.weights_len();
+            params += rows;
+        }
+        Ok((layers, weights, PARAMS * params))
+    }
+
+    /// `i16` elements of the weights buffer [`new`](Self::new) needs for `core`'s model
+    /// (0 for a model with a layer wider than [`MAX_INPUTS`], which it refuses).
+    pub fn weights_len(core: &DecoderCore<'_>) -> usize {
+        Self::plan(core).map_or(0, |(_, weights, _)| weights)
+    }
+
+    /// `i32` elements of the parameter buffer [`new`](Self::new) needs: three per row.
+    pub fn params_len(core: &DecoderCore<'_>) -> usize {
+        Self::plan(core).map_or(0, |(_, _, params)| params)
+    }
+
+    /// Bytes of the table [`with_pixel_table`](Self::with_pixel_table) takes for `core`'s
+    /// thresholds (their range plus one; 51,600 for the default blob), or 0 for a table
+    /// the search must handle.
+    pub fn pixel_table_len(core: &DecoderCore<'_>) -> usize {
+        pixel_range(core.model().pixel_thresholds).map_or(0, |(low, high)| {
+            usize::try_from(i64::from(high) - i64::from(low) + 1).unwrap_or(0)
+        })
+    }
+
+    /// Repacks `core`'s weights into `weights` and `params` (at least
+    /// [`weights_len`](Self::weights_len) and [`params_len`](Self::params_len) elements):
+    /// [`Error::BufferTooSmall`] for a short buffer, [`Error::DimsMismatch`] for a layer
+    /// wider than [`MAX_INPUTS`].
+    pub fn new(
+        core: DecoderCore<'a>,
+        weights: &'w mut [i16],
+        params: &'w mut [i32],
+    ) -> Result<Self, Error> {
+        let (layers, weights_len, params_len) = Self::plan(&core)?;
+        let too_small =
+            |needed: usize, available: usize| Error::BufferTooSmall { needed, available };
+        let available = weights.len();
+        let weights = weights
+            .get_mut(..weights_len)
+            .ok_or(too_small(weights_len, available))?;
+        let available = params.len();
+        let (params, _) = params
+            .get_mut(..params_len)
+            .ok_or(too_small(params_len, available))?
+            .as_chunks_mut::<PARAMS>();
+        weights.fill(0);
+        for (layer, dense) in layers.iter().zip(core.model().layers.iter()) {
+            let pass_len = layer.pairs * PAIR_WEIGHTS;
+            for (row, w_row) in dense.weight_rows().enumerate().take(layer.rows) {
+                let pass = layer.weights_at + row / PASS_ROWS * pass_len;
+                let mut sum = 0i32;
+                for (i, code) in dense.codes(w_row).enumerate() {
+                    let at = pass + i / 2 * PAIR_WEIGHTS + 2 * (row % PASS_ROWS) + i % 2;
+                    if let Some(slot) = weights.get_mut(at) {
+                        *slot = i16::from(code);
+                    }
+                    sum = sum.wrapping_add(i32::from(code));
+                }
+                let blob = le_i32_at(dense.bias, row).unwrap_or(0);
+                if let Some(slot) = params.get_mut(layer.params_at + row) {
+                    *slot = [
+                        blob.wrapping_sub(sum.wrapping_mul(128)),
+                        le_i32_at(dense.multipliers, row).unwrap_or(0),
+                        i32::from(dense.shifts.get(row).copied().unwrap_or(0)),
+                    ];
+                }
+            }
+        }
+        Ok(RepackedDecoder {
+            core,
+            layers,
+            weights,
+            params,
+            pixels: None,
+        })
+    }
+
+    /// The decoder with the pixels of the last layer looked up in `table` (filled here;
+    /// at least [`pixel_table_len`](Self::pixel_table_len) bytes) instead of searched:
+    /// the same pixels. Unchanged when the table is too short or the thresholds have no
+    /// finite range.
+    pub fn with_pixel_table(mut self, table: &'w mut [u8]) -> Self {
+        if let Some((low, high)) = fill_pixel_table(self.core.model().pixel_thresholds, table) {
+            let len = Self::pixel_table_len(&self.core);
+            self.pixels = table.get(..len).map(|t| (low, high, &*t));
+        }
+        self
+    }
+
+    /// The decoder underneath.
+    pub fn core(&self) -> &DecoderCore<'a> {
+        &self.core
+    }
+
+    /// [`DecoderCore::decode_quantized`]: the same checks, errors and bytes.
+    pub fn decode_quantized(
+        &self,
+        z_q: &[i8],
+        digit: Option<u8>,
+        scratch: &mut [i8],
+        out: &mut [u8; IMAGE_PIXELS],
+    ) -> Result<(), Error> {
+        let core = &self.core;
+        let mut class_bias = core.class_bias(digit)?;
+        core.check_latent(z_q.len())?;
+        let (mut src, mut dst) = core.split_scratch(scratch)?;
+        let model = core.model();
+        let inconsistent = Error::Malformed {
+            what: "layer shapes inconsistent with the repacked weights",
+        };
+        let (_, hidden) = model.layers.split_last().ok_or(inconsistent)?;
+        let mut list = [Listed::default(); MAX_INPUTS / 2];
+        let mut width = None; // None: the input is z_q
+        for (k, layer) in self.layers.iter().take(hidden.len()).enumerate() {
+            let zero_point = model
+                .layers
+                .get(k + 1)
+                .map_or(0, |next| next.input_zero_point);
+            let x = match width {
+                None => z_q,
+                Some(n) => src.get(..n).ok_or(inconsistent)?,
+            };
+            let y = dst.get_mut(..layer.rows).ok_or(inconsistent)?;
+            self.layer(layer, x, class_bias, &mut list, |row, value| {
+                if let Some(slot) = y.get_mut(row) {
+                    *slot = relu_q(value, zero_point);
+                }
+            })?;
+            class_bias = &[];
+            width = Some(layer.rows);
+            core::mem::swap(&mut src, &mut dst);
+        }
+        let x = match width {
+            None => z_q,
+            Some(n) => src.get(..n).ok_or(inconsistent)?,
+        };
+        let layer = self.layers.get(hidden.len()).ok_or(inconsistent)?;
+        let thresholds = model.pixel_thresholds;
+        match self.pixels {
+            Some((low, high, table)) => self.layer(layer, x, class_bias, &mut list, |row, v| {
+                let at = v.clamp(low, high).wrapping_sub(low) as u32 as usize;
+                if let (Some(slot), Some(&pixel)) = (out.get_mut(row), table.get(at)) {
+                    *slot = pixel;
+                }
+            }),
+            None => self.layer(layer, x, class_bias, &mut list, |row, value| {
+                if let Some(slot) = out.get_mut(row) {
+                    *slot = sigmoid_pixel(thresholds, value);
+                }
+            }),
+        }
+    }
+
+    /// `f(row, value)` for every row of one layer: its requantized value for input `x`.
+    fn layer(
+        &self,
+        layer: &Layer,
+        x: &[i8],
+        class_bias: &[u8],
+        list: &mut [Listed],
+        mut f: impl FnMut(usize, i32),
+    ) -> Result<(), Error> {
+        if x.len() != layer.inputs {
+            return Err(Error::Malformed {
+                what: "layer shapes inconsistent with the repacked weights",
+            });
+        }
+        let listed = list_pairs(x, list);
+        let list = list.get(..listed).unwrap_or_default();
+        let pass_len = layer.pairs * PAIR_WEIGHTS;
+        for pass in 0..layer.passes {
+            let at = layer.weights_at + pass * pass_len;
+            let weights = self.weights.get(at..at + pass_len).unwrap_or_default();
+            let sums = pass_sums(weights, list);
+            for (r, &sum) in sums.iter().enumerate() {
+                let row = pass * PASS_ROWS + r;
+                if row >= layer.rows {
+                    break;
+                }
+                let [bias, multiplier, shift] = self
+                    .params
+                    .get(layer.params_at + row)
+                    .copied()
+                    .unwrap_or_default();
+                let class = le_i32_at(class_bias, row).unwrap_or(0);
+                let acc = sum.wrapping_add(bias).wrapping_add(class);
+                f(row, requantize(acc, multiplier, shift as u8));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

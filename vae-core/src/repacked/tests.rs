@@ -1,0 +1,163 @@
+//! [`RepackedDecoder`] against [`DecoderCore`], byte for byte, and its errors.
+
+use std::vec;
+use std::vec::Vec;
+
+use super::*;
+use crate::Request;
+use crate::testing::QuantizedMlp;
+
+/// Buffers of exactly the sizes a blob's repacked decoder asks for.
+fn buffers(core: &DecoderCore<'_>) -> (Vec<i16>, Vec<i32>, Vec<u8>) {
+    (
+        vec![0i16; RepackedDecoder::weights_len(core)],
+        vec![0i32; RepackedDecoder::params_len(core)],
+        vec![0u8; RepackedDecoder::pixel_table_len(core)],
+    )
+}
+
+/// Every committed blob (int8, int4, conditional with every digit, small) and random
+/// models of odd shapes, with the pixel table and without: the same pixels as
+/// `DecoderCore` for prior latents, raw codes (-128 included) and the same errors.
+#[test]
+fn repacked_matches_decoder_core() {
+    let random = [
+        QuantizedMlp::random(1, 3, &[24, 40], None).blob(),
+        QuantizedMlp::random(2, 7, &[33], Some(10)).blob(),
+        QuantizedMlp::random(4, 5, &[], None).blob(),
+        QuantizedMlp::random(5, 16, &[8, 300], None).blob(),
+    ];
+    let blobs: [&[u8]; 8] = [
+        include_bytes!("../../../examples/models/decoder.bin"),
+        include_bytes!("../../../examples/models/decoder-int4.bin"),
+        include_bytes!("../../../examples/models/decoder-cond.bin"),
+        include_bytes!("../../../examples/models/decoder-small.bin"),
+        &random[0],
+        &random[1],
+        &random[2],
+        &random[3],
+    ];
+    let (mut want, mut got) = ([0u8; IMAGE_PIXELS], [0u8; IMAGE_PIXELS]);
+    for ((k, blob), table) in blobs
+        .into_iter()
+        .enumerate()
+        .flat_map(|b| [(b, false), (b, true)])
+    {
+        let core = DecoderCore::from_bytes(blob).unwrap();
+        let (mut weights, mut params, mut pixels) = buffers(&core);
+        let packed = RepackedDecoder::new(core.clone(), &mut weights, &mut params).unwrap();
+        let packed = if table {
+            assert!(!pixels.is_empty(), "blob {k}: no pixel table");
+            let packed = packed.with_pixel_table(&mut pixels);
+            assert!(packed.pixels.is_some(), "blob {k}: pixel table not taken");
+            packed
+        } else {
+            packed
+        };
+        let mut scratch = vec![0i8; core.scratch_len()];
+        let latent = core.shape().latent;
+        let digits: Vec<Option<u8>> = match core.model().classes() {
+            None => vec![None],
+            Some(classes) => (0..classes).map(Some).collect(),
+        };
+        let mut lit = 0usize;
+        for seed in 0..24u64 {
+            let digit = digits[seed as usize % digits.len()];
+            let mut z = vec![0f32; latent];
+            core.prior_latent(&Request::new(seed), &mut z).unwrap();
+            let mut z_q = vec![0i8; latent];
+            core.quantize_latent(&z, &mut z_q).unwrap();
+            if seed % 5 == 4 {
+                // Raw codes, the extremes included.
+                z_q.iter_mut()
+                    .enumerate()
+                    .for_each(|(i, v)| *v = [-128, 127, 0, -1][(i + seed as usize) % 4]);
+            }
+            core.decode_quantized(&z_q, digit, &mut scratch, &mut want)
+                .unwrap();
+            packed
+                .decode_quantized(&z_q, digit, &mut scratch, &mut got)
+                .unwrap();
+            assert_eq!(got, want, "blob {k}, seed {seed}");
+            lit += want.iter().filter(|&&p| p > 0).count();
+        }
+        assert!(lit > 24, "blob {k}: {lit} lit pixels");
+        // The same errors as the core's.
+        let z_q = vec![0i8; latent];
+        let wrong_digit = match core.model().classes() {
+            None => Some(3),
+            Some(c) => Some(c),
+        };
+        assert_eq!(
+            packed.decode_quantized(&z_q, wrong_digit, &mut scratch, &mut got),
+            core.decode_quantized(&z_q, wrong_digit, &mut scratch, &mut want)
+        );
+        assert!(matches!(
+            packed.decode_quantized(&z_q[1..], digits[0], &mut scratch, &mut got),
+            Err(Error::DimsMismatch { .. })
+        ));
+        if core.scratch_len() > 0 {
+            let mut short = vec![0i8; core.scratch_len() - 1];
+            assert!(matches!(
+                packed.decode_quantized(&z_q, digits[0], &mut short, &mut got),
+                Err(Error::BufferTooSmall { .. })
+            ));
+        }
+    }
+}
+
+/// Short buffers and layers wider than `MAX_INPUTS` are refused with typed errors.
+#[test]
+fn repacked_refuses_short_buffers_and_wide_layers() {
+    let blob = include_bytes!("../../../examples/models/decoder.bin");
+    let core = DecoderCore::from_bytes(blob).unwrap();
+    let (w, b) = (
+        RepackedDecoder::weights_len(&core),
+        RepackedDecoder::params_len(&core),
+    );
+    // 20 -> 256 -> 256 -> 784: pairs times rows padded to 32, two i16 each.
+    assert_eq!(w, 2 * (10 * 256 + 128 * 256 + 128 * 800));
+    assert_eq!(b, 3 * (256 + 256 + 784));
+    let (mut weights, mut params) = (vec![0i16; w - 1], vec![0i32; b]);
+    assert!(matches!(
+        RepackedDecoder::new(core.clone(), &mut weights, &mut params),
+        Err(Error::BufferTooSmall { needed, available }) if needed == w && available == w - 1
+    ));
+    let (mut weights, mut params) = (vec![0i16; w], vec![0i32; b - 1]);
+    assert!(matches!(
+        RepackedDecoder::new(core, &mut weights, &mut params),
+        Err(Error::BufferTooSmall { .. })
+    ));
+    let wide = QuantizedMlp::random(6, 4, &[MAX_INPUTS + 1], None).blob();
+    let core = DecoderCore::from_bytes(&wide).unwrap();
+    assert_eq!(RepackedDecoder::weights_len(&core), 0);
+    let (mut weights, mut params) = (vec![0i16; 1 << 20], vec![0i32; 1 << 14]);
+    assert!(matches!(
+        RepackedDecoder::new(core, &mut weights, &mut params),
+        Err(Error::DimsMismatch { found, .. }) if found == MAX_INPUTS + 1
+    ));
+}
+
+/// The pixel table: its length for the default blob, a short table left unused (the
+/// search decodes), and the same pixels as the search over the whole range and past it.
+#[test]
+fn pixel_table_matches_the_search() {
+    let blob = include_bytes!("../../../examples/models/decoder.bin");
+    let core = DecoderCore::from_bytes(blob).unwrap();
+    let len = RepackedDecoder::pixel_table_len(&core);
+    let thresholds = core.model().pixel_thresholds;
+    let (low, high) = pixel_range(thresholds).unwrap();
+    assert_eq!(len as i64, i64::from(high) - i64::from(low) + 1);
+    let (mut weights, mut params, _) = buffers(&core);
+    let mut short = vec![0u8; len - 1];
+    let packed = RepackedDecoder::new(core.clone(), &mut weights, &mut params)
+        .unwrap()
+        .with_pixel_table(&mut short);
+    assert!(packed.pixels.is_none());
+    let mut table = vec![0u8; len];
+    assert_eq!(fill_pixel_table(thresholds, &mut table), Some((low, high)));
+    for v in (low - 1000..=high + 1000).chain([i32::MIN, i32::MAX]) {
+        let at = v.clamp(low, high).wrapping_sub(low) as usize;
+        assert_eq!(table[at], sigmoid_pixel(thresholds, v), "value {v}");
+    }
+}
