@@ -86,7 +86,19 @@ mod simd {
     const VECTORS: usize = PASS_ROWS / 4;
 
     pub(super) fn pass_sums(weights: &[i16], list: &[Listed]) -> [i32; PASS_ROWS] {
-        let mut acc = [i32x4_splat(0); VECTORS];
+        // Eight accumulators by name, the loop body written out: the page builds vae-core
+        // for size (no unrolling), and this keeps them in registers all the same.
+        let zero = i32x4_splat(0);
+        let [
+            mut a0,
+            mut a1,
+            mut a2,
+            mut a3,
+            mut a4,
+            mut a5,
+            mut a6,
+            mut a7,
+        ] = [zero; VECTORS];
         let (pairs, _) = weights.as_chunks::<PAIR_WEIGHTS>();
         for listed in list {
             let Some(w) = pairs.get(usize::from(listed.pair)) else {
@@ -94,12 +106,22 @@ mod simd {
             };
             let both = i32x4_splat(listed.both);
             let (quads, _) = w.as_chunks::<8>();
-            for (acc, quad) in acc.iter_mut().zip(quads) {
-                // SAFETY: `quad` is 16 readable bytes; `v128.load` accepts any alignment.
-                let w = unsafe { v128_load(quad.as_ptr().cast::<v128>()) };
-                *acc = i32x4_add(*acc, i32x4_dot_i16x8(w, both));
-            }
+            let [q0, q1, q2, q3, q4, q5, q6, q7] = quads else {
+                continue;
+            };
+            // SAFETY (each load): a `[i16; 8]` is 16 readable bytes; `v128.load` accepts
+            // any alignment.
+            let load = |q: &[i16; 8]| unsafe { v128_load(q.as_ptr().cast::<v128>()) };
+            a0 = i32x4_add(a0, i32x4_dot_i16x8(load(q0), both));
+            a1 = i32x4_add(a1, i32x4_dot_i16x8(load(q1), both));
+            a2 = i32x4_add(a2, i32x4_dot_i16x8(load(q2), both));
+            a3 = i32x4_add(a3, i32x4_dot_i16x8(load(q3), both));
+            a4 = i32x4_add(a4, i32x4_dot_i16x8(load(q4), both));
+            a5 = i32x4_add(a5, i32x4_dot_i16x8(load(q5), both));
+            a6 = i32x4_add(a6, i32x4_dot_i16x8(load(q6), both));
+            a7 = i32x4_add(a7, i32x4_dot_i16x8(load(q7), both));
         }
+        let acc = [a0, a1, a2, a3, a4, a5, a6, a7];
         let mut out = [0i32; PASS_ROWS];
         let (lanes, _) = out.as_chunks_mut::<4>();
         for (dst, v) in lanes.iter_mut().zip(acc) {
