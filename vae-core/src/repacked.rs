@@ -170,7 +170,8 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
     pub fn with_pixel_table(mut self, table: &'w mut [u8]) -> Self {
         if let Some((low, high)) = fill_pixel_table(self.core.model().pixel_thresholds, table) {
             let len = Self::pixel_table_len(&self.core);
-            self.pixels = table.get(..len).map(|t| (low, high, &*t));
+            let table: &'w [u8] = table;
+            self.pixels = table.get(..len).map(|t| (low, high, t));
         }
         self
     }
@@ -226,7 +227,7 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
         let thresholds = model.pixel_thresholds;
         match self.pixels {
             Some((low, high, table)) => self.layer(layer, x, class_bias, &mut list, |row, v| {
-                let at = v.clamp(low, high).wrapping_sub(low) as u32 as usize;
+                let at = v.max(low).min(high).wrapping_sub(low) as u32 as usize;
                 if let (Some(slot), Some(&pixel)) = (out.get_mut(row), table.get(at)) {
                     *slot = pixel;
                 }
@@ -256,23 +257,34 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
         let listed = list_pairs(x, list);
         let list = list.get(..listed).unwrap_or_default();
         let pass_len = layer.pairs * PAIR_WEIGHTS;
-        for pass in 0..layer.passes {
+        let params = self
+            .params
+            .get(layer.params_at..layer.params_at + layer.rows)
+            .unwrap_or_default();
+        let (class, _) = class_bias.as_chunks::<4>();
+        for (pass, params) in params.chunks(PASS_ROWS).enumerate() {
             let at = layer.weights_at + pass * pass_len;
             let weights = self.weights.get(at..at + pass_len).unwrap_or_default();
             let sums = pass_sums(weights, list);
-            for (r, &sum) in sums.iter().enumerate() {
-                let row = pass * PASS_ROWS + r;
-                if row >= layer.rows {
-                    break;
+            let first = pass * PASS_ROWS;
+            let rows = sums.iter().zip(params);
+            if class.is_empty() {
+                for (r, (&sum, &[bias, multiplier, shift])) in rows.enumerate() {
+                    f(
+                        first + r,
+                        requantize(sum.wrapping_add(bias), multiplier, shift as u8),
+                    );
                 }
-                let [bias, multiplier, shift] = self
-                    .params
-                    .get(layer.params_at + row)
-                    .copied()
-                    .unwrap_or_default();
-                let class = le_i32_at(class_bias, row).unwrap_or(0);
-                let acc = sum.wrapping_add(bias).wrapping_add(class);
-                f(row, requantize(acc, multiplier, shift as u8));
+            } else {
+                // Layer 0 of a conditional model: its class bias row (`rows` values).
+                let class = class.get(first..).unwrap_or_default();
+                for (r, ((&sum, &[bias, multiplier, shift]), extra)) in rows.zip(class).enumerate()
+                {
+                    let acc = sum
+                        .wrapping_add(bias)
+                        .wrapping_add(i32::from_le_bytes(*extra));
+                    f(first + r, requantize(acc, multiplier, shift as u8));
+                }
             }
         }
         Ok(())
