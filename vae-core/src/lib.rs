@@ -69,11 +69,11 @@
 
 #![no_std]
 // `unsafe` is denied everywhere but in the target-specific kernels, each compiled only
-// for its target and tested bit for bit against the portable kernels: `kernel::packed`'s
-// `dsp` module (Cortex-M4/M7/M33: one-instruction `asm!` blocks and the four-row SMLAD
-// loop) and `kernel::x86` (x86-64: AVX-512 VNNI intrinsics; with `quantize` also the
-// host engine's repacked weights, `kernel::x86::host_layout`). Every unsafe block says
-// why it is sound in a `// SAFETY:` comment.
+// for its target and tested bit for bit against the portable kernels (the `allow`s in
+// `kernel`): the Cortex-M DSP, Thumb-1 and RISC-V `asm!` loops, x86-64's AVX-512 VNNI
+// and AVX2 intrinsics (with `quantize` also the host engine's repacked layouts), AArch64
+// NEON, and wasm32 simd128 (`kernel::wasm` and the repacked decoder's pass in
+// `kernel::pairs`). Every unsafe block says why it is sound in a `// SAFETY:` comment.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
