@@ -1,5 +1,6 @@
 //! `vae-export`: checkpoint -> int8 decoder blob, plus host-side sampling.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -435,6 +436,7 @@ fn run_sample(args: SampleArgs) -> Result<(), ExportError> {
     // The digits stream: --crc lines are printed and --raw bytes written as they are
     // drawn; only the picture's digits (at most MAX_GRID_DIGITS) are kept.
     let mut grid_pixels: Vec<[u8; vae_core::IMAGE_PIXELS]> = Vec::new();
+    let mut stdout = std::io::stdout().lock();
     let mut draw = |raw: Option<&mut dyn std::io::Write>| -> Result<(), ExportError> {
         let mut raw = raw;
         generate_each(
@@ -445,7 +447,11 @@ fn run_sample(args: SampleArgs) -> Result<(), ExportError> {
             args.temperature,
             |s| {
                 if args.crc {
-                    println!("{}", s.crc_line());
+                    // A reader that stops early (`| head`) ends the run: see `main`.
+                    writeln!(stdout, "{}", s.crc_line()).map_err(|source| ExportError::Io {
+                        path: PathBuf::from(STDOUT),
+                        source,
+                    })?;
                 }
                 if let Some(w) = raw.as_mut() {
                     w.write_all(&s.pixels).map_err(|source| ExportError::Io {
@@ -741,6 +747,9 @@ fn run_serial(args: SerialArgs) -> ExitCode {
     }
 }
 
+/// The path `ExportError::Io` names for standard output.
+const STDOUT: &str = "<stdout>";
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -752,6 +761,13 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of the output stopped early (`vae-export sample --crc | head`): the
+        // end of the run, as for any Unix tool, not an error to report.
+        Err(ExportError::Io { path, source })
+            if source.kind() == std::io::ErrorKind::BrokenPipe && path.as_os_str() == STDOUT =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

@@ -77,3 +77,32 @@ fn info_names_the_prior() {
     };
     assert!(text.contains(&expected), "{text}");
 }
+
+/// A reader that stops early (`vae-export sample --crc | head -1`) ends the run quietly:
+/// exit status 0 and nothing on stderr, not a "failed printing to stdout" panic.
+#[test]
+fn sample_crc_into_a_closed_pipe_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command as Std, Stdio};
+    let mut child = Std::new(env!("CARGO_BIN_EXE_vae-export"))
+        .args(["sample", "--crc", "--count", "1000000", "--blob"])
+        .arg(models().join("decoder.bin"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is dropped here: the pipe closes after one line.
+    assert!(first.starts_with("seed 0: crc32 "), "{first:?}");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "status {:?}, stderr {stderr}",
+        out.status
+    );
+    assert!(stderr.is_empty(), "stderr: {stderr}");
+}
