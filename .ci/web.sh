@@ -12,6 +12,7 @@ if ! command -v chromium >/dev/null; then
   $sudo_ apt-get install -y -qq --no-install-recommends chromium
 fi
 (cd examples/web && npm ci --no-audit --no-fund --loglevel=error)
+(cd examples/web && CARGO_TARGET_DIR="$PWD/target" cargo clippy --release --quiet -- -D warnings)
 env -u CARGO_TARGET_DIR examples/web/build.sh
 node examples/web/test/node.mjs examples/web/dist/vae.wasm examples/web/target/vae-scalar.wasm
 CHROMIUM="$(command -v chromium)" node examples/web/test/browser.mjs

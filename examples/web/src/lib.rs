@@ -28,6 +28,10 @@
 //! accessed concurrently.
 
 #![no_std]
+// The statics are reached through `&raw mut STATIC` / `&raw const STATIC`: the 2024
+// edition's way to use a `static mut` without a reference to it (`static_mut_refs`);
+// clippy's `deref_addrof` would have the plain name back, which that lint forbids.
+#![allow(clippy::deref_addrof)]
 
 use vae_core::error::MessagePart::{self, Decimal, Hex32, Text};
 use vae_core::repacked::RepackedDecoder;
