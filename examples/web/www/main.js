@@ -19,7 +19,7 @@ function draw(canvas, pixels) {
 }
 
 function timing(z) {
-  const us = vae.time(z, digit, 500);
+  const us = vae.time(z, digit, 200, 3);
   $('timing').textContent = `decode: ${us.toFixed(1)} µs per digit (${vae.macs.toLocaleString('en')} multiply-adds, wasm simd128)`;
   $('timing').dataset.us = us;
 }
