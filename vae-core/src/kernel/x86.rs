@@ -56,6 +56,8 @@ pub(crate) mod host_layout;
 mod pixel_lut;
 #[cfg(any(test, feature = "quantize"))]
 mod repacked;
+#[cfg(any(test, feature = "quantize"))]
+mod walk;
 
 mod avx2;
 pub(crate) mod cpu;

@@ -55,6 +55,7 @@ use super::pixel_lut::PixelLut;
 use super::pixels::{FULL_RANGE, pixel_sums, pixel_values, search_pixels};
 use super::rows::{BlockParams, Rows};
 use super::tree::Tree;
+use super::walk::{PackedShape, walk};
 use super::{BLOCK, PIXEL_BLOCKS, Vnni};
 use crate::format::NUM_THRESHOLDS;
 
@@ -437,98 +438,70 @@ impl HostLayout {
         &self,
         model: &Model<'_>,
         z_q: &[i8],
-        mut class_bias: &[u8],
+        class_bias: &[u8],
         out: &mut [u8; IMAGE_PIXELS],
     ) -> bool {
-        let Some((last_dense, hidden)) = model.layers.split_last() else {
+        let Some(table) = model
+            .pixel_thresholds
+            .first_chunk::<{ 4 * NUM_THRESHOLDS }>()
+        else {
             return false;
         };
-        let Some((last, packed_hidden)) = self.layers.split_last() else {
-            return false;
-        };
-        if hidden.len() != packed_hidden.len() {
-            return false;
-        }
-        let mut buffers = [[0i8; W]; 2];
-        let [a, b] = &mut buffers;
-        let (mut src, mut dst) = (a, b);
-        let mut width = z_q.len();
-        if let Some(x) = src.get_mut(..width) {
-            x.copy_from_slice(z_q);
-        } else {
-            return false;
-        }
-        for (k, (dense, layer)) in hidden.iter().zip(packed_hidden).enumerate() {
-            let zero_point = model
-                .layers
-                .get(k + 1)
-                .map_or(0, |next| next.input_zero_point);
-            let (Some(x), Some(y)) = (src.get(..width), dst.get_mut(..layer.rows)) else {
-                return false;
+        let hidden =
+            |_: &mut (), layer: &Layer, rows: &Rows<'_>, x: &[i8], zero_point: i8, y: &mut [i8]| {
+                {
+                    let (blocks, _) = y.as_chunks_mut::<BLOCK>();
+                    layer.blocks::<LIST>(x, |b, sums, p| {
+                        if let Some(dst) = blocks.get_mut(b) {
+                            let p = block_params(p, rows.class_bias, b);
+                            *dst = hidden_codes(&p, sums, zero_point);
+                        }
+                    });
+                }
+                hidden_rest(rows, x, zero_point, y);
             };
-            let Some(rows) = Rows::new(dense, width, class_bias, layer.rows) else {
-                return false;
-            };
-            if layer.inputs != width {
-                return false;
+        let last = |_: &mut (), last: &Layer, rows: &Rows<'_>, x: &[i8]| {
+            // The thresholds this layout was made from take the lookup (or the tree built
+            // once); others, a tree of their own.
+            let own = table.as_ptr() as usize == self.thresholds_at;
+            let lut = self.lut.as_ref().filter(|_| own);
+            let bounds = lut.map_or(FULL_RANGE, PixelLut::bounds);
+            let mut values = [_mm512_setzero_si512(); PIXEL_BLOCKS];
+            last.blocks::<LIST>(x, |b, sums, p| {
+                if let Some(slot) = values.get_mut(b) {
+                    let p = block_params(p, rows.class_bias, b);
+                    *slot = pixel_values(&p, sums, bounds);
+                }
+            });
+            // The rows past the whole chunks (one block: 784 = 12 * 64 + 16) in the blob's
+            // order, over all inputs: 16 rows of 256 bytes are 64 cache lines read in
+            // sequence, where a 13th chunk of columns would be a line per non-zero input
+            // (about 134), three quarters padding: a decode about 2% faster
+            // (docs/PERFORMANCE.md).
+            let done = last.chunks * CHUNK / BLOCK;
+            pixel_sums(rows, x, done, &mut values);
+            for (b, slot) in values.iter_mut().enumerate().skip(done) {
+                if let Some(p) = rows.block_params(b) {
+                    *slot = pixel_values(&p, *slot, bounds);
+                }
             }
-            {
-                let (blocks, _) = y.as_chunks_mut::<BLOCK>();
-                layer.blocks::<LIST>(x, |b, sums, p| {
-                    if let Some(dst) = blocks.get_mut(b) {
-                        *dst = hidden_codes(&block_params(p, class_bias, b), sums, zero_point);
-                    }
-                });
+            match lut {
+                Some(lut) => lut.pixels(&values, out),
+                None if own => search_pixels(&values, &self.tree, out),
+                None => search_pixels(&values, &Tree::new(table), out),
             }
-            hidden_rest(&rows, x, zero_point, y);
-            class_bias = &[];
-            width = layer.rows;
-            core::mem::swap(&mut src, &mut dst);
-        }
-        let Some(x) = src.get(..width) else {
-            return false;
+            true
         };
-        // `Rows::new` checks the shapes (the class bias's length included).
-        let (Some(rows), Some(table)) = (
-            Rows::new(last_dense, width, class_bias, IMAGE_PIXELS),
-            model
-                .pixel_thresholds
-                .first_chunk::<{ 4 * NUM_THRESHOLDS }>(),
-        ) else {
-            return false;
-        };
-        if last.inputs != width || last.rows != IMAGE_PIXELS {
-            return false;
-        }
-        // The thresholds this layout was made from take the lookup (or the tree built
-        // once); others, a tree of their own.
-        let own = table.as_ptr() as usize == self.thresholds_at;
-        let lut = self.lut.as_ref().filter(|_| own);
-        let bounds = lut.map_or(FULL_RANGE, PixelLut::bounds);
-        let mut values = [_mm512_setzero_si512(); PIXEL_BLOCKS];
-        last.blocks::<LIST>(x, |b, sums, p| {
-            if let Some(slot) = values.get_mut(b) {
-                *slot = pixel_values(&block_params(p, class_bias, b), sums, bounds);
-            }
-        });
-        // The rows past the whole chunks (one block: 784 = 12 * 64 + 16) in the blob's
-        // order, over all inputs: 16 rows of 256 bytes are 64 cache lines read in
-        // sequence, where a 13th chunk of columns would be a line per non-zero input
-        // (about 134), three quarters padding: a decode about 2% faster
-        // (docs/PERFORMANCE.md).
-        let done = last.chunks * CHUNK / BLOCK;
-        pixel_sums(&rows, x, done, &mut values);
-        for (b, slot) in values.iter_mut().enumerate().skip(done) {
-            if let Some(p) = rows.block_params(b) {
-                *slot = pixel_values(&p, *slot, bounds);
-            }
-        }
-        match lut {
-            Some(lut) => lut.pixels(&values, out),
-            None if own => search_pixels(&values, &self.tree, out),
-            None => search_pixels(&values, &Tree::new(table), out),
-        }
-        true
+        walk::<W, Layer, ()>(model, &self.layers, z_q, class_bias, &mut (), hidden, last)
+    }
+}
+
+impl PackedShape for Layer {
+    fn inputs(&self) -> usize {
+        self.inputs
+    }
+    fn rows(&self) -> usize {
+        self.rows
     }
 }
 

@@ -43,6 +43,7 @@ use crate::format::{Dense, Model, NUM_THRESHOLDS, WeightWidth};
 use crate::kernel::x86::host_layout::MAX_INPUTS;
 use crate::kernel::x86::pixel_lut::Counts;
 use crate::kernel::x86::rows::Rows;
+use crate::kernel::x86::walk::{PackedShape, walk};
 
 /// Rows per line: one 32-byte load per column.
 const LINE: usize = 32;
@@ -92,6 +93,15 @@ struct Layer {
     /// The blob's bias minus `128 sum_i w[r][i]` (wrapping), little-endian `i32` per row:
     /// what the sums over `u = x + 128` have on top of the sums over `x`.
     bias: Vec<u8>,
+}
+
+impl PackedShape for Layer {
+    fn inputs(&self) -> usize {
+        self.inputs
+    }
+    fn rows(&self) -> usize {
+        self.rows
+    }
 }
 
 impl Layer {
@@ -383,45 +393,24 @@ impl Avx2Layout {
         &self,
         model: &Model<'_>,
         z_q: &[i8],
-        mut class_bias: &[u8],
+        class_bias: &[u8],
         out: &mut [u8; IMAGE_PIXELS],
     ) -> bool {
-        let Some((last_dense, hidden)) = model.layers.split_last() else {
+        let Some(thresholds) = model
+            .pixel_thresholds
+            .first_chunk::<{ 4 * NUM_THRESHOLDS }>()
+        else {
             return false;
         };
-        let Some((last, packed_hidden)) = self.layers.split_last() else {
-            return false;
-        };
-        if hidden.len() != packed_hidden.len() {
-            return false;
-        }
-        let mut buffers = [[0i8; W]; 2];
-        let mut pairs = Pairs::<W, P>::new();
-        let [a, b] = &mut buffers;
-        let (mut src, mut dst) = (a, b);
-        let mut width = z_q.len();
-        if let Some(x) = src.get_mut(..width) {
-            x.copy_from_slice(z_q);
-        } else {
-            return false;
-        }
-        for (k, (dense, layer)) in hidden.iter().zip(packed_hidden).enumerate() {
-            let zero_point = model
-                .layers
-                .get(k + 1)
-                .map_or(0, |next| next.input_zero_point);
-            let (Some(x), Some(y)) = (src.get(..width), dst.get_mut(..layer.rows)) else {
-                return false;
-            };
-            let Some(rows) = Rows::new(dense, width, class_bias, layer.rows) else {
-                return false;
-            };
-            if layer.inputs != width {
-                return false;
-            }
+        let hidden = |pairs: &mut Pairs<W, P>,
+                      layer: &Layer,
+                      rows: &Rows<'_>,
+                      x: &[i8],
+                      zero_point: i8,
+                      y: &mut [i8]| {
             let rows = Rows {
                 bias: &layer.bias,
-                ..rows
+                ..*rows
             };
             let zp = i32::from(zero_point);
             let (floor, ceil) = (_mm256_setzero_si256(), _mm256_set1_epi32(127 - zp));
@@ -434,40 +423,35 @@ impl Avx2Layout {
                     *dst = bytes8::<false>(_mm256_add_epi32(v, zpv)).map(|c| c as i8);
                 }
             });
-            class_bias = &[];
-            width = layer.rows;
-            core::mem::swap(&mut src, &mut dst);
-        }
-        let Some(x) = src.get(..width) else {
-            return false;
         };
-        let (Some(rows), Some(thresholds)) = (
-            Rows::new(last_dense, width, class_bias, IMAGE_PIXELS),
-            model
-                .pixel_thresholds
-                .first_chunk::<{ 4 * NUM_THRESHOLDS }>(),
-        ) else {
-            return false;
-        };
-        if last.inputs != width || last.rows != IMAGE_PIXELS {
-            return false;
-        }
-        let rows = Rows {
-            bias: &last.bias,
-            ..rows
-        };
-        let mut values = [_mm256_setzero_si256(); PIXEL_BLOCKS];
-        last.blocks(pairs.fill(x, last.inputs), |b, sums| {
-            if let (Some(p), Some(slot)) = (params8(&rows, b), values.get_mut(b)) {
-                *slot = requantize8(_mm256_add_epi32(sums, p.add), p.m, p.s);
+        let last = |pairs: &mut Pairs<W, P>, layer: &Layer, rows: &Rows<'_>, x: &[i8]| {
+            let rows = Rows {
+                bias: &layer.bias,
+                ..*rows
+            };
+            let mut values = [_mm256_setzero_si256(); PIXEL_BLOCKS];
+            layer.blocks(pairs.fill(x, layer.inputs), |b, sums| {
+                if let (Some(p), Some(slot)) = (params8(&rows, b), values.get_mut(b)) {
+                    *slot = requantize8(_mm256_add_epi32(sums, p.add), p.m, p.s);
+                }
+            });
+            // The table was made from the engine's own thresholds; others are searched.
+            let own = thresholds.as_ptr() as usize == self.thresholds_at;
+            match self.table.as_ref().filter(|_| own) {
+                Some(table) => table.pixels(&values, out),
+                None => search_pixels(&values, thresholds, out),
             }
-        });
-        // The table was made from the engine's own thresholds; others are searched.
-        let own = thresholds.as_ptr() as usize == self.thresholds_at;
-        match self.table.as_ref().filter(|_| own) {
-            Some(table) => table.pixels(&values, out),
-            None => search_pixels(&values, thresholds, out),
-        }
-        true
+            true
+        };
+        let mut pairs = Pairs::<W, P>::new();
+        walk::<W, Layer, _>(
+            model,
+            &self.layers,
+            z_q,
+            class_bias,
+            &mut pairs,
+            hidden,
+            last,
+        )
     }
 }
