@@ -9,10 +9,13 @@
 //!   a time, then the requantization (64-bit products, the arithmetic shift emulated with
 //!   `VPSRLVQ`), ReLU or the threshold search (`VPERMD` for the first four levels,
 //!   `VPGATHERDD` for the last four, seven blocks in lockstep) in vector form.
+//! * The host engine's layout (module `host_layout`, feature `quantize`; the input pairs
+//!   in module `pairs`): the weights repacked by column, the non-zero inputs paired per
+//!   decode, `VPMADDUBSW` on nibbles; about twice as fast as the blob's order.
 //!
 //! Safety: the `#[target_feature(enable = "avx2")]` functions are reached only through
-//! [`Avx2`], which exists only when the CPU and OS run AVX2; every load and store is
-//! inside a slice whose length is checked first.
+//! [`Avx2`] (or a layout made with one), which exists only when the CPU and OS run AVX2;
+//! every load and store is inside a slice or array whose length is checked first.
 
 use super::rows::Rows;
 use crate::IMAGE_PIXELS;
