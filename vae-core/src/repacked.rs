@@ -169,7 +169,7 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
     /// finite range.
     pub fn with_pixel_table(mut self, table: &'w mut [u8]) -> Self {
         if let Some((low, high)) = fill_pixel_table(self.core.model().pixel_thresholds, table) {
-            let len = Self::pixel_table_len(&self.core);
+            let len = usize::try_from(i64::from(high) - i64::from(low) + 1).unwrap_or(0);
             let table: &'w [u8] = table;
             self.pixels = table.get(..len).map(|t| (low, high, t));
         }

@@ -88,7 +88,7 @@ impl PixelLut {
         let exact = counts
             .iter()
             .enumerate()
-            .all(|(w, &count)| u16::from(lut.pixel(w as u16)) == count);
+            .all(|(w, &count)| lut.pixel(w as u16) == count);
         exact.then_some(lut)
     }
 
@@ -140,7 +140,7 @@ pub(crate) struct Counts {
     /// `t[254]`.
     pub(crate) high: i32,
     /// `counts[w]` for `w` in `0 ..= high - low`.
-    pub(crate) counts: Vec<u16>,
+    pub(crate) counts: Vec<u8>,
 }
 
 impl Counts {
@@ -152,20 +152,16 @@ impl Counts {
         if range > MAX_RANGE {
             return None;
         }
-        let mut pixels = std::vec![0u8; usize::try_from(range).ok()? + 1];
-        crate::kernel::fill_pixel_table(table, &mut pixels)?;
-        Some(Counts {
-            low,
-            high,
-            counts: pixels.into_iter().map(u16::from).collect(),
-        })
+        let mut counts = std::vec![0u8; usize::try_from(range).ok()? + 1];
+        crate::kernel::fill_pixel_table(table, &mut counts)?;
+        Some(Counts { low, high, counts })
     }
 }
 
 /// A bucket's `(start, slope)`: `q = start + inc(w)` must be the count or one more (and
 /// at least 1) at every value of `counts`. Tries slopes outward from the bucket's average
 /// rise; `None` if none fits.
-fn fit(counts: &[u16], shift: u32) -> Option<(u16, u16)> {
+fn fit(counts: &[u8], shift: u32) -> Option<(u16, u16)> {
     let inc = |offset: usize, slope: u32| {
         ((((offset as u32) << (16 - shift)) & 0xFFFF) * slope) >> 16 >> SLOPE_BITS
     };

@@ -167,6 +167,15 @@ impl Layer {
         })
     }
 
+    /// The blob's arrays `rows` with this layer's bias in place of the blob's (the sums
+    /// run over `u = x + 128`).
+    fn with_bias<'r>(&'r self, rows: &Rows<'r>) -> Rows<'r> {
+        Rows {
+            bias: &self.bias,
+            ..*rows
+        }
+    }
+
     /// `f(b, sums)` for every block `b` of eight rows (and the padding blocks of the last
     /// line), `sums` lane `j` being row `8 b + j`'s sum over the listed pairs (`pairs` of
     /// this layer's input).
@@ -349,7 +358,7 @@ impl Avx2Layout {
         let table = Counts::new(thresholds).map(|c| PixelTable {
             low: c.low,
             high: c.high,
-            pixels: c.counts.iter().map(|&n| n.min(255) as u8).collect(),
+            pixels: c.counts,
         });
         Some(Avx2Layout {
             avx2,
@@ -408,10 +417,7 @@ impl Avx2Layout {
                       x: &[i8],
                       zero_point: i8,
                       y: &mut [i8]| {
-            let rows = Rows {
-                bias: &layer.bias,
-                ..*rows
-            };
+            let rows = layer.with_bias(rows);
             let zp = i32::from(zero_point);
             let (floor, ceil) = (_mm256_setzero_si256(), _mm256_set1_epi32(127 - zp));
             let zpv = _mm256_set1_epi32(zp);
@@ -425,10 +431,7 @@ impl Avx2Layout {
             });
         };
         let last = |pairs: &mut Pairs<W, P>, layer: &Layer, rows: &Rows<'_>, x: &[i8]| {
-            let rows = Rows {
-                bias: &layer.bias,
-                ..*rows
-            };
+            let rows = layer.with_bias(rows);
             let mut values = [_mm256_setzero_si256(); PIXEL_BLOCKS];
             layer.blocks(pairs.fill(x, layer.inputs), |b, sums| {
                 if let (Some(p), Some(slot)) = (params8(&rows, b), values.get_mut(b)) {
