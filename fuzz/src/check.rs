@@ -10,6 +10,7 @@
 //! asserts below check that its errors are the documented ones.
 
 use vae_core::format::{self, Prior};
+use vae_core::repacked::RepackedDecoder;
 use vae_core::{Decoder, Error, IMAGE_PIXELS, Request, Shape};
 
 /// Most tail records decoded per (LATENT, HIDDEN) pair.
@@ -136,6 +137,26 @@ fn check_shapes<const L: usize, const H: usize>(
     for engine in &engines {
         assert_eq!(Shape::read(blob).ok(), Some(engine.shape()), "Shape::read");
     }
+    // The repacked decoder (pairs of inputs, lit rows), with the pixel table and without.
+    let core = decoder.core();
+    let mut weights = vec![0i16; RepackedDecoder::weights_len(core)];
+    let mut params = vec![0i32; RepackedDecoder::params_len(core)];
+    let mut table = vec![0u8; RepackedDecoder::pixel_table_len(core)];
+    let mut repacked_scratch = vec![0i8; core.scratch_len()];
+    let repacked = match RepackedDecoder::new(core.clone(), &mut weights, &mut params) {
+        Ok(r) => Some(r.with_pixel_table(&mut table)),
+        Err(e) => {
+            assert!(
+                matches!(e, Error::DimsMismatch { .. }),
+                "RepackedDecoder::new: {e:?}"
+            );
+            None
+        }
+    };
+    let mut weights_plain = vec![0i16; RepackedDecoder::weights_len(core)];
+    let mut params_plain = vec![0i32; RepackedDecoder::params_len(core)];
+    let repacked_plain =
+        RepackedDecoder::new(core.clone(), &mut weights_plain, &mut params_plain).ok();
     let record_len = 1 + 8 + 1 + 4 * L;
     let mut records: Vec<&[u8]> = tail.chunks(record_len).take(MAX_RECORDS).collect();
     if records.is_empty() {
@@ -210,6 +231,24 @@ fn check_shapes<const L: usize, const H: usize>(
             label_error(classes, label),
             "decode_quantized raw",
         );
+        for r in repacked.iter().chain(&repacked_plain) {
+            let table = if r.has_pixel_table() {
+                "with"
+            } else {
+                "without"
+            };
+            expect(
+                r.decode_quantized(&z_q, label, &mut repacked_scratch, &mut host),
+                label_error(classes, label),
+                "repacked decode_quantized",
+            );
+            if label_error(classes, label).is_none() {
+                assert_eq!(
+                    host, out,
+                    "repacked ({table} pixel table) pixels differ from Decoder's"
+                );
+            }
+        }
         for engine in &engines {
             let tier = engine.tier();
             expect(

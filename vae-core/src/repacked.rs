@@ -8,18 +8,28 @@
 //! that is not zero (about three quarters of them on the default blob). Each multiply
 //! takes two weights, exact in `i32` (wasm32 simd128's `i32x4.dot_i16x8_s`).
 //!
+//! Most rows need no requantization either: a hidden row whose requantized value would be
+//! 0 or less is the ReLU's zero, a last-layer row below the first pixel threshold is a
+//! black pixel. Requantization is non-decreasing in the sum (for the non-negative
+//! multipliers the exporter writes), so each row has a *lit-from* sum, found once at
+//! repacking, below which its output is that dark value: a pass compares its 32 sums with
+//! them at once and requantizes only the lit rows (about half the hidden rows and a
+//! fifth of the pixels on the default blob). A row with a negative multiplier, or a last
+//! layer whose thresholds have no range, is always requantized.
+//!
 //! It costs twice the blob's weights in RAM ([`weights_len`](RepackedDecoder::weights_len)
-//! `i16`, rows padded to 32), three `i32` per row of parameters, and optionally a table of
-//! every logit's pixel ([`with_pixel_table`](RepackedDecoder::with_pixel_table), 52 KB
-//! for the default blob) instead of the 8-step threshold search: for hosts and the
-//! browser page, not for microcontrollers.
+//! `i16`, rows padded to 32), four `i32` parameters per row (padded likewise), and
+//! optionally a table of every logit's pixel
+//! ([`with_pixel_table`](RepackedDecoder::with_pixel_table), 52 KB for the default blob)
+//! instead of the 8-step threshold search: for hosts and the browser page, not for
+//! microcontrollers.
 //! The bytes are [`DecoderCore`]'s, for any blob (int8 or int4 weights): the sums are the
 //! same integers (exact modulo 2^32), then the same requantization, ReLU and pixel
 //! search; the tests compare them.
 
 use crate::bytes::le_i32_at;
 use crate::format::MAX_LAYERS;
-use crate::kernel::pairs::{Listed, PAIR_WEIGHTS, PASS_ROWS, list_pairs, pass_sums};
+use crate::kernel::pairs::{Listed, PAIR_WEIGHTS, PASS_ROWS, list_pairs, pass};
 use crate::kernel::{fill_pixel_table, pixel_range, relu_q, requantize, sigmoid_pixel};
 use crate::{DecoderCore, Error, IMAGE_PIXELS};
 
@@ -35,7 +45,7 @@ struct Layer {
     pairs: usize,
     /// Passes of [`PASS_ROWS`] rows, `rows / 32` rounded up.
     passes: usize,
-    /// Its first weight and its first row's parameters in the buffers.
+    /// Its first weight, and its first pass's parameters (counted in passes).
     weights_at: usize,
     params_at: usize,
 }
@@ -52,15 +62,45 @@ pub struct RepackedDecoder<'a, 'w> {
     core: DecoderCore<'a>,
     layers: [Layer; MAX_LAYERS],
     weights: &'w [i16],
-    /// Per row: the bias minus `128 sum_i w_i` (wrapping; the sums run over `u = x +
-    /// 128`), the multiplier and the shift.
-    params: &'w [[i32; PARAMS]],
+    /// Per pass, [`FIELDS`] arrays of one value per row: [`BIAS`], [`LIT_FROM`],
+    /// [`MULTIPLIER`], [`SHIFT`].
+    params: &'w [[i32; PASS_ROWS]],
     /// The pixel of every value of the thresholds' range, from its first value.
     pixels: Option<(i32, i32, &'w [u8])>,
 }
 
-/// `i32` parameters per row.
-const PARAMS: usize = 3;
+/// `i32` parameters per row, each field in an array of a pass's rows:
+const FIELDS: usize = 4;
+/// the blob's bias minus `128 sum_i w_i` (wrapping: the sums run over `u = x + 128`);
+const BIAS: usize = 0;
+/// the smallest sum (bias included) whose output is not the row's dark value (see the
+/// module docs); `i32::MAX` for padding rows;
+const LIT_FROM: usize = 1;
+/// the requantization multiplier;
+const MULTIPLIER: usize = 2;
+/// and its shift.
+const SHIFT: usize = 3;
+
+/// The smallest `i32` sum whose requantized value is at least `k`: below it, a row's
+/// output is its dark value. `i32::MIN` (every row lit) without a `k` or for a negative
+/// multiplier, where the value is not non-decreasing in the sum; `i32::MAX` (only
+/// `i32::MAX` lit, and then requantized) when no sum reaches `k`.
+fn lit_from(multiplier: i32, shift: u8, k: Option<i32>) -> i32 {
+    let Some(k) = k.filter(|_| multiplier >= 0) else {
+        return i32::MIN;
+    };
+    // The first sum in low..=high + 1 with a value >= k (high + 1: none).
+    let (mut low, mut high) = (i64::from(i32::MIN), i64::from(i32::MAX) + 1);
+    while low < high {
+        let mid = low + (high - low) / 2;
+        if requantize(mid as i32, multiplier, shift) >= k {
+            high = mid;
+        } else {
+            low = mid + 1;
+        }
+    }
+    low.min(i64::from(i32::MAX)) as i32
+}
 
 impl<'a, 'w> RepackedDecoder<'a, 'w> {
     /// The layers' places in the buffers, and the two buffers' lengths.
@@ -85,9 +125,9 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
                 params_at: params,
             };
             weights += slot.weights_len();
-            params += rows;
+            params += slot.passes;
         }
-        Ok((layers, weights, PARAMS * params))
+        Ok((layers, weights, FIELDS * PASS_ROWS * params))
     }
 
     /// `i16` elements of the weights buffer [`new`](Self::new) needs for `core`'s model
@@ -96,7 +136,8 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
         Self::plan(core).map_or(0, |(_, weights, _)| weights)
     }
 
-    /// `i32` elements of the parameter buffer [`new`](Self::new) needs: three per row.
+    /// `i32` elements of the parameter buffer [`new`](Self::new) needs: four per row, rows
+    /// padded to 32 per layer.
     pub fn params_len(core: &DecoderCore<'_>) -> usize {
         Self::plan(core).map_or(0, |(_, _, params)| params)
     }
@@ -130,10 +171,23 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
         let (params, _) = params
             .get_mut(..params_len)
             .ok_or(too_small(params_len, available))?
-            .as_chunks_mut::<PARAMS>();
+            .as_chunks_mut::<PASS_ROWS>();
         weights.fill(0);
-        for (layer, dense) in layers.iter().zip(core.model().layers.iter()) {
+        for (k, field) in params.iter_mut().enumerate() {
+            let padding = if k % FIELDS == LIT_FROM { i32::MAX } else { 0 };
+            field.fill(padding);
+        }
+        let model = core.model();
+        // The lowest lit value of the last layer: its first threshold, where the
+        // thresholds decide pixels by it alone (sorted, full).
+        let first_threshold = pixel_range(model.pixel_thresholds).map(|(low, _)| low + 1);
+        for (k, (layer, dense)) in layers.iter().zip(model.layers.iter()).enumerate() {
             let pass_len = layer.pairs * PAIR_WEIGHTS;
+            let lit_value = if k + 1 == model.layers.len() {
+                first_threshold
+            } else {
+                Some(1) // ReLU: values of 0 and below give the zero point
+            };
             for (row, w_row) in dense.weight_rows().enumerate().take(layer.rows) {
                 let pass = layer.weights_at + row / PASS_ROWS * pass_len;
                 let mut sum = 0i32;
@@ -145,12 +199,21 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
                     sum = sum.wrapping_add(i32::from(code));
                 }
                 let blob = le_i32_at(dense.bias, row).unwrap_or(0);
-                if let Some(slot) = params.get_mut(layer.params_at + row) {
-                    *slot = [
-                        blob.wrapping_sub(sum.wrapping_mul(128)),
-                        le_i32_at(dense.multipliers, row).unwrap_or(0),
-                        i32::from(dense.shifts.get(row).copied().unwrap_or(0)),
-                    ];
+                let multiplier = le_i32_at(dense.multipliers, row).unwrap_or(0);
+                let shift = dense.shifts.get(row).copied().unwrap_or(0);
+                let fields = (layer.params_at + row / PASS_ROWS) * FIELDS;
+                for (field, value) in [
+                    (BIAS, blob.wrapping_sub(sum.wrapping_mul(128))),
+                    (LIT_FROM, lit_from(multiplier, shift, lit_value)),
+                    (MULTIPLIER, multiplier),
+                    (SHIFT, i32::from(shift)),
+                ] {
+                    if let Some(slot) = params
+                        .get_mut(fields + field)
+                        .and_then(|f| f.get_mut(row % PASS_ROWS))
+                    {
+                        *slot = value;
+                    }
                 }
             }
         }
@@ -174,6 +237,12 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
             self.pixels = table.get(..len).map(|t| (low, high, t));
         }
         self
+    }
+
+    /// Whether the pixels come from the table of
+    /// [`with_pixel_table`](Self::with_pixel_table).
+    pub fn has_pixel_table(&self) -> bool {
+        self.pixels.is_some()
     }
 
     /// The decoder underneath.
@@ -210,6 +279,7 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
                 Some(n) => src.get(..n).ok_or(inconsistent)?,
             };
             let y = dst.get_mut(..layer.rows).ok_or(inconsistent)?;
+            y.fill(zero_point); // the dark rows' value; `layer` writes the lit ones
             self.layer(layer, x, class_bias, &mut list, |row, value| {
                 if let Some(slot) = y.get_mut(row) {
                     *slot = relu_q(value, zero_point);
@@ -225,6 +295,7 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
         };
         let layer = self.layers.get(hidden.len()).ok_or(inconsistent)?;
         let thresholds = model.pixel_thresholds;
+        out.fill(0); // the dark rows' pixel; `layer` writes the lit ones
         match self.pixels {
             Some((low, high, table)) => self.layer(layer, x, class_bias, &mut list, |row, v| {
                 let at = v.max(low).min(high).wrapping_sub(low) as u32 as usize;
@@ -240,7 +311,8 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
         }
     }
 
-    /// `f(row, value)` for every row of one layer: its requantized value for input `x`.
+    /// `f(row, value)` for every lit row of one layer: its requantized value for input
+    /// `x` (the other rows' outputs are their dark value, which the caller writes).
     fn layer(
         &self,
         layer: &Layer,
@@ -249,42 +321,41 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
         list: &mut [Listed],
         mut f: impl FnMut(usize, i32),
     ) -> Result<(), Error> {
+        let inconsistent = Error::Malformed {
+            what: "layer shapes inconsistent with the repacked weights",
+        };
         if x.len() != layer.inputs {
-            return Err(Error::Malformed {
-                what: "layer shapes inconsistent with the repacked weights",
-            });
+            return Err(inconsistent);
         }
         let listed = list_pairs(x, list);
         let list = list.get(..listed).unwrap_or_default();
         let pass_len = layer.pairs * PAIR_WEIGHTS;
-        let params = self
-            .params
-            .get(layer.params_at..layer.params_at + layer.rows)
-            .unwrap_or_default();
         let (class, _) = class_bias.as_chunks::<4>();
-        for (pass, params) in params.chunks(PASS_ROWS).enumerate() {
-            let at = layer.weights_at + pass * pass_len;
-            let weights = self.weights.get(at..at + pass_len).unwrap_or_default();
-            let sums = pass_sums(weights, list);
-            let first = pass * PASS_ROWS;
-            let rows = sums.iter().zip(params);
-            if class.is_empty() {
-                for (r, (&sum, &[bias, multiplier, shift])) in rows.enumerate() {
-                    f(
-                        first + r,
-                        requantize(sum.wrapping_add(bias), multiplier, shift as u8),
-                    );
-                }
+        let mut acc = [0i32; PASS_ROWS];
+        for p in 0..layer.passes {
+            let at = (layer.params_at + p) * FIELDS;
+            let fields = self.params.get(at..at + FIELDS).ok_or(inconsistent)?;
+            let [bias, lit_from, multiplier, shift] =
+                <&[_; FIELDS]>::try_from(fields).map_err(|_| inconsistent)?;
+            let first = p * PASS_ROWS;
+            let with_class: [i32; PASS_ROWS];
+            let bias = if class.is_empty() {
+                bias
             } else {
                 // Layer 0 of a conditional model: its class bias row (`rows` values).
-                let class = class.get(first..).unwrap_or_default();
-                for (r, ((&sum, &[bias, multiplier, shift]), extra)) in rows.zip(class).enumerate()
-                {
-                    let acc = sum
-                        .wrapping_add(bias)
-                        .wrapping_add(i32::from_le_bytes(*extra));
-                    f(first + r, requantize(acc, multiplier, shift as u8));
-                }
+                with_class = core::array::from_fn(|r| {
+                    let extra = class.get(first + r).map_or(0, |&b| i32::from_le_bytes(b));
+                    bias[r].wrapping_add(extra)
+                });
+                &with_class
+            };
+            let at = layer.weights_at + p * pass_len;
+            let weights = self.weights.get(at..at + pass_len).unwrap_or_default();
+            let mut lit = pass(weights, list, bias, lit_from, &mut acc);
+            while lit != 0 {
+                let r = lit.trailing_zeros() as usize % PASS_ROWS;
+                lit &= lit - 1;
+                f(first + r, requantize(acc[r], multiplier[r], shift[r] as u8));
             }
         }
         Ok(())

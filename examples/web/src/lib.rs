@@ -47,8 +47,9 @@ const MAX_SCRATCH: usize = 2 * vae_core::repacked::MAX_INPUTS;
 
 /// `i16` weights of the repacked copy (2 MB; the default blob takes 551 KB).
 const MAX_WEIGHTS: usize = 1 << 20;
-/// `i32` row parameters of the repacked copy (three per row).
-const MAX_PARAMS: usize = 3 << 14;
+/// `i32` row parameters of the repacked copy (four per row, rows padded to 32 per
+/// layer: 16,384 rows; the default blob takes 5,248 values).
+const MAX_PARAMS: usize = 1 << 16;
 /// Bytes of the pixel table (the default blob's thresholds take 51,600).
 const MAX_PIXEL_TABLE: usize = 1 << 16;
 

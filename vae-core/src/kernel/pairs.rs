@@ -6,9 +6,14 @@
 //! two inputs `u` (`0 ..= 255`, exact in `i16`), so each product is exact in `i32` and
 //! every sum wraps modulo 2^32 like [`dot_ref`](super::dot_ref)'s.
 //!
+//! A pass ends with each row's bias added and a mask of the rows that are *lit*: those
+//! whose sum reaches the row's `lit_from` (below it the row's output is known without
+//! requantizing; see [`crate::repacked`]).
+//!
 //! * Portable: a loop over the 32 rows that compilers vectorise.
 //! * wasm32 simd128: `i32x4.dot_i16x8_s` of four rows' weight pairs against the pair's
-//!   inputs splatted to every lane (`(u_2p, u_2p+1)` as two `i16`), eight accumulators.
+//!   inputs splatted to every lane (`(u_2p, u_2p+1)` as two `i16`), eight accumulators;
+//!   the bias and the mask four rows at a time (`i32x4.ge_s`, `i32x4.bitmask`).
 
 /// Rows per pass.
 pub(crate) const PASS_ROWS: usize = 32;
@@ -45,11 +50,18 @@ pub(crate) fn list_pairs(x: &[i8], list: &mut [Listed]) -> usize {
     len.min(list.len())
 }
 
-/// The sums of the pass's rows over the listed pairs; `weights` holds the pass's pairs
+/// The pass's rows over the listed pairs, plus `bias` (wrapping), into `acc`; returns the
+/// mask of lit rows (bit `r`: `acc[r] >= lit_from[r]`). `weights` holds the pass's pairs
 /// ([`PAIR_WEIGHTS`] each).
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-pub(crate) fn pass_sums(weights: &[i16], list: &[Listed]) -> [i32; PASS_ROWS] {
-    let mut acc = [0i32; PASS_ROWS];
+pub(crate) fn pass(
+    weights: &[i16],
+    list: &[Listed],
+    bias: &[i32; PASS_ROWS],
+    lit_from: &[i32; PASS_ROWS],
+    acc: &mut [i32; PASS_ROWS],
+) -> u32 {
+    *acc = *bias;
     let (pairs, _) = weights.as_chunks::<PAIR_WEIGHTS>();
     for listed in list {
         let Some(w) = pairs.get(usize::from(listed.pair)) else {
@@ -61,23 +73,35 @@ pub(crate) fn pass_sums(weights: &[i16], list: &[Listed]) -> [i32; PASS_ROWS] {
             *acc = acc.wrapping_add(i32::from(w0) * a + i32::from(w1) * b);
         }
     }
-    acc
+    let mut lit = 0;
+    for (r, (&a, &from)) in acc.iter().zip(lit_from).enumerate() {
+        lit |= u32::from(a >= from) << r;
+    }
+    lit
 }
 
-/// The sums of the pass's rows over the listed pairs; `weights` holds the pass's pairs
+/// The pass's rows over the listed pairs, plus `bias` (wrapping), into `acc`; returns the
+/// mask of lit rows (bit `r`: `acc[r] >= lit_from[r]`). `weights` holds the pass's pairs
 /// ([`PAIR_WEIGHTS`] each).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub(crate) fn pass_sums(weights: &[i16], list: &[Listed]) -> [i32; PASS_ROWS] {
-    simd::pass_sums(weights, list)
+pub(crate) fn pass(
+    weights: &[i16],
+    list: &[Listed],
+    bias: &[i32; PASS_ROWS],
+    lit_from: &[i32; PASS_ROWS],
+    acc: &mut [i32; PASS_ROWS],
+) -> u32 {
+    simd::pass(weights, list, bias, lit_from, acc)
 }
 
-/// The wasm32 simd128 pass (the module's one `unsafe` operation is a 16-byte load of a
-/// checked `[i16; 8]`).
+/// The wasm32 simd128 pass (the module's `unsafe` operations are 16-byte loads and stores
+/// of checked arrays).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[allow(unsafe_code)]
 mod simd {
     use core::arch::wasm32::{
-        i32x4_add, i32x4_dot_i16x8, i32x4_splat, v128, v128_load, v128_store,
+        i32x4_add, i32x4_bitmask, i32x4_dot_i16x8, i32x4_ge, i32x4_splat, v128, v128_load,
+        v128_store,
     };
 
     use super::{Listed, PAIR_WEIGHTS, PASS_ROWS};
@@ -85,7 +109,25 @@ mod simd {
     /// Four rows per vector.
     const VECTORS: usize = PASS_ROWS / 4;
 
-    pub(super) fn pass_sums(weights: &[i16], list: &[Listed]) -> [i32; PASS_ROWS] {
+    /// Eight `i16` weights.
+    fn load(q: &[i16; 8]) -> v128 {
+        // SAFETY: a `[i16; 8]` is 16 readable bytes; `v128.load` accepts any alignment.
+        unsafe { v128_load(q.as_ptr().cast::<v128>()) }
+    }
+
+    /// Four rows' `i32` parameters.
+    fn load4(q: &[i32; 4]) -> v128 {
+        // SAFETY: a `[i32; 4]` is 16 readable bytes; `v128.load` accepts any alignment.
+        unsafe { v128_load(q.as_ptr().cast::<v128>()) }
+    }
+
+    pub(super) fn pass(
+        weights: &[i16],
+        list: &[Listed],
+        bias: &[i32; PASS_ROWS],
+        lit_from: &[i32; PASS_ROWS],
+        acc: &mut [i32; PASS_ROWS],
+    ) -> u32 {
         // Eight accumulators by name, the loop body written out: the page builds vae-core
         // for size (no unrolling), and this keeps them in registers all the same.
         let zero = i32x4_splat(0);
@@ -109,9 +151,6 @@ mod simd {
             let [q0, q1, q2, q3, q4, q5, q6, q7] = quads else {
                 continue;
             };
-            // SAFETY (each load): a `[i16; 8]` is 16 readable bytes; `v128.load` accepts
-            // any alignment.
-            let load = |q: &[i16; 8]| unsafe { v128_load(q.as_ptr().cast::<v128>()) };
             a0 = i32x4_add(a0, i32x4_dot_i16x8(load(q0), both));
             a1 = i32x4_add(a1, i32x4_dot_i16x8(load(q1), both));
             a2 = i32x4_add(a2, i32x4_dot_i16x8(load(q2), both));
@@ -121,13 +160,18 @@ mod simd {
             a6 = i32x4_add(a6, i32x4_dot_i16x8(load(q6), both));
             a7 = i32x4_add(a7, i32x4_dot_i16x8(load(q7), both));
         }
-        let acc = [a0, a1, a2, a3, a4, a5, a6, a7];
-        let mut out = [0i32; PASS_ROWS];
-        let (lanes, _) = out.as_chunks_mut::<4>();
-        for (dst, v) in lanes.iter_mut().zip(acc) {
+        let sums = [a0, a1, a2, a3, a4, a5, a6, a7];
+        let mut lit = 0u32;
+        let (bias, _) = bias.as_chunks::<4>();
+        let (lit_from, _) = lit_from.as_chunks::<4>();
+        let (lanes, _) = acc.as_chunks_mut::<4>();
+        let params = bias.iter().zip(lit_from);
+        for (k, ((dst, v), (bias, from))) in lanes.iter_mut().zip(sums).zip(params).enumerate() {
+            let v = i32x4_add(v, load4(bias));
+            lit |= u32::from(i32x4_bitmask(i32x4_ge(v, load4(from)))) << (4 * k);
             // SAFETY: `dst` is 16 writable bytes; `v128.store` accepts any alignment.
             unsafe { v128_store(dst.as_mut_ptr().cast::<v128>(), v) };
         }
-        out
+        lit
     }
 }

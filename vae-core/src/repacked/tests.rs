@@ -1,5 +1,6 @@
 //! [`RepackedDecoder`] against [`DecoderCore`], byte for byte, and its errors.
 
+use std::format;
 use std::vec;
 use std::vec::Vec;
 
@@ -117,7 +118,7 @@ fn repacked_refuses_short_buffers_and_wide_layers() {
     );
     // 20 -> 256 -> 256 -> 784: pairs times rows padded to 32, two i16 each.
     assert_eq!(w, 2 * (10 * 256 + 128 * 256 + 128 * 800));
-    assert_eq!(b, 3 * (256 + 256 + 784));
+    assert_eq!(b, 4 * 32 * (8 + 8 + 25)); // four per row, rows padded to 32
     let (mut weights, mut params) = (vec![0i16; w - 1], vec![0i32; b]);
     assert!(matches!(
         RepackedDecoder::new(core.clone(), &mut weights, &mut params),
@@ -160,4 +161,40 @@ fn pixel_table_matches_the_search() {
         let at = v.clamp(low, high).wrapping_sub(low) as usize;
         assert_eq!(table[at], sigmoid_pixel(thresholds, v), "value {v}");
     }
+}
+
+/// `lit_from` is the first sum whose requantized value reaches `k` (so every sum below it
+/// is dark), for multipliers and shifts across their range, `k` anywhere, and the ends:
+/// no `k` or a negative multiplier lights every row, an unreachable `k` only `i32::MAX`.
+#[test]
+fn lit_from_is_the_first_lit_sum() {
+    let mut rng = crate::Rng::new(7);
+    let mut cases = vec![(0, 0, 1), (1 << 30, 31, 1), (i32::MAX, 0, 1), (1, 63, 1)];
+    for _ in 0..2000 {
+        let multiplier = (rng.next_u32() >> (rng.next_u32() % 32)) as i32;
+        let shift = (rng.next_u32() % 64) as u8;
+        let k = rng.next_u32() as i32 >> (rng.next_u32() % 32);
+        cases.push((multiplier, shift, k));
+    }
+    for (multiplier, shift, k) in cases {
+        let from = lit_from(multiplier, shift, Some(k));
+        let value = |sum: i32| requantize(sum, multiplier, shift);
+        let case = format!("multiplier {multiplier}, shift {shift}, k {k}: lit from {from}");
+        if multiplier < 0 {
+            assert_eq!(from, i32::MIN, "{case}");
+            continue;
+        }
+        if from > i32::MIN {
+            assert!(value(from - 1) < k, "{case}: the sum below is lit");
+        }
+        if from < i32::MAX {
+            assert!(value(from) >= k, "{case}: not lit");
+        }
+    }
+    assert_eq!(lit_from(5, 3, None), i32::MIN);
+    assert_eq!(lit_from(-5, 3, Some(1)), i32::MIN);
+    assert_eq!(lit_from(0, 0, Some(1)), i32::MAX);
+    assert_eq!(lit_from(1, 0, Some(1)), 1);
+    assert_eq!(lit_from(1, 1, Some(1)), 1); // 1 / 2 rounds half away from zero: 1
+    assert_eq!(lit_from(1, 2, Some(1)), 2);
 }
