@@ -1,4 +1,5 @@
-// Node test of the wasm module alone: golden CRCs, a corrupt blob's error text, timing.
+// Node test of the wasm modules alone: golden CRCs, a corrupt blob's error text, the
+// same images from every module as from the first, timing.
 // Usage: node test/node.mjs [module.wasm ...]   (default: dist/vae.wasm)
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -14,8 +15,22 @@ if (golden.length < 8) throw new Error('golden.txt: expected 8 seeds');
 let failed = 0;
 const fail = (msg) => { console.error('FAIL', msg); failed++; };
 const modules = process.argv.slice(2);
+// Images of 300 latents (temperatures up to 4: latent codes at their ends) from the first
+// module; every other module must give the same bytes.
+const cond = readFileSync(here('../../models/decoder-cond.bin'));
+let first = null;
 for (const path of modules.length ? modules : [here('../dist/vae.wasm')]) {
   const vae = await Vae.create(readFileSync(path));
+  const images = [];
+  for (const b of [blob, cond]) {
+    vae.load(b);
+    for (let s = 0; s < 150; s++) {
+      images.push(vae.decode(vae.prior(1000 + s, 1 + (s % 7) * 0.5), vae.classes ? s % vae.classes : null));
+    }
+  }
+  if (first === null) first = images;
+  const differ = images.filter((img, i) => img.some((v, k) => v !== first[i][k])).length;
+  if (differ) fail(`${path}: ${differ} of ${images.length} images differ from ${modules[0]}'s`);
   vae.load(blob);
   const temperature = vae.defaultTemperature(false);
   for (const [seed, want] of golden) {
