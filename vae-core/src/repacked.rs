@@ -14,7 +14,7 @@
 //! multipliers the exporter writes), so each row has a *lit-from* sum, found once at
 //! repacking, below which its output is that dark value: a pass compares its 32 sums with
 //! them at once and requantizes only the lit rows (about half the hidden rows and a
-//! fifth of the pixels on the default blob). A row with a negative multiplier, or a last
+//! third of the pixels on the default blob). A row with a negative multiplier, or a last
 //! layer whose thresholds have no range, is always requantized.
 //!
 //! It costs twice the blob's weights in RAM ([`weights_len`](RepackedDecoder::weights_len)
