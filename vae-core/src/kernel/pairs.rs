@@ -53,7 +53,6 @@ pub(crate) fn list_pairs(x: &[i8], list: &mut [Listed]) -> usize {
 /// The pass's rows over the listed pairs, plus `bias` (wrapping), into `acc`; returns the
 /// mask of lit rows (bit `r`: `acc[r] >= lit_from[r]`). `weights` holds the pass's pairs
 /// ([`PAIR_WEIGHTS`] each).
-#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 pub(crate) fn pass(
     weights: &[i16],
     list: &[Listed],
@@ -61,37 +60,30 @@ pub(crate) fn pass(
     lit_from: &[i32; PASS_ROWS],
     acc: &mut [i32; PASS_ROWS],
 ) -> u32 {
-    *acc = *bias;
-    let (pairs, _) = weights.as_chunks::<PAIR_WEIGHTS>();
-    for listed in list {
-        let Some(w) = pairs.get(usize::from(listed.pair)) else {
-            continue;
-        };
-        let (a, b) = (listed.both & 0xFFFF, listed.both >> 16);
-        let (rows, _) = w.as_chunks::<2>();
-        for (acc, &[w0, w1]) in acc.iter_mut().zip(rows) {
-            *acc = acc.wrapping_add(i32::from(w0) * a + i32::from(w1) * b);
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        simd::pass(weights, list, bias, lit_from, acc)
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        *acc = *bias;
+        let (pairs, _) = weights.as_chunks::<PAIR_WEIGHTS>();
+        for listed in list {
+            let Some(w) = pairs.get(usize::from(listed.pair)) else {
+                continue;
+            };
+            let (a, b) = (listed.both & 0xFFFF, listed.both >> 16);
+            let (rows, _) = w.as_chunks::<2>();
+            for (acc, &[w0, w1]) in acc.iter_mut().zip(rows) {
+                *acc = acc.wrapping_add(i32::from(w0) * a + i32::from(w1) * b);
+            }
         }
+        let mut lit = 0;
+        for (r, (&a, &from)) in acc.iter().zip(lit_from).enumerate() {
+            lit |= u32::from(a >= from) << r;
+        }
+        lit
     }
-    let mut lit = 0;
-    for (r, (&a, &from)) in acc.iter().zip(lit_from).enumerate() {
-        lit |= u32::from(a >= from) << r;
-    }
-    lit
-}
-
-/// The pass's rows over the listed pairs, plus `bias` (wrapping), into `acc`; returns the
-/// mask of lit rows (bit `r`: `acc[r] >= lit_from[r]`). `weights` holds the pass's pairs
-/// ([`PAIR_WEIGHTS`] each).
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub(crate) fn pass(
-    weights: &[i16],
-    list: &[Listed],
-    bias: &[i32; PASS_ROWS],
-    lit_from: &[i32; PASS_ROWS],
-    acc: &mut [i32; PASS_ROWS],
-) -> u32 {
-    simd::pass(weights, list, bias, lit_from, acc)
 }
 
 /// The wasm32 simd128 pass (the module's `unsafe` operations are 16-byte loads and stores
