@@ -30,7 +30,7 @@
 use crate::bytes::le_i32_at;
 use crate::format::MAX_LAYERS;
 use crate::kernel::pairs::{Listed, PAIR_WEIGHTS, PASS_ROWS, list_pairs, pass};
-use crate::kernel::{fill_pixel_table, pixel_range, relu_q, requantize, sigmoid_pixel};
+use crate::kernel::{fill_pixel_table, pixel_range, requantize, sigmoid_pixel};
 use crate::{DecoderCore, Error, IMAGE_PIXELS};
 
 /// The widest layer input a [`RepackedDecoder`] takes.
@@ -80,6 +80,22 @@ const LIT_FROM: usize = 1;
 const MULTIPLIER: usize = 2;
 /// and its shift.
 const SHIFT: usize = 3;
+
+/// [`requantize`]`(acc, multiplier, shift)` clamped to `low..=high` (within `i32`), for
+/// what a parsed blob holds: `multiplier > 0` and `shift <= 63`
+/// ([`MAX_SHIFT`](crate::format::MAX_SHIFT)).
+///
+/// Without branches: `((2p - (p < 0)) >> shift + 1) >> 1` is the scalar formula for
+/// `shift >= 1` (`2p - 1` is odd, so it floors like `2p - 2`) and `p` for `shift == 0`;
+/// `2p` fits in `i64` because `|p| < 2^62` for a positive multiplier. Clamping the
+/// unsaturated value to a range inside `i32` is clamping the saturated one.
+#[inline(always)]
+fn requantize_clamped(acc: i32, multiplier: i32, shift: i32, low: i32, high: i32) -> i32 {
+    let product = i64::from(acc) * i64::from(multiplier);
+    let doubled = (product << 1) - i64::from(product < 0);
+    let scaled = ((doubled >> (shift & 63)) + 1) >> 1;
+    scaled.clamp(i64::from(low), i64::from(high)) as i32
+}
 
 /// The smallest `i32` sum whose requantized value is at least `k`: below it, a row's
 /// output is its dark value. `i32::MIN` (every row lit) without a `k` or for a negative
@@ -280,11 +296,20 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
             };
             let y = dst.get_mut(..layer.rows).ok_or(inconsistent)?;
             y.fill(zero_point); // the dark rows' value; `layer` writes the lit ones
-            self.layer(layer, x, class_bias, &mut list, |row, value| {
-                if let Some(slot) = y.get_mut(row) {
-                    *slot = relu_q(value, zero_point);
-                }
-            })?;
+            // `relu_q`: the value clamped to `0..=127 - zp`, plus `zp`.
+            let ceiling = 127 - i32::from(zero_point);
+            self.layer(
+                layer,
+                x,
+                class_bias,
+                &mut list,
+                (0, ceiling),
+                |row, value| {
+                    if let Some(slot) = y.get_mut(row) {
+                        *slot = (value + i32::from(zero_point)) as i8;
+                    }
+                },
+            )?;
             class_bias = &[];
             width = Some(layer.rows);
             core::mem::swap(&mut src, &mut dst);
@@ -297,28 +322,35 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
         let thresholds = model.pixel_thresholds;
         out.fill(0); // the dark rows' pixel; `layer` writes the lit ones
         match self.pixels {
-            Some((low, high, table)) => self.layer(layer, x, class_bias, &mut list, |row, v| {
-                let at = v.max(low).min(high).wrapping_sub(low) as u32 as usize;
-                if let (Some(slot), Some(&pixel)) = (out.get_mut(row), table.get(at)) {
-                    *slot = pixel;
-                }
-            }),
-            None => self.layer(layer, x, class_bias, &mut list, |row, value| {
-                if let Some(slot) = out.get_mut(row) {
-                    *slot = sigmoid_pixel(thresholds, value);
-                }
-            }),
+            Some((low, high, table)) => {
+                self.layer(layer, x, class_bias, &mut list, (low, high), |row, v| {
+                    let at = v.wrapping_sub(low) as u32 as usize;
+                    if let (Some(slot), Some(&pixel)) = (out.get_mut(row), table.get(at)) {
+                        *slot = pixel;
+                    }
+                })
+            }
+            None => {
+                let whole = (i32::MIN, i32::MAX);
+                self.layer(layer, x, class_bias, &mut list, whole, |row, value| {
+                    if let Some(slot) = out.get_mut(row) {
+                        *slot = sigmoid_pixel(thresholds, value);
+                    }
+                })
+            }
         }
     }
 
     /// `f(row, value)` for every lit row of one layer: its requantized value for input
-    /// `x` (the other rows' outputs are their dark value, which the caller writes).
+    /// `x`, clamped to `range` (the other rows' outputs are their dark value, which the
+    /// caller writes).
     fn layer(
         &self,
         layer: &Layer,
         x: &[i8],
         class_bias: &[u8],
         list: &mut [Listed],
+        (low, high): (i32, i32),
         mut f: impl FnMut(usize, i32),
     ) -> Result<(), Error> {
         let inconsistent = Error::Malformed {
@@ -355,7 +387,8 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
             while lit != 0 {
                 let r = lit.trailing_zeros() as usize % PASS_ROWS;
                 lit &= lit - 1;
-                f(first + r, requantize(acc[r], multiplier[r], shift[r] as u8));
+                let value = requantize_clamped(acc[r], multiplier[r], shift[r], low, high);
+                f(first + r, value);
             }
         }
         Ok(())

@@ -198,3 +198,50 @@ fn lit_from_is_the_first_lit_sum() {
     assert_eq!(lit_from(1, 1, Some(1)), 1); // 1 / 2 rounds half away from zero: 1
     assert_eq!(lit_from(1, 2, Some(1)), 2);
 }
+
+/// `requantize_clamped` against `requantize` then a clamp: every shift, the extreme sums
+/// and multipliers, random values of every size, and ranges inside and at the ends of
+/// `i32` (the ReLU's, a pixel table's, the whole range).
+#[test]
+fn requantize_clamped_is_requantize_then_clamp() {
+    let mut rng = crate::Rng::new(11);
+    let wide = |rng: &mut crate::Rng| rng.next_u32() as i32 >> (rng.next_u32() % 32);
+    let sums = [
+        i32::MIN,
+        i32::MIN + 1,
+        -2,
+        -1,
+        0,
+        1,
+        2,
+        i32::MAX - 1,
+        i32::MAX,
+    ];
+    let multipliers = [1, 2, 1 << 30, i32::MAX - 1, i32::MAX];
+    let ranges = [
+        (0, 255),
+        (0, 127),
+        (-300, 51_300),
+        (i32::MIN, i32::MAX),
+        (5, 5),
+    ];
+    let mut checked = 0;
+    for shift in 0..=63u8 {
+        let random = (0..200).map(|_| (wide(&mut rng), wide(&mut rng).max(1)));
+        let edges = sums
+            .iter()
+            .flat_map(|&s| multipliers.iter().map(move |&m| (s, m)));
+        for (acc, multiplier) in edges.chain(random).collect::<Vec<_>>() {
+            for (low, high) in ranges {
+                let want = requantize(acc, multiplier, shift).clamp(low, high);
+                let got = requantize_clamped(acc, multiplier, i32::from(shift), low, high);
+                assert_eq!(
+                    got, want,
+                    "acc {acc}, multiplier {multiplier}, shift {shift}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 60_000, "{checked}");
+}
