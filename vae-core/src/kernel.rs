@@ -409,4 +409,4 @@ pub(crate) mod wasm;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -6,6 +6,20 @@ use crate::Rng;
 use crate::format::NUM_THRESHOLDS;
 use std::vec::Vec;
 
+/// The `i32` values at the ends of the range and around zero, which rounding and
+/// saturation get wrong first.
+pub(crate) const I32_EDGES: [i32; 9] = [
+    i32::MIN,
+    i32::MIN + 1,
+    -2,
+    -1,
+    0,
+    1,
+    2,
+    i32::MAX - 1,
+    i32::MAX,
+];
+
 fn random_bytes(rng: &mut Rng, n: usize) -> Vec<u8> {
     (0..n).map(|_| rng.next_u32() as u8).collect()
 }
@@ -164,19 +178,8 @@ fn requantize_equals_rounding_shift_right() {
         v.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
     };
     let mut rng = Rng::new(5);
-    let edges = [
-        i32::MIN,
-        i32::MIN + 1,
-        -2,
-        -1,
-        0,
-        1,
-        2,
-        i32::MAX - 1,
-        i32::MAX,
-    ];
-    for &acc in &edges {
-        for &m in &edges {
+    for &acc in &I32_EDGES {
+        for &m in &I32_EDGES {
             for n in 0..=70u8 {
                 assert_eq!(requantize(acc, m, n), reference(acc, m, n), "{acc} {m} {n}");
             }

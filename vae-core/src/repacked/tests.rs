@@ -6,6 +6,7 @@ use std::vec::Vec;
 
 use super::*;
 use crate::Request;
+use crate::kernel::tests::I32_EDGES;
 use crate::testing::QuantizedMlp;
 
 /// Buffers of exactly the sizes a blob's repacked decoder asks for.
@@ -206,17 +207,6 @@ fn lit_from_is_the_first_lit_sum() {
 fn requantize_clamped_is_requantize_then_clamp() {
     let mut rng = crate::Rng::new(11);
     let wide = |rng: &mut crate::Rng| rng.next_u32() as i32 >> (rng.next_u32() % 32);
-    let sums = [
-        i32::MIN,
-        i32::MIN + 1,
-        -2,
-        -1,
-        0,
-        1,
-        2,
-        i32::MAX - 1,
-        i32::MAX,
-    ];
     let multipliers = [1, 2, 1 << 30, i32::MAX - 1, i32::MAX];
     let ranges = [
         (0, 255),
@@ -228,7 +218,7 @@ fn requantize_clamped_is_requantize_then_clamp() {
     let mut checked = 0;
     for shift in 0..=63u8 {
         let random = (0..200).map(|_| (wide(&mut rng), wide(&mut rng).max(1)));
-        let edges = sums
+        let edges = I32_EDGES
             .iter()
             .flat_map(|&s| multipliers.iter().map(move |&m| (s, m)));
         for (acc, multiplier) in edges.chain(random).collect::<Vec<_>>() {
