@@ -137,7 +137,7 @@ fn check_shapes<const L: usize, const H: usize>(
     for engine in &engines {
         assert_eq!(Shape::read(blob).ok(), Some(engine.shape()), "Shape::read");
     }
-    // The repacked decoder (pairs of inputs, lit rows), with the pixel table and without.
+    // The repacked decoder (columns paired per decode, lit rows), with the pixel table and without.
     let core = decoder.core();
     let mut weights = vec![0i16; RepackedDecoder::weights_len(core)];
     let mut params = vec![0i32; RepackedDecoder::params_len(core)];

@@ -41,7 +41,7 @@
 //! | [`request`] | [`Request`]: seed, digit, temperature |
 //! | [`decoder`] | [`Decoder`] (shapes as const generics) over [`DecoderCore`] (slices, the decode itself) |
 //! | `kernel` (private) | integer arithmetic: `i8 x i8 -> i32` dense (int4 weights unpacked to `i8`, portable kernel on every target), requantize, ReLU, pixel thresholds; per-target variants |
-//! | [`repacked`] | [`repacked::RepackedDecoder`]: the weights repacked once into caller buffers as pairs of inputs, zero pairs skipped (the browser page; no alloc, twice the RAM) |
+//! | [`repacked`] | [`repacked::RepackedDecoder`]: the weights repacked once into caller buffers as columns, zero inputs skipped, the others paired per decode (the browser page; no alloc, twice the RAM) |
 //! | [`rng`] | [`Rng`]: SplitMix64 + polar-method Gaussians, identical on every target |
 //! | [`error`] | [`Error`]: one enum, messages that say what to do |
 //! | `quantize`, `host` | host-side (feature `quantize`): float decoder to blob; any blob's decoder with heap buffers |

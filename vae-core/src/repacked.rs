@@ -1,12 +1,15 @@
 //! A decoder whose weights are repacked once, into buffers the caller provides, as `i16`
-//! pairs of inputs, so that each decode skips the pairs of inputs that are both zero.
+//! columns, so that each decode reads only the weights of the inputs that are not zero.
 //!
 //! A hidden layer's input is a ReLU output, and about half of it is exactly zero; the
 //! blob stores weights row by row, so [`DecoderCore`] reads every weight of every row.
-//! [`RepackedDecoder`] stores each layer pass by pass (32 rows), pair of inputs by pair,
-//! each row's two weights side by side as `i16`, and reads only the pairs with an input
-//! that is not zero (about three quarters of them on the default blob). Each multiply
-//! takes two weights, exact in `i32` (wasm32 simd128's `i32x4.dot_i16x8_s`).
+//! [`RepackedDecoder`] stores each layer pass by pass (32 rows), input by input: one
+//! column of the 32 rows' weights as `i16`, then a column of zeros. Each decode lists the
+//! inputs that are not zero and pairs them in order (an odd one out with the zero
+//! column); a pass interleaves each pair's two columns so that each multiply takes a
+//! row's two weights, exact in `i32` (wasm32 simd128's `i32x4.dot_i16x8_s`). Pairs formed
+//! per decode read a third fewer weights than fixed pairs of neighbouring inputs, of which
+//! three quarters have an input that is not zero on the default blob.
 //!
 //! Most rows need no requantization either: a hidden row whose requantized value would be
 //! 0 or less is the ReLU's zero, a last-layer row below the first pixel threshold is a
@@ -18,7 +21,7 @@
 //! layer whose thresholds have no range, is always requantized.
 //!
 //! It costs twice the blob's weights in RAM ([`weights_len`](RepackedDecoder::weights_len)
-//! `i16`, rows padded to 32), four `i32` parameters per row (padded likewise), and
+//! `i16`, rows padded to 32, one zero column per pass), four `i32` parameters per row (padded likewise), and
 //! optionally a table of every logit's pixel
 //! ([`with_pixel_table`](RepackedDecoder::with_pixel_table), 52 KB for the default blob)
 //! instead of the 8-step threshold search: for hosts and the browser page, not for
@@ -29,7 +32,7 @@
 
 use crate::bytes::le_i32_at;
 use crate::format::MAX_LAYERS;
-use crate::kernel::pairs::{Listed, PAIR_WEIGHTS, PASS_ROWS, list_pairs, pass};
+use crate::kernel::pairs::{PASS_ROWS, Pair, list_pairs, pass};
 use crate::kernel::{fill_pixel_table, pixel_range, requantize, sigmoid_pixel};
 use crate::{DecoderCore, Error, IMAGE_PIXELS};
 
@@ -41,8 +44,8 @@ pub const MAX_INPUTS: usize = 1024;
 struct Layer {
     inputs: usize,
     rows: usize,
-    /// Pairs of inputs, `inputs / 2` rounded up.
-    pairs: usize,
+    /// Columns of a pass: one per input, then the zero column.
+    columns: usize,
     /// Passes of [`PASS_ROWS`] rows, `rows / 32` rounded up.
     passes: usize,
     /// Its first weight, and its first pass's parameters (counted in passes).
@@ -53,11 +56,11 @@ struct Layer {
 impl Layer {
     /// `i16` weights the layer takes.
     const fn weights_len(&self) -> usize {
-        self.passes * self.pairs * PAIR_WEIGHTS
+        self.passes * self.columns * PASS_ROWS
     }
 }
 
-/// A [`DecoderCore`] with its weights repacked in pairs of inputs (see the module docs).
+/// A [`DecoderCore`] with its weights repacked in columns (see the module docs).
 pub struct RepackedDecoder<'a, 'w> {
     core: DecoderCore<'a>,
     layers: [Layer; MAX_LAYERS],
@@ -135,7 +138,7 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
             *slot = Layer {
                 inputs,
                 rows,
-                pairs: inputs.div_ceil(2),
+                columns: inputs + 1,
                 passes: rows.div_ceil(PASS_ROWS),
                 weights_at: weights,
                 params_at: params,
@@ -198,7 +201,7 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
         // thresholds decide pixels by it alone (sorted, full).
         let first_threshold = pixel_range(model.pixel_thresholds).map(|(low, _)| low + 1);
         for (k, (layer, dense)) in layers.iter().zip(model.layers.iter()).enumerate() {
-            let pass_len = layer.pairs * PAIR_WEIGHTS;
+            let pass_len = layer.columns * PASS_ROWS;
             let lit_value = if k + 1 == model.layers.len() {
                 first_threshold
             } else {
@@ -208,7 +211,7 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
                 let pass = layer.weights_at + row / PASS_ROWS * pass_len;
                 let mut sum = 0i32;
                 for (i, code) in dense.codes(w_row).enumerate() {
-                    let at = pass + i / 2 * PAIR_WEIGHTS + 2 * (row % PASS_ROWS) + i % 2;
+                    let at = pass + i * PASS_ROWS + row % PASS_ROWS;
                     if let Some(slot) = weights.get_mut(at) {
                         *slot = i16::from(code);
                     }
@@ -283,7 +286,7 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
             what: "layer shapes inconsistent with the repacked weights",
         };
         let (_, hidden) = model.layers.split_last().ok_or(inconsistent)?;
-        let mut list = [Listed::default(); MAX_INPUTS / 2];
+        let mut list = [Pair::default(); MAX_INPUTS / 2];
         let mut width = None; // None: the input is z_q
         for (k, layer) in self.layers.iter().take(hidden.len()).enumerate() {
             let zero_point = model
@@ -349,7 +352,7 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
         layer: &Layer,
         x: &[i8],
         class_bias: &[u8],
-        list: &mut [Listed],
+        list: &mut [Pair],
         (low, high): (i32, i32),
         mut f: impl FnMut(usize, i32),
     ) -> Result<(), Error> {
@@ -359,9 +362,8 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
         if x.len() != layer.inputs {
             return Err(inconsistent);
         }
-        let listed = list_pairs(x, list);
-        let list = list.get(..listed).unwrap_or_default();
-        let pass_len = layer.pairs * PAIR_WEIGHTS;
+        let listed = list_pairs(x, layer.inputs as u16, list);
+        let pass_len = layer.columns * PASS_ROWS;
         let (class, _) = class_bias.as_chunks::<4>();
         let mut acc = [0i32; PASS_ROWS];
         for p in 0..layer.passes {
@@ -383,7 +385,7 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
             };
             let at = layer.weights_at + p * pass_len;
             let weights = self.weights.get(at..at + pass_len).unwrap_or_default();
-            let mut lit = pass(weights, list, bias, lit_from, &mut acc);
+            let mut lit = pass(weights, listed, bias, lit_from, &mut acc).ok_or(inconsistent)?;
             while lit != 0 {
                 let r = lit.trailing_zeros() as usize % PASS_ROWS;
                 lit &= lit - 1;

@@ -14,7 +14,7 @@
 //! 2. `load(len)` parses it with [`DecoderCore::from_bytes`]; `0` on success, else `-1`
 //!    and the error's text (what its `Display` prints) at `error_ptr()` / `error_len()`.
 //!    The model is then repacked into static buffers ([`RepackedDecoder`]: weights in
-//!    pairs of inputs, pairs of zero inputs skipped, pixels from a table), which decodes
+//!    columns, zero inputs skipped, pixels from a table), which decodes
 //!    the same bytes as `DecoderCore` in about half the time and keeps the module
 //!    smaller (the blob-order kernels are not linked); a model too large for the
 //!    buffers is refused with a message that says so.
@@ -45,7 +45,7 @@ const MAX_LATENT: usize = 256;
 /// widest layer input.
 const MAX_SCRATCH: usize = 2 * vae_core::repacked::MAX_INPUTS;
 
-/// `i16` weights of the repacked copy (2 MB; the default blob takes 551 KB).
+/// `i16` weights of the repacked copy (2 MB; the default blob takes 554 KB).
 const MAX_WEIGHTS: usize = 1 << 20;
 /// `i32` row parameters of the repacked copy (four per row, rows padded to 32 per
 /// layer: 16,384 rows; the default blob takes 5,248 values).
@@ -63,7 +63,7 @@ static mut BLOB: [u8; MAX_BLOB] = [0; MAX_BLOB];
 static mut WEIGHTS: CacheLines<[i16; MAX_WEIGHTS]> = CacheLines([0; MAX_WEIGHTS]);
 static mut PARAMS: [i32; MAX_PARAMS] = [0; MAX_PARAMS];
 static mut PIXEL_TABLE: [u8; MAX_PIXEL_TABLE] = [0; MAX_PIXEL_TABLE];
-/// The loaded model, repacked in pairs of inputs (`vae_core::repacked`: zero inputs
+/// The loaded model, repacked in columns (`vae_core::repacked`: zero inputs
 /// skipped, pixels from a table): what the page decodes with.
 static mut MODEL: Option<RepackedDecoder<'static, 'static>> = None;
 static mut LATENT: [f32; MAX_LATENT] = [0.0; MAX_LATENT];

@@ -118,7 +118,7 @@ fn repacked_refuses_short_buffers_and_wide_layers() {
         RepackedDecoder::params_len(&core),
     );
     // 20 -> 256 -> 256 -> 784: pairs times rows padded to 32, two i16 each.
-    assert_eq!(w, 2 * (10 * 256 + 128 * 256 + 128 * 800));
+    assert_eq!(w, 21 * 256 + 257 * 256 + 257 * 800);
     assert_eq!(b, 4 * 32 * (8 + 8 + 25)); // four per row, rows padded to 32
     let (mut weights, mut params) = (vec![0i16; w - 1], vec![0i32; b]);
     assert!(matches!(
@@ -234,4 +234,94 @@ fn requantize_clamped_is_requantize_then_clamp() {
         }
     }
     assert!(checked > 60_000, "{checked}");
+}
+
+/// `list_pairs`: the inputs that are not zero, in order, paired, an odd one out with the
+/// zero column; and `pass` against the sums written out, refusing weights that hold
+/// fewer columns than the list reads.
+#[test]
+fn listed_pairs_and_pass_match_the_sums_written_out() {
+    use crate::kernel::pairs::{PASS_ROWS, Pair, list_pairs, pass};
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for case in 0..400usize {
+        let n = case % 41;
+        // Densities from all-zero (-128 everywhere) to none zero.
+        let zeros = case % 5;
+        let x: Vec<i8> = (0..n)
+            .map(|_| {
+                let r = next();
+                if (r % 4) < zeros as u64 {
+                    -128
+                } else {
+                    (r >> 8) as i8
+                }
+            })
+            .collect();
+        let mut list = vec![[0u16; 4]; n.div_ceil(2)];
+        // Stale entries from an earlier decode must not show through.
+        list.iter_mut().for_each(|p| *p = [999, 999, 7, 7]);
+        let zero_column = n as u16;
+        list_pairs(&x, zero_column, &mut list);
+        let mut want: Vec<(u16, u16)> = x
+            .iter()
+            .enumerate()
+            .filter(|&(_, &v)| v != -128)
+            .map(|(i, &v)| (i as u16, u16::from(v as u8 ^ 0x80)))
+            .collect();
+        if want.len() % 2 == 1 {
+            want.push((zero_column, 0));
+        }
+        let got: Vec<(u16, u16)> = listed_entries(&list, want.len() / 2);
+        assert_eq!(got, want, "case {case}: {x:?}");
+
+        // Weights of n + 1 columns (the last all zero), random otherwise.
+        let mut weights = vec![0i16; (n + 1) * PASS_ROWS];
+        weights[..n * PASS_ROWS]
+            .iter_mut()
+            .for_each(|w| *w = (next() % 255) as i16 - 127);
+        let bias: [i32; PASS_ROWS] = core::array::from_fn(|_| next() as i32);
+        let lit_from: [i32; PASS_ROWS] = core::array::from_fn(|r| match r % 3 {
+            0 => i32::MIN,
+            1 => i32::MAX,
+            _ => (next() % 4000) as i32 - 2000,
+        });
+        let mut sums = bias;
+        for (i, &v) in x.iter().enumerate() {
+            let u = i32::from(v as u8 ^ 0x80);
+            for (r, s) in sums.iter_mut().enumerate() {
+                *s = s.wrapping_add(i32::from(weights[i * PASS_ROWS + r]) * u);
+            }
+        }
+        let want_lit = sums
+            .iter()
+            .zip(&lit_from)
+            .enumerate()
+            .fold(0u32, |m, (r, (s, f))| m | u32::from(s >= f) << r);
+        let mut acc = [0i32; PASS_ROWS];
+        let listed = list_pairs(&x, zero_column, &mut list);
+        assert_eq!(
+            pass(&weights, listed, &bias, &lit_from, &mut acc),
+            Some(want_lit),
+            "case {case}"
+        );
+        assert_eq!(acc, sums, "case {case}");
+        // One column short: refused, whatever the list holds.
+        let listed = list_pairs(&x, zero_column, &mut list);
+        let short = &weights[..n * PASS_ROWS];
+        assert_eq!(pass(short, listed, &bias, &lit_from, &mut acc), None);
+    }
+
+    /// The first `count` pairs' entries, in order.
+    fn listed_entries(list: &[Pair], count: usize) -> Vec<(u16, u16)> {
+        list[..count]
+            .iter()
+            .flat_map(|&[a, b, ua, ub]| [(a, ua), (b, ub)])
+            .collect()
+    }
 }
