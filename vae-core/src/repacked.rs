@@ -21,8 +21,8 @@
 //! layer whose thresholds have no range, is always requantized.
 //!
 //! It costs twice the blob's weights in RAM ([`weights_len`](RepackedDecoder::weights_len)
-//! `i16`, rows padded to 32, one zero column per pass), four `i32` parameters per row (padded likewise), and
-//! optionally a table of every logit's pixel
+//! `i16`, rows padded to 32, one zero column per pass), four `i32` parameters per row
+//! (padded likewise), and optionally a table of every logit's pixel
 //! ([`with_pixel_table`](RepackedDecoder::with_pixel_table), 52 KB for the default blob)
 //! instead of the 8-step threshold search: for hosts and the browser page, not for
 //! microcontrollers.
@@ -32,7 +32,7 @@
 
 use crate::bytes::le_i32_at;
 use crate::format::MAX_LAYERS;
-use crate::kernel::pairs::{PASS_ROWS, Pair, list_pairs, pass};
+use crate::kernel::pairs::{PASS_ROWS, Pair, list_pairs, pass, pass_len};
 use crate::kernel::{fill_pixel_table, pixel_range, requantize, sigmoid_pixel};
 use crate::{DecoderCore, Error, IMAGE_PIXELS};
 
@@ -44,8 +44,6 @@ pub const MAX_INPUTS: usize = 1024;
 struct Layer {
     inputs: usize,
     rows: usize,
-    /// Columns of a pass: one per input, then the zero column.
-    columns: usize,
     /// Passes of [`PASS_ROWS`] rows, `rows / 32` rounded up.
     passes: usize,
     /// Its first weight, and its first pass's parameters (counted in passes).
@@ -56,7 +54,7 @@ struct Layer {
 impl Layer {
     /// `i16` weights the layer takes.
     const fn weights_len(&self) -> usize {
-        self.passes * self.columns * PASS_ROWS
+        self.passes * pass_len(self.inputs)
     }
 }
 
@@ -138,7 +136,6 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
             *slot = Layer {
                 inputs,
                 rows,
-                columns: inputs + 1,
                 passes: rows.div_ceil(PASS_ROWS),
                 weights_at: weights,
                 params_at: params,
@@ -201,7 +198,7 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
         // thresholds decide pixels by it alone (sorted, full).
         let first_threshold = pixel_range(model.pixel_thresholds).map(|(low, _)| low + 1);
         for (k, (layer, dense)) in layers.iter().zip(model.layers.iter()).enumerate() {
-            let pass_len = layer.columns * PASS_ROWS;
+            let pass_len = pass_len(layer.inputs);
             let lit_value = if k + 1 == model.layers.len() {
                 first_threshold
             } else {
@@ -362,8 +359,8 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
         if x.len() != layer.inputs {
             return Err(inconsistent);
         }
-        let listed = list_pairs(x, layer.inputs as u16, list);
-        let pass_len = layer.columns * PASS_ROWS;
+        let listed = list_pairs(x, list);
+        let pass_len = pass_len(layer.inputs);
         let (class, _) = class_bias.as_chunks::<4>();
         let mut acc = [0i32; PASS_ROWS];
         for p in 0..layer.passes {

@@ -22,6 +22,12 @@
 /// Rows per pass.
 pub(crate) const PASS_ROWS: usize = 32;
 
+/// `i16` weights of one pass over `inputs` inputs: their columns, then the zero column
+/// (index `inputs`, all zero).
+pub(crate) const fn pass_len(inputs: usize) -> usize {
+    (inputs + 1) * PASS_ROWS
+}
+
 /// A listed pair: its two columns, then their two inputs `u` (adjacent, so that the
 /// simd128 pass splats them as one `i32`).
 pub(crate) type Pair = [u16; 4];
@@ -36,9 +42,9 @@ pub(crate) struct Listed<'l> {
 }
 
 /// The inputs of `x` whose `u = x + 128` is not zero, paired in order into `list`, an odd
-/// one out with column `zero_column` (and `u = 0`). `list` must hold `x.len() / 2`
-/// rounded up pairs (otherwise the rest is dropped).
-pub(crate) fn list_pairs<'l>(x: &[i8], zero_column: u16, list: &'l mut [Pair]) -> Listed<'l> {
+/// one out with the zero column (and `u = 0`). `list` must hold `x.len() / 2` rounded up
+/// pairs (otherwise the rest is dropped).
+pub(crate) fn list_pairs<'l>(x: &[i8], list: &'l mut [Pair]) -> Listed<'l> {
     let flat = list.as_flattened_mut();
     // The `n`-th listed input's column is at `2n - n % 2` in `flat`, its `u` two later.
     let at = |n: usize| n + (n & !1);
@@ -55,15 +61,14 @@ pub(crate) fn list_pairs<'l>(x: &[i8], zero_column: u16, list: &'l mut [Pair]) -
     if listed % 2 == 1
         && let Some([c, _, s]) = flat.get_mut(at(listed)..).and_then(|f| f.first_chunk_mut())
     {
-        *c = zero_column;
+        *c = x.len() as u16;
         *s = 0;
     }
     let count = listed.div_ceil(2).min(list.len());
     Listed {
-        // Each of these pairs was written above, with columns `i < x.len()` (as `u16`)
-        // or `zero_column`.
+        // Each of these pairs was written above, with columns up to `x.len()` (as `u16`).
         pairs: list.get(..count).unwrap_or_default(),
-        columns: x.len().max(usize::from(zero_column) + 1),
+        columns: x.len() + 1,
     }
 }
 

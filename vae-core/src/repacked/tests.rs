@@ -266,8 +266,8 @@ fn listed_pairs_and_pass_match_the_sums_written_out() {
         let mut list = vec![[0u16; 4]; n.div_ceil(2)];
         // Stale entries from an earlier decode must not show through.
         list.iter_mut().for_each(|p| *p = [999, 999, 7, 7]);
-        let zero_column = n as u16;
-        list_pairs(&x, zero_column, &mut list);
+        let zero_column = n as u16; // the column after the inputs
+        list_pairs(&x, &mut list);
         let mut want: Vec<(u16, u16)> = x
             .iter()
             .enumerate()
@@ -304,7 +304,7 @@ fn listed_pairs_and_pass_match_the_sums_written_out() {
             .enumerate()
             .fold(0u32, |m, (r, (s, f))| m | u32::from(s >= f) << r);
         let mut acc = [0i32; PASS_ROWS];
-        let listed = list_pairs(&x, zero_column, &mut list);
+        let listed = list_pairs(&x, &mut list);
         assert_eq!(
             pass(&weights, listed, &bias, &lit_from, &mut acc),
             Some(want_lit),
@@ -312,7 +312,7 @@ fn listed_pairs_and_pass_match_the_sums_written_out() {
         );
         assert_eq!(acc, sums, "case {case}");
         // One column short: refused, whatever the list holds.
-        let listed = list_pairs(&x, zero_column, &mut list);
+        let listed = list_pairs(&x, &mut list);
         let short = &weights[..n * PASS_ROWS];
         assert_eq!(pass(short, listed, &bias, &lit_from, &mut acc), None);
     }
