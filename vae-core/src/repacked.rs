@@ -32,7 +32,7 @@
 
 use crate::bytes::le_i32_at;
 use crate::format::MAX_LAYERS;
-use crate::kernel::pairs::{PASS_ROWS, Pair, list_pairs, pass, pass_len};
+use crate::kernel::pairs::{PASS_ROWS, list_pairs, pass, pass_len};
 use crate::kernel::{fill_pixel_table, pixel_range, requantize, sigmoid_pixel};
 use crate::{DecoderCore, Error, IMAGE_PIXELS};
 
@@ -283,7 +283,8 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
             what: "layer shapes inconsistent with the repacked weights",
         };
         let (_, hidden) = model.layers.split_last().ok_or(inconsistent)?;
-        let mut list = [Pair::default(); MAX_INPUTS / 2];
+        // The listed inputs' columns and `u` (see `list_pairs`).
+        let mut list = ([0u16; MAX_INPUTS + 1], [0u16; MAX_INPUTS + 1]);
         let mut width = None; // None: the input is z_q
         for (k, layer) in self.layers.iter().take(hidden.len()).enumerate() {
             let zero_point = model
@@ -349,7 +350,7 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
         layer: &Layer,
         x: &[i8],
         class_bias: &[u8],
-        list: &mut [Pair],
+        (columns, us): &mut ([u16; MAX_INPUTS + 1], [u16; MAX_INPUTS + 1]),
         (low, high): (i32, i32),
         mut f: impl FnMut(usize, i32),
     ) -> Result<(), Error> {
@@ -359,7 +360,7 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
         if x.len() != layer.inputs {
             return Err(inconsistent);
         }
-        let listed = list_pairs(x, list);
+        let listed = list_pairs(x, columns, us);
         let pass_len = pass_len(layer.inputs);
         let (class, _) = class_bias.as_chunks::<4>();
         let mut acc = [0i32; PASS_ROWS];

@@ -17,7 +17,10 @@
 //!   (`i16x8.shuffle`, each row's two weights side by side), then `i32x4.dot_i16x8_s`
 //!   against the pair's inputs splatted to every lane (`(u_a, u_b)` as two `i16`), eight
 //!   accumulators; the bias and the mask four rows at a time (`i32x4.ge_s`,
-//!   `i32x4.bitmask`).
+//!   `i32x4.bitmask`). The listing takes eight inputs a step: a mask of the listed ones,
+//!   then per four inputs one `i8x16.swizzle` (from a 16-entry table) moves the listed
+//!   ones' `u` and columns to the front, stored as they are, the count advanced by the
+//!   mask's bits; no branch depends on the data.
 
 /// Rows per pass.
 pub(crate) const PASS_ROWS: usize = 32;
@@ -28,48 +31,81 @@ pub(crate) const fn pass_len(inputs: usize) -> usize {
     (inputs + 1) * PASS_ROWS
 }
 
-/// A listed pair: its two columns, then their two inputs `u` (adjacent, so that the
-/// simd128 pass splats them as one `i32`).
-pub(crate) type Pair = [u16; 4];
-
-/// The pairs [`list_pairs`] listed, the only way to make one: every column in them is
-/// below `columns`, which the simd128 pass checks once against a pass's weights instead
-/// of checking each pair.
+/// The pairs [`list_pairs`] listed, the only way to make one: pair `j`'s two columns
+/// `columns[j]` and their inputs `u` in `us[j]` (adjacent, so that the simd128 pass
+/// splats both with one load). Every column in them is below `bound`, which the simd128
+/// pass checks once against a pass's weights instead of checking each pair.
 #[derive(Clone, Copy)]
 pub(crate) struct Listed<'l> {
-    pairs: &'l [Pair],
-    columns: usize,
+    columns: &'l [[u16; 2]],
+    us: &'l [[u16; 2]],
+    bound: usize,
 }
 
-/// The inputs of `x` whose `u = x + 128` is not zero, paired in order into `list`, an odd
-/// one out with the zero column (and `u = 0`). `list` must hold `x.len() / 2` rounded up
-/// pairs (otherwise the rest is dropped).
-pub(crate) fn list_pairs<'l>(x: &[i8], list: &'l mut [Pair]) -> Listed<'l> {
-    let flat = list.as_flattened_mut();
-    // The `n`-th listed input's column is at `2n - n % 2` in `flat`, its `u` two later.
-    let at = |n: usize| n + (n & !1);
-    let mut listed = 0usize;
+impl Listed<'_> {
+    /// The listed inputs in order, `(column, u)`, the zero column's entry included.
+    #[cfg(test)]
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (u16, u16)> + '_ {
+        let columns = self.columns.as_flattened();
+        columns
+            .iter()
+            .copied()
+            .zip(self.us.as_flattened().iter().copied())
+    }
+}
+
+/// The inputs of `x` whose `u = x + 128` is not zero, paired in order: their columns into
+/// `columns`, their `u` into `us`, an odd one out paired with the zero column (index
+/// `x.len()`, `u = 0`). Both buffers must hold `x.len() + 1` entries (otherwise what does
+/// not fit is dropped).
+pub(crate) fn list_pairs<'l>(x: &[i8], columns: &'l mut [u16], us: &'l mut [u16]) -> Listed<'l> {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let listed = if columns.len() > x.len() && us.len() > x.len() {
+        simd::list(x, columns, us)
+    } else {
+        list_one_by_one(x, 0, 0, columns, us)
+    };
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    let listed = list_one_by_one(x, 0, 0, columns, us);
+    let mut listed = listed.min(columns.len()).min(us.len());
+    if listed % 2 == 1
+        && let (Some(c), Some(u)) = (columns.get_mut(listed), us.get_mut(listed))
+    {
+        *c = x.len() as u16;
+        *u = 0;
+        listed += 1;
+    }
+    // Whole pairs only: a buffer too short for the odd one out drops it.
+    let pairs = listed / 2;
+    let (columns, _) = columns.as_chunks::<2>();
+    let (us, _) = us.as_chunks::<2>();
+    Listed {
+        // Each of these entries was written above, with columns up to `x.len()`.
+        columns: columns.get(..pairs).unwrap_or_default(),
+        us: us.get(..pairs).unwrap_or_default(),
+        bound: x.len() + 1,
+    }
+}
+
+/// The listing of [`list_pairs`] one input at a time, `x` being the inputs from column
+/// `first` on and `listed` the count so far; returns the new count.
+fn list_one_by_one(
+    x: &[i8],
+    first: usize,
+    mut listed: usize,
+    columns: &mut [u16],
+    us: &mut [u16],
+) -> usize {
     for (i, &v) in x.iter().enumerate() {
         let u = u16::from(v as u8 ^ 0x80);
         // Written always, kept when not zero: no branch to mispredict.
-        if let Some([c, _, s]) = flat.get_mut(at(listed)..).and_then(|f| f.first_chunk_mut()) {
-            *c = i as u16;
+        if let (Some(c), Some(s)) = (columns.get_mut(listed), us.get_mut(listed)) {
+            *c = (first + i) as u16;
             *s = u;
         }
         listed += usize::from(u != 0);
     }
-    if listed % 2 == 1
-        && let Some([c, _, s]) = flat.get_mut(at(listed)..).and_then(|f| f.first_chunk_mut())
-    {
-        *c = x.len() as u16;
-        *s = 0;
-    }
-    let count = listed.div_ceil(2).min(list.len());
-    Listed {
-        // Each of these pairs was written above, with columns up to `x.len()` (as `u16`).
-        pairs: list.get(..count).unwrap_or_default(),
-        columns: x.len() + 1,
-    }
+    listed
 }
 
 /// The pass's rows over the listed pairs, plus `bias` (wrapping), into `acc`; returns the
@@ -84,7 +120,7 @@ pub(crate) fn pass(
     acc: &mut [i32; PASS_ROWS],
 ) -> Option<u32> {
     let (weights, _) = weights.as_chunks::<PASS_ROWS>();
-    if weights.len() < listed.columns {
+    if weights.len() < listed.bound {
         return None;
     }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -94,7 +130,7 @@ pub(crate) fn pass(
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     {
         *acc = *bias;
-        for &[first, second, a, b] in listed.pairs {
+        for (&[first, second], &[a, b]) in listed.columns.iter().zip(listed.us) {
             let (Some(wa), Some(wb)) = (
                 weights.get(usize::from(first)),
                 weights.get(usize::from(second)),
@@ -121,8 +157,9 @@ pub(crate) fn pass(
 #[allow(unsafe_code)]
 mod simd {
     use core::arch::wasm32::{
-        i16x8_shuffle, i32x4_add, i32x4_bitmask, i32x4_dot_i16x8, i32x4_ge, i32x4_splat, v128,
-        v128_load, v128_store,
+        i8x16_bitmask, i8x16_ne, i8x16_splat, i8x16_swizzle, i16x8_add, i16x8_shuffle, i16x8_splat,
+        i32x4_add, i32x4_bitmask, i32x4_dot_i16x8, i32x4_ge, i32x4_splat, i64x2, u16x8,
+        u16x8_extend_low_u8x16, v128, v128_load, v128_store, v128_store64_lane, v128_xor,
     };
 
     use super::{Listed, PASS_ROWS};
@@ -140,6 +177,80 @@ mod simd {
     fn load4(q: &[i32; 4]) -> v128 {
         // SAFETY: a `[i32; 4]` is 16 readable bytes; `v128.load` accepts any alignment.
         unsafe { v128_load(q.as_ptr().cast::<v128>()) }
+    }
+
+    /// Per mask `m` of four inputs (bit `j`: input `j` listed), the swizzle that moves the
+    /// listed inputs' words, in order, to the front of each half of a vector holding the
+    /// four `u` in words `0..4` and the four columns in words `4..8`.
+    const COMPRESS: [[u8; 16]; 16] = {
+        let mut table = [[0x80u8; 16]; 16]; // 0x80: a zero byte, past what is kept
+        let mut m = 0;
+        while m < 16 {
+            let (mut j, mut rank) = (0, 0);
+            while j < 4 {
+                if m & (1 << j) != 0 {
+                    let (to, from) = (2 * rank, 2 * j as u8);
+                    table[m][to] = from;
+                    table[m][to + 1] = from + 1;
+                    table[m][8 + to] = 8 + from;
+                    table[m][9 + to] = 9 + from;
+                    rank += 1;
+                }
+                j += 1;
+            }
+            m += 1;
+        }
+        table
+    };
+
+    /// The listing of [`super::list_pairs`] for buffers longer than `x`, eight inputs a
+    /// step: which are listed (`i8x16.ne` against the code -128, `i8x16.bitmask`), then
+    /// each half's listed `u` and columns swizzled to the front and stored at once, the
+    /// count advanced by the half's listed inputs. No branch depends on the data.
+    pub(super) fn list(x: &[i8], columns: &mut [u16], us: &mut [u16]) -> usize {
+        let flip = i8x16_splat(-128);
+        let mut index = u16x8(0, 1, 2, 3, 4, 5, 6, 7);
+        let mut listed = 0usize;
+        let (steps, rest) = x.as_chunks::<8>();
+        for step in steps {
+            let codes = i64x2(i64::from_le_bytes(step.map(|c| c as u8)), 0);
+            let u = u16x8_extend_low_u8x16(v128_xor(codes, flip));
+            // Lanes 8.. hold 0, not -128: kept out of the mask.
+            let mask = (i8x16_bitmask(i8x16_ne(codes, flip)) & 0xff) as usize;
+            let low = i16x8_shuffle::<0, 1, 2, 3, 8, 9, 10, 11>(u, index);
+            let high = i16x8_shuffle::<4, 5, 6, 7, 12, 13, 14, 15>(u, index);
+            listed = keep(low, mask & 15, listed, columns, us);
+            listed = keep(high, mask >> 4, listed, columns, us);
+            index = i16x8_add(index, i16x8_splat(8));
+        }
+        super::list_one_by_one(rest, x.len() - rest.len(), listed, columns, us)
+    }
+
+    /// Four inputs' `u` (words `0..4` of `words`) and columns (words `4..8`), of which the
+    /// mask `m` lists some: those stored from entry `listed` on (four entries written,
+    /// the listed ones first); returns the new count.
+    #[inline(always)]
+    fn keep(words: v128, m: usize, listed: usize, columns: &mut [u16], us: &mut [u16]) -> usize {
+        let order = &COMPRESS[m & 15];
+        // SAFETY: an `[u8; 16]` is 16 readable bytes; any alignment will do.
+        let order = unsafe { v128_load(order.as_ptr().cast::<v128>()) };
+        let packed = i8x16_swizzle(words, order);
+        let four = |b: &mut [u16]| -> Option<*mut u64> {
+            Some(
+                b.get_mut(listed..)?
+                    .first_chunk_mut::<4>()?
+                    .as_mut_ptr()
+                    .cast(),
+            )
+        };
+        if let (Some(c), Some(s)) = (four(columns), four(us)) {
+            // SAFETY: each store writes the 8 bytes of a `[u16; 4]`.
+            unsafe {
+                v128_store64_lane::<0>(packed, s);
+                v128_store64_lane::<1>(packed, c);
+            }
+        }
+        listed + m.count_ones() as usize
     }
 
     /// Rows `8 k .. 8 k + 8` of two columns, `a` and `b`, multiplied by `both`: rows
@@ -174,11 +285,11 @@ mod simd {
             mut a6,
             mut a7,
         ] = [zero; VECTORS];
-        if weights.len() < listed.columns {
+        if weights.len() < listed.bound {
             return 0;
         }
-        for &[first, second, a, b] in listed.pairs {
-            // SAFETY: both columns are below `listed.columns` (`Listed`'s invariant, which
+        for (&[first, second], &[a, b]) in listed.columns.iter().zip(listed.us) {
+            // SAFETY: both columns are below `listed.bound` (`Listed`'s invariant, which
             // `list_pairs`, its only maker, keeps), and that is at most `weights.len()`.
             let (wa, wb) = unsafe {
                 (

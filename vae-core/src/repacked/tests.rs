@@ -241,7 +241,7 @@ fn requantize_clamped_is_requantize_then_clamp() {
 /// fewer columns than the list reads.
 #[test]
 fn listed_pairs_and_pass_match_the_sums_written_out() {
-    use crate::kernel::pairs::{PASS_ROWS, Pair, list_pairs, pass};
+    use crate::kernel::pairs::{PASS_ROWS, list_pairs, pass};
     let mut state = 0x2545_f491_4f6c_dd1du64;
     let mut next = move || {
         state ^= state << 13;
@@ -263,11 +263,10 @@ fn listed_pairs_and_pass_match_the_sums_written_out() {
                 }
             })
             .collect();
-        let mut list = vec![[0u16; 4]; n.div_ceil(2)];
         // Stale entries from an earlier decode must not show through.
-        list.iter_mut().for_each(|p| *p = [999, 999, 7, 7]);
+        let (mut columns, mut us) = (vec![999u16; n + 1], vec![7u16; n + 1]);
         let zero_column = n as u16; // the column after the inputs
-        list_pairs(&x, &mut list);
+        let got: Vec<(u16, u16)> = list_pairs(&x, &mut columns, &mut us).entries().collect();
         let mut want: Vec<(u16, u16)> = x
             .iter()
             .enumerate()
@@ -277,7 +276,6 @@ fn listed_pairs_and_pass_match_the_sums_written_out() {
         if want.len() % 2 == 1 {
             want.push((zero_column, 0));
         }
-        let got: Vec<(u16, u16)> = listed_entries(&list, want.len() / 2);
         assert_eq!(got, want, "case {case}: {x:?}");
 
         // Weights of n + 1 columns (the last all zero), random otherwise.
@@ -304,7 +302,7 @@ fn listed_pairs_and_pass_match_the_sums_written_out() {
             .enumerate()
             .fold(0u32, |m, (r, (s, f))| m | u32::from(s >= f) << r);
         let mut acc = [0i32; PASS_ROWS];
-        let listed = list_pairs(&x, &mut list);
+        let listed = list_pairs(&x, &mut columns, &mut us);
         assert_eq!(
             pass(&weights, listed, &bias, &lit_from, &mut acc),
             Some(want_lit),
@@ -312,16 +310,8 @@ fn listed_pairs_and_pass_match_the_sums_written_out() {
         );
         assert_eq!(acc, sums, "case {case}");
         // One column short: refused, whatever the list holds.
-        let listed = list_pairs(&x, &mut list);
+        let listed = list_pairs(&x, &mut columns, &mut us);
         let short = &weights[..n * PASS_ROWS];
         assert_eq!(pass(short, listed, &bias, &lit_from, &mut acc), None);
-    }
-
-    /// The first `count` pairs' entries, in order.
-    fn listed_entries(list: &[Pair], count: usize) -> Vec<(u16, u16)> {
-        list[..count]
-            .iter()
-            .flat_map(|&[a, b, ua, ub]| [(a, ua), (b, ub)])
-            .collect()
     }
 }
