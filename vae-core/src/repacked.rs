@@ -20,8 +20,12 @@
 //! third of the pixels on the default blob). A row with a negative multiplier, or a last
 //! layer whose thresholds have no range, is always requantized.
 //!
+//! The wasm32 simd128 build requantizes a hidden layer's rows in `f64` instead, all 32 of
+//! a pass in vectors (two rows each) and without the lit mask, where that is exact: for
+//! shifts up to 43 with a ReLU's range of 256 values ([`f64_is_exact`] says why and when).
+//!
 //! It costs twice the blob's weights in RAM ([`weights_len`](RepackedDecoder::weights_len)
-//! `i16`, rows padded to 32, one zero column per pass), four `i32` parameters per row
+//! `i16`, rows padded to 32, one zero column per pass), six `i32` parameters per row
 //! (padded likewise), and optionally a table of every logit's pixel
 //! ([`with_pixel_table`](RepackedDecoder::with_pixel_table), 52 KB for the default blob)
 //! instead of the 8-step threshold search: for hosts and the browser page, not for
@@ -49,6 +53,13 @@ struct Layer {
     /// Its first weight, and its first pass's parameters (counted in passes).
     weights_at: usize,
     params_at: usize,
+    /// The largest shift of its rows (see [`f64_is_exact`]; read by the wasm32 simd128
+    /// build).
+    #[cfg_attr(
+        not(all(target_arch = "wasm32", target_feature = "simd128")),
+        allow(dead_code)
+    )]
+    max_shift: u8,
 }
 
 impl Layer {
@@ -64,14 +75,14 @@ pub struct RepackedDecoder<'a, 'w> {
     layers: [Layer; MAX_LAYERS],
     weights: &'w [i16],
     /// Per pass, [`FIELDS`] arrays of one value per row: [`BIAS`], [`LIT_FROM`],
-    /// [`MULTIPLIER`], [`SHIFT`].
+    /// [`MULTIPLIER`], [`SHIFT`], then [`SCALE`] over two.
     params: &'w [[i32; PASS_ROWS]],
     /// The pixel of every value of the thresholds' range, from its first value.
     pixels: Option<(i32, i32, &'w [u8])>,
 }
 
 /// `i32` parameters per row, each field in an array of a pass's rows:
-const FIELDS: usize = 4;
+const FIELDS: usize = 6;
 /// the blob's bias minus `128 sum_i w_i` (wrapping: the sums run over `u = x + 128`);
 const BIAS: usize = 0;
 /// the smallest sum (bias included) whose output is not the row's dark value (see the
@@ -79,8 +90,28 @@ const BIAS: usize = 0;
 const LIT_FROM: usize = 1;
 /// the requantization multiplier;
 const MULTIPLIER: usize = 2;
-/// and its shift.
+/// its shift;
 const SHIFT: usize = 3;
+/// and, over this field and the next, the row's scale `multiplier * 2^-shift` as `f64`
+/// (exact), row `r`'s bits as words `2r` (low) and `2r + 1` (high).
+const SCALE: usize = 4;
+
+/// A pass's parameters past the bias and lit-from sums.
+struct Scales<'p> {
+    multiplier: &'p [i32; PASS_ROWS],
+    shift: &'p [i32; PASS_ROWS],
+    /// [`SCALE`]'s words (read by the wasm32 simd128 build).
+    #[cfg_attr(
+        not(all(target_arch = "wasm32", target_feature = "simd128")),
+        allow(dead_code)
+    )]
+    scale: &'p [i32; 2 * PASS_ROWS],
+}
+
+/// The exact `f64` scale `multiplier * 2^-shift` (`shift <= 63`: a normal number).
+fn scale_f64(multiplier: i32, shift: u8) -> f64 {
+    f64::from(multiplier) * f64::from_bits((1023 - u64::from(shift.min(63))) << 52)
+}
 
 /// [`requantize`]`(acc, multiplier, shift)` clamped to `low..=high` (within `i32`), for
 /// what a parsed blob holds: `multiplier > 0` and `shift <= 63`
@@ -119,6 +150,36 @@ fn lit_from(multiplier: i32, shift: u8, k: Option<i32>) -> i32 {
     low.min(i64::from(i32::MAX)) as i32
 }
 
+/// Whether requantizing in `f64` is exact for a hidden layer whose largest shift is
+/// `max_shift` and whose ReLU clamps values to `0..=ceiling` (for a parsed blob's
+/// positive multipliers): `2 (ceiling + 1) + 2 <= 2^(53 - max_shift)`.
+///
+/// Requantization rounds `x = acc * multiplier / 2^shift` half away from zero; the `f64`
+/// form ([`relu_f64`]) takes `t = floor(fl(fl(acc * scale) + 0.5))`, where
+/// `scale = multiplier * 2^-shift` is exact ([`scale_f64`]). Both operations have exact
+/// operands, so `t` errs from `x + 0.5` by at most `2^-53 (2 |x| + 1)` before the floor.
+/// Where `|x| <= ceiling + 1`, that is below `2^-shift`, the least distance from
+/// `x + 0.5` to an integer it is not equal to (`x + 0.5` is a multiple of `2^-shift`);
+/// when it is an integer (a tie), `x` and `x + 0.5` are exact. So `t` is `x` rounded half
+/// up, which differs from half away from zero only at negative ties, clamped to 0 either
+/// way. Beyond `ceiling + 1` both sides clamp to the same end.
+#[cfg_attr(
+    not(all(target_arch = "wasm32", target_feature = "simd128")),
+    allow(dead_code)
+)]
+fn f64_is_exact(max_shift: u8, ceiling: i32) -> bool {
+    let room = 2 * (i64::from(ceiling).abs() + 1) + 2;
+    max_shift <= 52 && room <= 1i64 << (53 - max_shift)
+}
+
+/// The ReLU value `requantize_clamped(acc, multiplier, shift, 0, ceiling)` by the `f64`
+/// formula of [`f64_is_exact`]: what the wasm32 simd128 kernel computes two rows a
+/// vector (the tests compare the two).
+#[cfg(test)]
+fn relu_f64(acc: i32, scale: f64, ceiling: i32) -> i32 {
+    libm::floor(f64::from(acc) * scale + 0.5).clamp(0.0, f64::from(ceiling)) as i32
+}
+
 impl<'a, 'w> RepackedDecoder<'a, 'w> {
     /// The layers' places in the buffers, and the two buffers' lengths.
     fn plan(core: &DecoderCore<'_>) -> Result<([Layer; MAX_LAYERS], usize, usize), Error> {
@@ -139,6 +200,7 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
                 passes: rows.div_ceil(PASS_ROWS),
                 weights_at: weights,
                 params_at: params,
+                max_shift: dense.shifts.iter().copied().max().unwrap_or(0),
             };
             weights += slot.weights_len();
             params += slot.passes;
@@ -152,7 +214,7 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
         Self::plan(core).map_or(0, |(_, weights, _)| weights)
     }
 
-    /// `i32` elements of the parameter buffer [`new`](Self::new) needs: four per row, rows
+    /// `i32` elements of the parameter buffer [`new`](Self::new) needs: six per row, rows
     /// padded to 32 per layer.
     pub fn params_len(core: &DecoderCore<'_>) -> usize {
         Self::plan(core).map_or(0, |(_, _, params)| params)
@@ -218,16 +280,20 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
                 let multiplier = le_i32_at(dense.multipliers, row).unwrap_or(0);
                 let shift = dense.shifts.get(row).copied().unwrap_or(0);
                 let fields = (layer.params_at + row / PASS_ROWS) * FIELDS;
-                for (field, value) in [
-                    (BIAS, blob.wrapping_sub(sum.wrapping_mul(128))),
-                    (LIT_FROM, lit_from(multiplier, shift, lit_value)),
-                    (MULTIPLIER, multiplier),
-                    (SHIFT, i32::from(shift)),
+                let scale = scale_f64(multiplier, shift).to_bits();
+                let r = row % PASS_ROWS;
+                for (field, at, value) in [
+                    (BIAS, r, blob.wrapping_sub(sum.wrapping_mul(128))),
+                    (LIT_FROM, r, lit_from(multiplier, shift, lit_value)),
+                    (MULTIPLIER, r, multiplier),
+                    (SHIFT, r, i32::from(shift)),
+                    (SCALE, 2 * r, scale as u32 as i32),
+                    (SCALE, 2 * r + 1, (scale >> 32) as u32 as i32),
                 ] {
-                    if let Some(slot) = params
-                        .get_mut(fields + field)
-                        .and_then(|f| f.get_mut(row % PASS_ROWS))
-                    {
+                    let words = params
+                        .get_mut(fields + field..)
+                        .map(|f| f.as_flattened_mut());
+                    if let Some(slot) = words.and_then(|w| w.get_mut(at)) {
                         *slot = value;
                     }
                 }
@@ -296,19 +362,34 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
                 Some(n) => src.get(..n).ok_or(inconsistent)?,
             };
             let y = dst.get_mut(..layer.rows).ok_or(inconsistent)?;
-            y.fill(zero_point); // the dark rows' value; `layer` writes the lit ones
             // `relu_q`: the value clamped to `0..=127 - zp`, plus `zp`.
             let ceiling = 127 - i32::from(zero_point);
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            if f64_is_exact(layer.max_shift, ceiling) {
+                // Every row's byte from the pass's sums, lit or not (the dark ones clamp
+                // to the zero point).
+                self.layer(layer, x, class_bias, &mut list, |first, acc, _, scales| {
+                    if let Some(rows) = y.get_mut(first..) {
+                        crate::kernel::pairs::relu_bytes(acc, scales.scale, zero_point, rows);
+                    }
+                })?;
+                class_bias = &[];
+                width = Some(layer.rows);
+                core::mem::swap(&mut src, &mut dst);
+                continue;
+            }
+            y.fill(zero_point); // the dark rows' value; the lit ones are written below
             self.layer(
                 layer,
                 x,
                 class_bias,
                 &mut list,
-                (0, ceiling),
-                |row, value| {
-                    if let Some(slot) = y.get_mut(row) {
-                        *slot = (value + i32::from(zero_point)) as i8;
-                    }
+                |first, acc, lit, scales| {
+                    lit_rows(acc, lit, &scales, (0, ceiling), |r, value| {
+                        if let Some(slot) = y.get_mut(first + r) {
+                            *slot = (value + i32::from(zero_point)) as i8;
+                        }
+                    })
                 },
             )?;
             class_bias = &[];
@@ -323,36 +404,50 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
         let thresholds = model.pixel_thresholds;
         out.fill(0); // the dark rows' pixel; `layer` writes the lit ones
         match self.pixels {
-            Some((low, high, table)) => {
-                self.layer(layer, x, class_bias, &mut list, (low, high), |row, v| {
-                    let at = v.wrapping_sub(low) as u32 as usize;
-                    if let (Some(slot), Some(&pixel)) = (out.get_mut(row), table.get(at)) {
-                        *slot = pixel;
-                    }
-                })
-            }
+            Some((low, high, table)) => self.layer(
+                layer,
+                x,
+                class_bias,
+                &mut list,
+                |first, acc, lit, scales| {
+                    lit_rows(acc, lit, &scales, (low, high), |r, v| {
+                        let at = v.wrapping_sub(low) as u32 as usize;
+                        if let (Some(slot), Some(&pixel)) = (out.get_mut(first + r), table.get(at))
+                        {
+                            *slot = pixel;
+                        }
+                    })
+                },
+            ),
             None => {
                 let whole = (i32::MIN, i32::MAX);
-                self.layer(layer, x, class_bias, &mut list, whole, |row, value| {
-                    if let Some(slot) = out.get_mut(row) {
-                        *slot = sigmoid_pixel(thresholds, value);
-                    }
-                })
+                self.layer(
+                    layer,
+                    x,
+                    class_bias,
+                    &mut list,
+                    |first, acc, lit, scales| {
+                        lit_rows(acc, lit, &scales, whole, |r, value| {
+                            if let Some(slot) = out.get_mut(first + r) {
+                                *slot = sigmoid_pixel(thresholds, value);
+                            }
+                        })
+                    },
+                )
             }
         }
     }
 
-    /// `f(row, value)` for every lit row of one layer: its requantized value for input
-    /// `x`, clamped to `range` (the other rows' outputs are their dark value, which the
-    /// caller writes).
+    /// `per_pass(first, sums, lit, scales)` for every pass of one layer over input `x`:
+    /// its first row, its rows' sums (bias included), the mask of its lit rows and its
+    /// requantization parameters.
     fn layer(
         &self,
         layer: &Layer,
         x: &[i8],
         class_bias: &[u8],
         (columns, us): &mut ([u16; MAX_INPUTS + 1], [u16; MAX_INPUTS + 1]),
-        (low, high): (i32, i32),
-        mut f: impl FnMut(usize, i32),
+        mut per_pass: impl FnMut(usize, &[i32; PASS_ROWS], u32, Scales<'_>),
     ) -> Result<(), Error> {
         let inconsistent = Error::Malformed {
             what: "layer shapes inconsistent with the repacked weights",
@@ -367,8 +462,10 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
         for p in 0..layer.passes {
             let at = (layer.params_at + p) * FIELDS;
             let fields = self.params.get(at..at + FIELDS).ok_or(inconsistent)?;
-            let [bias, lit_from, multiplier, shift] =
+            let [bias, lit_from, multiplier, shift, scale @ ..] =
                 <&[_; FIELDS]>::try_from(fields).map_err(|_| inconsistent)?;
+            let scale = <&[i32; 2 * PASS_ROWS]>::try_from(scale.as_flattened())
+                .map_err(|_| inconsistent)?;
             let first = p * PASS_ROWS;
             let with_class: [i32; PASS_ROWS];
             let bias = if class.is_empty() {
@@ -383,15 +480,33 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
             };
             let at = layer.weights_at + p * pass_len;
             let weights = self.weights.get(at..at + pass_len).unwrap_or_default();
-            let mut lit = pass(weights, listed, bias, lit_from, &mut acc).ok_or(inconsistent)?;
-            while lit != 0 {
-                let r = lit.trailing_zeros() as usize % PASS_ROWS;
-                lit &= lit - 1;
-                let value = requantize_clamped(acc[r], multiplier[r], shift[r], low, high);
-                f(first + r, value);
-            }
+            let lit = pass(weights, listed, bias, lit_from, &mut acc).ok_or(inconsistent)?;
+            let scales = Scales {
+                multiplier,
+                shift,
+                scale,
+            };
+            per_pass(first, &acc, lit, scales);
         }
         Ok(())
+    }
+}
+
+/// `f(r, value)` for every lit row `r` of a pass (bit `r` of `lit`): its requantized sum
+/// clamped to `low..=high`.
+#[inline(always)]
+fn lit_rows(
+    acc: &[i32; PASS_ROWS],
+    mut lit: u32,
+    scales: &Scales<'_>,
+    (low, high): (i32, i32),
+    mut f: impl FnMut(usize, i32),
+) {
+    while lit != 0 {
+        let r = lit.trailing_zeros() as usize % PASS_ROWS;
+        lit &= lit - 1;
+        let (multiplier, shift) = (scales.multiplier[r], scales.shift[r]);
+        f(r, requantize_clamped(acc[r], multiplier, shift, low, high));
     }
 }
 

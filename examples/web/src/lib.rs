@@ -47,15 +47,14 @@ const MAX_SCRATCH: usize = 2 * vae_core::repacked::MAX_INPUTS;
 
 /// `i16` weights of the repacked copy (2 MB; the default blob takes 554 KB).
 const MAX_WEIGHTS: usize = 1 << 20;
-/// `i32` row parameters of the repacked copy (four per row, rows padded to 32 per
-/// layer: 16,384 rows; the default blob takes 5,248 values).
+/// `i32` row parameters of the repacked copy (six per row, rows padded to 32 per layer:
+/// 10,922 rows; the default blob takes 7,872 values).
 const MAX_PARAMS: usize = 1 << 16;
 /// Bytes of the pixel table (the default blob's thresholds take 51,600).
 const MAX_PIXEL_TABLE: usize = 1 << 16;
 
-/// A buffer that starts on a 64-byte boundary: each pair of a pass of the repacked
-/// weights (128 bytes) then spans two cache lines rather than three (measured 7% faster
-/// per digit).
+/// A buffer that starts on a 64-byte boundary: each column of a pass of the repacked
+/// weights (64 bytes) is then one cache line rather than two.
 #[repr(align(64))]
 struct CacheLines<T>(T);
 
