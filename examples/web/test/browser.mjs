@@ -80,8 +80,9 @@ try {
   const text = await page.textContent('#timing');
   const us = Number(await page.getAttribute('#timing', 'data-us'));
   check(us > 0, `page reports: ${text}`);
-  // The Node test's measurement in this browser (the page's own timer takes three calls of
-  // 200 right after loading): ten warm-up calls of 500, then the best of 5 x 2000.
+  // The Node test's measurement in this browser (the page's own timer takes the best of
+  // three calls of 500 after warming up): ten warm-up calls of 500, then the best of
+  // 5 x 2000.
   const loopUs = await page.evaluate(async () => {
     const { Vae } = await import('./vae.js');
     const vae = await Vae.create(await (await fetch('vae.wasm')).arrayBuffer());
