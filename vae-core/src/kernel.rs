@@ -406,7 +406,8 @@ pub(crate) mod neon;
 #[allow(unsafe_code)]
 pub(crate) mod wasm;
 
-#[cfg(test)]
+// proptest does not build for wasm32-wasip1, where CI runs the other tests.
+#[cfg(all(test, not(target_family = "wasm")))]
 mod proptests;
 #[cfg(test)]
 pub(crate) mod tests;

@@ -88,6 +88,18 @@ impl Cursor<'_> {
         }
     }
 
+    /// A dimension: a varint that fits the format's `u16` (the parser's type), so that
+    /// products of two fit `usize` on every target.
+    const fn dim(&mut self) -> Result<usize, Error> {
+        match self.varint() {
+            Ok(n) if n <= u16::MAX as u64 => Ok(n as usize),
+            Ok(_) => Err(Error::Malformed {
+                what: "a dimension in the body is larger than 65,535",
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
     const fn skip(&mut self, n: u64) -> Result<(), Error> {
         if n > (self.end - self.at) as u64 {
             return Err(Error::Truncated);
@@ -191,7 +203,7 @@ impl Shape {
             }
             _ => return Err(malformed("unknown model kind")),
         };
-        let latent = tri!(c.varint()) as usize;
+        let latent = tri!(c.dim());
         if latent == 0 {
             return Err(malformed("the latent dimension is 0"));
         }
@@ -201,8 +213,8 @@ impl Shape {
         }
         let (mut expected_in, mut hidden, mut macs, mut k) = (latent, 0, 0, 0);
         while k < layers {
-            let in_dim = tri!(c.varint()) as usize;
-            let out_dim = tri!(c.varint()) as usize;
+            let in_dim = tri!(c.dim());
+            let out_dim = tri!(c.dim());
             if in_dim != expected_in || out_dim == 0 {
                 return Err(malformed(
                     "a layer's in_dim is not the previous layer's out_dim (or the latent size)",
@@ -219,7 +231,8 @@ impl Shape {
             if k + 1 < layers && out_dim > hidden {
                 hidden = out_dim;
             }
-            macs += in_dim * out_dim;
+            // At most 8 x 65,535^2: saturates rather than wraps where `usize` is 32 bits.
+            macs = usize::saturating_add(macs, in_dim * out_dim);
             expected_in = out_dim;
             k += 1;
         }
@@ -251,6 +264,7 @@ mod tests {
     use super::*;
     use crate::DecoderCore;
     use crate::testing::QuantizedMlp;
+    use std::vec;
 
     const DEFAULT: &[u8] = include_bytes!("../../examples/models/decoder.bin");
     const SMALL: &[u8] = include_bytes!("../../examples/models/decoder-small.bin");
@@ -308,6 +322,27 @@ mod tests {
 
     /// Every prefix and every single-byte change of a small blob: an answer, never a
     /// panic, and the parser never accepts what the shape reader rejects.
+    /// A dimension past the format's `u16` is refused, not truncated: the default blob
+    /// with its latent size written as `2^32 + 20` (which a 32-bit `usize` would read as
+    /// 20, the blob's own).
+    #[test]
+    fn dimensions_past_u16_are_malformed() {
+        let body_len = u32::from_le_bytes(DEFAULT[8..12].try_into().unwrap()) as usize;
+        let body = &DEFAULT[HEADER_LEN..HEADER_LEN + body_len];
+        assert_eq!(&body[..2], &[0, 20]); // unconditional, latent 20
+        let mut blob = DEFAULT[..HEADER_LEN].to_vec();
+        let mut new_body = vec![0u8];
+        new_body.extend([0x94, 0x80, 0x80, 0x80, 0x10]); // 2^32 + 20 as a varint
+        new_body.extend(&body[2..]);
+        blob[8..12].copy_from_slice(&(new_body.len() as u32).to_le_bytes());
+        blob.extend(&new_body);
+        blob.extend([0; CRC_LEN]);
+        assert!(matches!(Shape::read(&blob), Err(Error::Malformed { .. })));
+        // Written as the 5-byte varint of 20 itself, it reads as before.
+        blob[HEADER_LEN + 1..HEADER_LEN + 6].copy_from_slice(&[0x94, 0x80, 0x80, 0x80, 0x00]);
+        assert_eq!(Shape::read(&blob), Shape::read(DEFAULT));
+    }
+
     #[test]
     fn never_panics_on_corrupt_bodies() {
         let blob = QuantizedMlp::random(4, 2, &[8], Some(10)).blob();
