@@ -364,27 +364,28 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
             let y = dst.get_mut(..layer.rows).ok_or(inconsistent)?;
             // `relu_q`: the value clamped to `0..=127 - zp`, plus `zp`.
             let ceiling = 127 - i32::from(zero_point);
-            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-            if f64_is_exact(layer.max_shift, ceiling) {
-                // Every row's byte from the pass's sums, lit or not (the dark ones clamp
-                // to the zero point).
-                self.layer(layer, x, class_bias, &mut list, |first, acc, _, scales| {
-                    if let Some(rows) = y.get_mut(first..) {
-                        crate::kernel::pairs::relu_bytes(acc, scales.scale, zero_point, rows);
-                    }
-                })?;
-                class_bias = &[];
-                width = Some(layer.rows);
-                core::mem::swap(&mut src, &mut dst);
-                continue;
+            // The wasm32 simd128 build writes every row's byte from the pass's sums in
+            // `f64` where that is exact (the dark ones clamp to the zero point); otherwise
+            // the dark rows keep the zero point and the lit ones are requantized.
+            let all_rows = cfg!(all(target_arch = "wasm32", target_feature = "simd128"))
+                && f64_is_exact(layer.max_shift, ceiling);
+            if !all_rows {
+                y.fill(zero_point);
             }
-            y.fill(zero_point); // the dark rows' value; the lit ones are written below
             self.layer(
                 layer,
                 x,
                 class_bias,
                 &mut list,
                 |first, acc, lit, scales| {
+                    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+                    if all_rows {
+                        if let Some(rows) = y.get_mut(first..) {
+                            let scale = scales.scale;
+                            crate::kernel::pairs::relu_bytes(acc, scale, zero_point, rows);
+                        }
+                        return;
+                    }
                     lit_rows(acc, lit, &scales, (0, ceiling), |r, value| {
                         if let Some(slot) = y.get_mut(first + r) {
                             *slot = (value + i32::from(zero_point)) as i8;
