@@ -22,7 +22,7 @@
 //!
 //! The wasm32 simd128 build requantizes a hidden layer's rows in `f64` instead, all 32 of
 //! a pass in vectors (two rows each) and without the lit mask, where that is exact: for
-//! shifts up to 43 with a ReLU's range of 256 values ([`f64_is_exact`] says why and when).
+//! shifts up to 44 with a ReLU's range of 256 values ([`f64_is_exact`] says why and when).
 //!
 //! It costs twice the blob's weights in RAM ([`weights_len`](RepackedDecoder::weights_len)
 //! `i16`, rows padded to 32, one zero column per pass), six `i32` parameters per row
@@ -152,23 +152,30 @@ fn lit_from(multiplier: i32, shift: u8, k: Option<i32>) -> i32 {
 
 /// Whether requantizing in `f64` is exact for a hidden layer whose largest shift is
 /// `max_shift` and whose ReLU clamps values to `0..=ceiling` (for a parsed blob's
-/// positive multipliers): `2 (ceiling + 1) + 2 <= 2^(53 - max_shift)`.
+/// positive multipliers): `2 ceiling + 1 <= 2^(53 - max_shift)`.
 ///
-/// Requantization rounds `x = acc * multiplier / 2^shift` half away from zero; the `f64`
-/// form ([`relu_f64`]) takes `t = floor(fl(fl(acc * scale) + 0.5))`, where
-/// `scale = multiplier * 2^-shift` is exact ([`scale_f64`]). Both operations have exact
-/// operands, so `t` errs from `x + 0.5` by at most `2^-53 (2 |x| + 1)` before the floor.
-/// Where `|x| <= ceiling + 1`, that is below `2^-shift`, the least distance from
-/// `x + 0.5` to an integer it is not equal to (`x + 0.5` is a multiple of `2^-shift`);
-/// when it is an integer (a tie), `x` and `x + 0.5` are exact. So `t` is `x` rounded half
-/// up, which differs from half away from zero only at negative ties, clamped to 0 either
-/// way. Beyond `ceiling + 1` both sides clamp to the same end.
+/// Requantization rounds `x = acc * multiplier / 2^shift` half away from zero, then
+/// clamps; the `f64` form ([`relu_f64`]) takes `t = fl(fl(acc * scale) + 0.5)`, then its
+/// floor, clamped, where `scale = multiplier * 2^-shift` is exact ([`scale_f64`]). Each
+/// operation rounds exact operands once, so `t` errs from `x + 0.5` by at most
+/// `2^-53 (2 |x| + 0.5) (1 + 2^-53)`. The clamped result only depends on which integers
+/// `n` in `1..=ceiling` are at most `x + 0.5`:
+///
+/// * for `0 < x <= ceiling` the error is below `2^-shift`, the least distance from
+///   `x + 0.5` to an integer it is not equal to (`x + 0.5` is a multiple of `2^-shift`),
+///   and where `x + 0.5` is an integer, `x` and `t` are exact: every such comparison
+///   comes out the same, and rounding half up is rounding half away from zero;
+/// * above `ceiling`, `t` stays above `ceiling` (the error is far below `x + 0.5 -
+///   ceiling`) and both clamp to `ceiling`; at or below 0, `t` stays below 1 and both
+///   clamp to 0.
+///
+/// With a ReLU's 256 values (`ceiling = 255`) that is every shift up to 44.
 #[cfg_attr(
     not(all(target_arch = "wasm32", target_feature = "simd128")),
     allow(dead_code)
 )]
 fn f64_is_exact(max_shift: u8, ceiling: i32) -> bool {
-    let room = 2 * (i64::from(ceiling).abs() + 1) + 2;
+    let room = 2 * i64::from(ceiling).abs() + 1;
     max_shift <= 52 && room <= 1i64 << (53 - max_shift)
 }
 
