@@ -153,7 +153,8 @@ pub(crate) fn pass(
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub(crate) use simd::relu_bytes;
 
-/// The wasm32 simd128 pass (the module's `unsafe` operations are 16-byte loads and stores
+/// The wasm32 simd128 kernels: the pass, the listing and the hidden layers' ReLU bytes
+/// (the module's `unsafe` operations are 16-byte loads and stores and 8-byte lane stores
 /// of checked arrays, and the columns of [`Listed`] pairs taken unchecked after one check
 /// of their bound per pass: 11% fewer instructions per decode than checking each).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
