@@ -22,7 +22,8 @@
 //!
 //! The wasm32 simd128 build requantizes a hidden layer's rows in `f64` instead, all 32 of
 //! a pass in vectors (two rows each) and without the lit mask, where that is exact: for
-//! shifts up to 44 with a ReLU's range of 256 values ([`f64_is_exact`] says why and when).
+//! shifts up to 44 with a ReLU's range of 256 values (the private `f64_is_exact` says why
+//! and when).
 //!
 //! It costs twice the blob's weights in RAM ([`weights_len`](RepackedDecoder::weights_len)
 //! `i16`, rows padded to 32, one zero column per pass), six `i32` parameters per row

@@ -272,3 +272,71 @@ fn avx2_pixels_match_scalar() {
         }
     }
 }
+
+/// `Pairs::fill`: the inputs whose `u = x + 128` is not zero, those with a high nibble
+/// first, then the small ones, each group in order, paired in that order (an odd one out
+/// with the zero column), each pair's nibbles; stale entries from an earlier fill do not
+/// show through. Widths up to 256 and every density, including all small and all large.
+#[test]
+fn pairs_list_the_inputs_in_order() {
+    use super::pairs::Pairs;
+    if avx2_or_skip("pairs_list_the_inputs_in_order").is_none() {
+        return;
+    }
+    let mut rng = Rng::new(21);
+    let mut pairs = Pairs::<256, 129>::new();
+    for case in 0..600usize {
+        let n = [0, 1, 7, 8, 9, 20, 31, 32, 33, 100, 255, 256][case % 12];
+        let zeros = case % 5; // out of 4: 0 none, 4 all
+        let kind = (case / 12) % 3; // 0 mixed, 1 small only, 2 large only
+        let x: Vec<i8> = (0..n)
+            .map(|_| {
+                let r = rng.next_u32();
+                if r % 4 < zeros as u32 {
+                    return -128;
+                }
+                let u = match kind {
+                    0 => (r >> 8) as u8,
+                    1 => 1 + (r >> 8) as u8 % 15,
+                    _ => 16 + (r >> 8) as u8 % 240,
+                };
+                (u ^ 0x80) as i8
+            })
+            .collect();
+        let u = |v: i8| v as u8 ^ 0x80;
+        let zero_column = n;
+        let mut want: Vec<(usize, u8)> = (0..n)
+            .filter(|&i| u(x[i]) >= 16)
+            .map(|i| (i, u(x[i])))
+            .collect();
+        let big = want.len();
+        want.extend(
+            (0..n)
+                .filter(|&i| (1..16).contains(&u(x[i])))
+                .map(|i| (i, u(x[i]))),
+        );
+        if want.len() % 2 == 1 {
+            want.push((zero_column, 0));
+        }
+        // SAFETY: AVX2 was detected above.
+        let view = unsafe { pairs.fill(&x, zero_column) };
+        assert_eq!(view.columns.len(), want.len() / 2, "case {case}");
+        assert_eq!(view.full, big.div_ceil(2), "case {case}");
+        for (j, pair) in want.chunks(2).enumerate() {
+            let [(a, ua), (b, ub)] = [pair[0], pair[1]];
+            assert_eq!(
+                view.columns[j],
+                [a as u16, b as u16],
+                "case {case}, pair {j}"
+            );
+            let twice = |v: i32| v | v << 16;
+            let high = twice(i32::from(ua >> 4) | i32::from(ub >> 4) << 8);
+            let low = twice(i32::from(ua & 15) | i32::from(ub & 15) << 8);
+            assert_eq!(
+                (view.high[j], view.low[j]),
+                (high, low),
+                "case {case}, pair {j}"
+            );
+        }
+    }
+}
