@@ -176,7 +176,7 @@ fn lit_from(multiplier: i32, shift: u8, k: Option<i32>) -> i32 {
     allow(dead_code)
 )]
 fn f64_is_exact(max_shift: u8, ceiling: i32) -> bool {
-    let room = 2 * i64::from(ceiling).abs() + 1;
+    let room = 2 * i64::from(ceiling) + 1; // ceiling = 127 - zp >= 0
     max_shift <= 52 && room <= 1i64 << (53 - max_shift)
 }
 

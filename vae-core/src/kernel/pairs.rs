@@ -271,7 +271,7 @@ mod simd {
         out: &mut [i8],
     ) {
         let half = f64x2_splat(0.5);
-        let floor = f64x2_splat(0.0);
+        let zero = f64x2_splat(0.0);
         let ceiling = f64x2_splat(f64::from(127 - i32::from(zero_point)));
         let magic = f64x2_splat(4_503_599_627_370_496.0); // 2^52
         let (sums, _) = acc.as_chunks::<4>();
@@ -279,7 +279,7 @@ mod simd {
         let two_rows = |sums: v128, scale: &[i32; 4]| {
             let x = f64x2_mul(f64x2_convert_low_i32x4(sums), load4(scale));
             let t = f64x2_floor(f64x2_add(x, half));
-            f64x2_add(f64x2_pmin(f64x2_pmax(t, floor), ceiling), magic)
+            f64x2_add(f64x2_pmin(f64x2_pmax(t, zero), ceiling), magic)
         };
         let values: [v128; VECTORS] = core::array::from_fn(|k| {
             let sums = load4(&sums[k]);
