@@ -374,6 +374,7 @@ mod packed;
 mod packed_int4;
 pub(crate) mod pairs;
 mod portable;
+pub(crate) mod requant_f64;
 /// The RV32 dense loop (no SIMD): eight rows per pass, 16 inputs per iteration (`asm!` on
 /// RV32). Compiled on every target, so `dense_portable` names it without `cfg` and the
 /// host tests run its blocking.

@@ -22,8 +22,8 @@
 //!
 //! The wasm32 simd128 build requantizes a hidden layer's rows in `f64` instead, all 32 of
 //! a pass in vectors (two rows each) and without the lit mask, where that is exact: for
-//! shifts up to 44 with a ReLU's range of 256 values (the private `f64_is_exact` says why
-//! and when).
+//! shifts from 32 up to 44 with a ReLU's range of 256 values (the private module
+//! `kernel::requant_f64` says why and when).
 //!
 //! It costs twice the blob's weights in RAM ([`weights_len`](RepackedDecoder::weights_len)
 //! `i16`, rows padded to 32, one zero column per pass), six `i32` parameters per row
@@ -38,7 +38,7 @@
 use crate::bytes::le_i32_at;
 use crate::format::MAX_LAYERS;
 use crate::kernel::pairs::{PASS_ROWS, list_pairs, pass, pass_len};
-use crate::kernel::{fill_pixel_table, pixel_range, requantize, sigmoid_pixel};
+use crate::kernel::{fill_pixel_table, pixel_range, requant_f64, requantize, sigmoid_pixel};
 use crate::{DecoderCore, Error, IMAGE_PIXELS};
 
 /// The widest layer input a [`RepackedDecoder`] takes.
@@ -54,13 +54,13 @@ struct Layer {
     /// Its first weight, and its first pass's parameters (counted in passes).
     weights_at: usize,
     params_at: usize,
-    /// The largest shift of its rows (see [`f64_is_exact`]; read by the wasm32 simd128
-    /// build).
+    /// The smallest and the largest shift of its rows (see `kernel::requant_f64`; read by
+    /// the wasm32 simd128 build).
     #[cfg_attr(
         not(all(target_arch = "wasm32", target_feature = "simd128")),
         allow(dead_code)
     )]
-    max_shift: u8,
+    shifts: (u8, u8),
 }
 
 impl Layer {
@@ -109,11 +109,6 @@ struct Scales<'p> {
     scale: &'p [i32; 2 * PASS_ROWS],
 }
 
-/// The exact `f64` scale `multiplier * 2^-shift` (`shift <= 63`: a normal number).
-fn scale_f64(multiplier: i32, shift: u8) -> f64 {
-    f64::from(multiplier) * f64::from_bits((1023 - u64::from(shift.min(63))) << 52)
-}
-
 /// [`requantize`]`(acc, multiplier, shift)` clamped to `low..=high` (within `i32`), for
 /// what a parsed blob holds: `multiplier > 0` and `shift <= 63`
 /// ([`MAX_SHIFT`](crate::format::MAX_SHIFT)).
@@ -151,43 +146,6 @@ fn lit_from(multiplier: i32, shift: u8, k: Option<i32>) -> i32 {
     low.min(i64::from(i32::MAX)) as i32
 }
 
-/// Whether requantizing in `f64` is exact for a hidden layer whose largest shift is
-/// `max_shift` and whose ReLU clamps values to `0..=ceiling` (for a parsed blob's
-/// positive multipliers): `2 ceiling + 1 <= 2^(53 - max_shift)`.
-///
-/// Requantization rounds `x = acc * multiplier / 2^shift` half away from zero, then
-/// clamps; the `f64` form ([`relu_f64`]) takes `t = fl(fl(acc * scale) + 0.5)`, then its
-/// floor, clamped, where `scale = multiplier * 2^-shift` is exact ([`scale_f64`]). Each
-/// operation rounds exact operands once, so `t` errs from `x + 0.5` by at most
-/// `2^-53 (2 |x| + 0.5) (1 + 2^-53)`. The clamped result only depends on which integers
-/// `n` in `1..=ceiling` are at most `x + 0.5`:
-///
-/// * for `0 < x <= ceiling` the error is below `2^-shift`, the least distance from
-///   `x + 0.5` to an integer it is not equal to (`x + 0.5` is a multiple of `2^-shift`),
-///   and where `x + 0.5` is an integer, `x` and `t` are exact: every such comparison
-///   comes out the same, and rounding half up is rounding half away from zero;
-/// * above `ceiling`, `t` stays above `ceiling` (the error is far below `x + 0.5 -
-///   ceiling`) and both clamp to `ceiling`; at or below 0, `t` stays below 1 and both
-///   clamp to 0.
-///
-/// With a ReLU's 256 values (`ceiling = 255`) that is every shift up to 44.
-#[cfg_attr(
-    not(all(target_arch = "wasm32", target_feature = "simd128")),
-    allow(dead_code)
-)]
-fn f64_is_exact(max_shift: u8, ceiling: i32) -> bool {
-    let room = 2 * i64::from(ceiling) + 1; // ceiling = 127 - zp >= 0
-    max_shift <= 52 && room <= 1i64 << (53 - max_shift)
-}
-
-/// The ReLU value `requantize_clamped(acc, multiplier, shift, 0, ceiling)` by the `f64`
-/// formula of [`f64_is_exact`]: what the wasm32 simd128 kernel computes two rows a
-/// vector (the tests compare the two).
-#[cfg(test)]
-fn relu_f64(acc: i32, scale: f64, ceiling: i32) -> i32 {
-    libm::floor(f64::from(acc) * scale + 0.5).clamp(0.0, f64::from(ceiling)) as i32
-}
-
 impl<'a, 'w> RepackedDecoder<'a, 'w> {
     /// The layers' places in the buffers, and the two buffers' lengths.
     fn plan(core: &DecoderCore<'_>) -> Result<([Layer; MAX_LAYERS], usize, usize), Error> {
@@ -208,7 +166,10 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
                 passes: rows.div_ceil(PASS_ROWS),
                 weights_at: weights,
                 params_at: params,
-                max_shift: dense.shifts.iter().copied().max().unwrap_or(0),
+                shifts: (
+                    dense.shifts.iter().copied().min().unwrap_or(0),
+                    dense.shifts.iter().copied().max().unwrap_or(0),
+                ),
             };
             weights += slot.weights_len();
             params += slot.passes;
@@ -288,7 +249,7 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
                 let multiplier = le_i32_at(dense.multipliers, row).unwrap_or(0);
                 let shift = dense.shifts.get(row).copied().unwrap_or(0);
                 let fields = (layer.params_at + row / PASS_ROWS) * FIELDS;
-                let scale = scale_f64(multiplier, shift).to_bits();
+                let scale = requant_f64::scale(multiplier, shift).to_bits();
                 let r = row % PASS_ROWS;
                 for (field, at, value) in [
                     (BIAS, r, blob.wrapping_sub(sum.wrapping_mul(128))),
@@ -376,7 +337,7 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
             // `f64` where that is exact (the dark ones clamp to the zero point); otherwise
             // the dark rows keep the zero point and the lit ones are requantized.
             let all_rows = cfg!(all(target_arch = "wasm32", target_feature = "simd128"))
-                && f64_is_exact(layer.max_shift, ceiling);
+                && requant_f64::relu_is_exact(layer.shifts, ceiling);
             if !all_rows {
                 y.fill(zero_point);
             }

@@ -161,10 +161,10 @@ pub(crate) use simd::relu_bytes;
 #[allow(unsafe_code)]
 mod simd {
     use core::arch::wasm32::{
-        f64x2_add, f64x2_convert_low_i32x4, f64x2_floor, f64x2_mul, f64x2_pmax, f64x2_pmin,
-        f64x2_splat, i8x16_add, i8x16_bitmask, i8x16_ne, i8x16_splat, i8x16_swizzle, i16x8_add,
-        i16x8_narrow_i32x4, i16x8_shuffle, i16x8_splat, i32x4_add, i32x4_bitmask, i32x4_dot_i16x8,
-        i32x4_ge, i32x4_shuffle, i32x4_splat, i64x2, u8x16_narrow_i16x8, u16x8,
+        f64x2_add, f64x2_convert_low_i32x4, f64x2_floor, f64x2_mul, f64x2_splat, i8x16_add,
+        i8x16_bitmask, i8x16_ne, i8x16_splat, i8x16_swizzle, i16x8_add, i16x8_narrow_i32x4,
+        i16x8_shuffle, i16x8_splat, i32x4_add, i32x4_bitmask, i32x4_dot_i16x8, i32x4_ge,
+        i32x4_shuffle, i32x4_splat, i64x2, u8x16_min, u8x16_narrow_i16x8, u8x16_splat, u16x8,
         u16x8_extend_low_u8x16, v128, v128_load, v128_store, v128_store64_lane, v128_xor,
     };
 
@@ -261,9 +261,10 @@ mod simd {
 
     /// The ReLU bytes of a pass's 32 sums into `out` (its first 32 bytes, or all of a
     /// shorter one): `clamp(floor(acc * scale + 0.5), 0, 127 - zp) + zp`, with `scale` the
-    /// rows' `f64` scales as pairs of words (`repacked::f64_is_exact` says when this is
-    /// the integer requantization exactly). Two rows per `f64x2`; the clamped integers
-    /// (`0 ..= 255`) read from the low words of `t + 2^52`, then narrowed to bytes.
+    /// rows' `f64` scales as pairs of words (`requant_f64::relu_is_exact` says when this
+    /// is the integer requantization exactly). Two rows per `f64x2`; the floors read as
+    /// `i32` from the low words of `t + 1.5 * 2^52`, clamped to `0..=255` by the
+    /// saturating narrows to bytes, then to the ceiling.
     pub(crate) fn relu_bytes(
         acc: &[i32; PASS_ROWS],
         scale: &[i32; 2 * PASS_ROWS],
@@ -271,15 +272,14 @@ mod simd {
         out: &mut [i8],
     ) {
         let half = f64x2_splat(0.5);
-        let zero = f64x2_splat(0.0);
-        let ceiling = f64x2_splat(f64::from(127 - i32::from(zero_point)));
-        let magic = f64x2_splat(4_503_599_627_370_496.0); // 2^52
+        // The ceiling 127 - zp is at most 255: a byte.
+        let ceiling = u8x16_splat((127 - i32::from(zero_point)) as u8);
+        let magic = f64x2_splat(6_755_399_441_055_744.0); // 1.5 * 2^52
         let (sums, _) = acc.as_chunks::<4>();
         let (scales, _) = scale.as_chunks::<4>();
         let two_rows = |sums: v128, scale: &[i32; 4]| {
             let x = f64x2_mul(f64x2_convert_low_i32x4(sums), load4(scale));
-            let t = f64x2_floor(f64x2_add(x, half));
-            f64x2_add(f64x2_pmin(f64x2_pmax(t, zero), ceiling), magic)
+            f64x2_add(f64x2_floor(f64x2_add(x, half)), magic)
         };
         let values: [v128; VECTORS] = core::array::from_fn(|k| {
             let sums = load4(&sums[k]);
@@ -289,10 +289,8 @@ mod simd {
         });
         let words = |a: usize| i16x8_narrow_i32x4(values[a], values[a + 1]);
         let zp = i8x16_splat(zero_point);
-        let bytes = [
-            i8x16_add(u8x16_narrow_i16x8(words(0), words(2)), zp),
-            i8x16_add(u8x16_narrow_i16x8(words(4), words(6)), zp),
-        ];
+        let relu = |a: usize, b: usize| u8x16_min(u8x16_narrow_i16x8(words(a), words(b)), ceiling);
+        let bytes = [i8x16_add(relu(0, 2), zp), i8x16_add(relu(4, 6), zp)];
         let store = |dst: &mut [i8; PASS_ROWS]| {
             // SAFETY (both stores): 16 bytes inside the 32 of `dst`.
             unsafe {
