@@ -36,7 +36,7 @@ use std::vec::Vec;
 
 use super::Avx2;
 use super::dot::ROWS;
-use super::layers::{PIXEL_BLOCKS, bytes8, params8, requantize8, search_pixels};
+use super::layers::{PIXEL_BLOCKS, bytes8, requantize8, search_pixels};
 use super::pairs::{PairView, Pairs};
 use crate::IMAGE_PIXELS;
 use crate::format::{Dense, Model, NUM_THRESHOLDS, WeightWidth};
@@ -90,9 +90,40 @@ struct Layer {
     /// Pass by pass, column by column (the inputs, then one all-zero column for an odd
     /// input out), the pass's lines in order.
     data: Vec<Line>,
-    /// The blob's bias minus `128 sum_i w[r][i]` (wrapping), little-endian `i32` per row:
-    /// what the sums over `u = x + 128` have on top of the sums over `x`.
-    bias: Vec<u8>,
+    /// Each block's requantization parameters, read with one bounds check per block.
+    params: Vec<BlockParams>,
+}
+
+/// One block's per-row parameters: the bias (the blob's minus `128 sum_i w[r][i]`,
+/// wrapping: what the sums over `u = x + 128` have on top of the sums over `x`), the
+/// multipliers and the shifts (widened to `i32`), eight rows each.
+#[derive(Clone, Copy)]
+#[repr(C, align(32))]
+struct BlockParams {
+    bias: [i32; ROWS],
+    multipliers: [i32; ROWS],
+    shifts: [i32; ROWS],
+}
+
+impl BlockParams {
+    /// `sums` plus the bias (and `class_bias`'s eight values, or none), then
+    /// [`requantize8`].
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn requantize(&self, sums: __m256i, class_bias: Option<&[u8; 4 * ROWS]>) -> __m256i {
+        let load = |v: &[i32; ROWS]| {
+            // SAFETY: a 32-byte aligned `[i32; 8]` (the struct's alignment, each field
+            // 32 bytes).
+            unsafe { _mm256_load_si256(v.as_ptr().cast::<__m256i>()) }
+        };
+        let mut acc = _mm256_add_epi32(sums, load(&self.bias));
+        if let Some(class_bias) = class_bias {
+            // SAFETY: reads exactly the 32 bytes of `class_bias`.
+            let extra = unsafe { _mm256_loadu_si256(class_bias.as_ptr().cast::<__m256i>()) };
+            acc = _mm256_add_epi32(acc, extra);
+        }
+        requantize8(acc, load(&self.multipliers), load(&self.shifts))
+    }
 }
 
 impl PackedShape for Layer {
@@ -115,7 +146,9 @@ impl Layer {
             && rows > 0
             && rows.is_multiple_of(ROWS)
             && dense.weights.len() == inputs * rows
-            && dense.bias.len() >= 4 * rows;
+            && dense.bias.len() >= 4 * rows
+            && dense.multipliers.len() >= 4 * rows
+            && dense.shifts.len() >= rows;
         if !fits {
             return None;
         }
@@ -151,11 +184,22 @@ impl Layer {
             }
             first += size;
         }
-        let bias = (0..rows)
-            .flat_map(|r| {
-                let blob = i32::from_le_bytes(dense.bias[4 * r..4 * r + 4].try_into().unwrap());
-                let sum = (0..inputs).fold(0i32, |s, i| s.wrapping_add(i32::from(weight(r, i))));
-                blob.wrapping_sub(sum.wrapping_mul(128)).to_le_bytes()
+        let le = |bytes: &[u8], r: usize| {
+            i32::from_le_bytes(bytes[4 * r..4 * r + 4].try_into().unwrap())
+        };
+        let params = (0..rows / ROWS)
+            .map(|b| {
+                let row = |j: usize| ROWS * b + j;
+                BlockParams {
+                    bias: core::array::from_fn(|j| {
+                        let r = row(j);
+                        let sum =
+                            (0..inputs).fold(0i32, |s, i| s.wrapping_add(i32::from(weight(r, i))));
+                        le(dense.bias, r).wrapping_sub(sum.wrapping_mul(128))
+                    }),
+                    multipliers: core::array::from_fn(|j| le(dense.multipliers, row(j))),
+                    shifts: core::array::from_fn(|j| i32::from(dense.shifts[row(j)])),
+                }
             })
             .collect();
         Some(Layer {
@@ -163,17 +207,8 @@ impl Layer {
             rows,
             passes,
             data,
-            bias,
+            params,
         })
-    }
-
-    /// The blob's arrays `rows` with this layer's bias in place of the blob's (the sums
-    /// run over `u = x + 128`).
-    fn with_bias<'r>(&'r self, rows: &Rows<'r>) -> Rows<'r> {
-        Rows {
-            bias: &self.bias,
-            ..*rows
-        }
     }
 
     /// `f(b, sums)` for every block `b` of eight rows (and the padding blocks of the last
@@ -285,6 +320,15 @@ fn pass_sums<const K: usize>(
             f(4 * (first + k) + v, s);
         }
     }
+}
+
+/// Block `b`'s eight class-bias values: `Some(None)` without a class bias (`class_bias`
+/// empty), `None` when it ends before the block.
+fn class_block(class_bias: &[u8], b: usize) -> Option<Option<&[u8; 4 * ROWS]>> {
+    if class_bias.is_empty() {
+        return Some(None);
+    }
+    class_bias.get(4 * ROWS * b..)?.first_chunk().map(Some)
 }
 
 /// The direct pixel table of a threshold table: `pixels[v - low]` for `v` clamped to
@@ -417,25 +461,25 @@ impl Avx2Layout {
                       x: &[i8],
                       zero_point: i8,
                       y: &mut [i8]| {
-            let rows = layer.with_bias(rows);
             let zp = i32::from(zero_point);
             let (floor, ceil) = (_mm256_setzero_si256(), _mm256_set1_epi32(127 - zp));
             let zpv = _mm256_set1_epi32(zp);
             let (blocks, _) = y.as_chunks_mut::<ROWS>();
             layer.blocks(pairs.fill(x, layer.inputs), |b, sums| {
-                if let (Some(p), Some(dst)) = (params8(&rows, b), blocks.get_mut(b)) {
-                    let v = requantize8(_mm256_add_epi32(sums, p.add), p.m, p.s);
+                let params = layer.params.get(b).zip(class_block(rows.class_bias, b));
+                if let (Some((p, class)), Some(dst)) = (params, blocks.get_mut(b)) {
+                    let v = p.requantize(sums, class);
                     let v = _mm256_min_epi32(_mm256_max_epi32(v, floor), ceil);
                     *dst = bytes8::<false>(_mm256_add_epi32(v, zpv)).map(|c| c as i8);
                 }
             });
         };
         let last = |pairs: &mut Pairs<W, P>, layer: &Layer, rows: &Rows<'_>, x: &[i8]| {
-            let rows = layer.with_bias(rows);
             let mut values = [_mm256_setzero_si256(); PIXEL_BLOCKS];
             layer.blocks(pairs.fill(x, layer.inputs), |b, sums| {
-                if let (Some(p), Some(slot)) = (params8(&rows, b), values.get_mut(b)) {
-                    *slot = requantize8(_mm256_add_epi32(sums, p.add), p.m, p.s);
+                let params = layer.params.get(b).zip(class_block(rows.class_bias, b));
+                if let (Some((p, class)), Some(slot)) = (params, values.get_mut(b)) {
+                    *slot = p.requantize(sums, class);
                 }
             });
             // The table was made from the engine's own thresholds; others are searched.
