@@ -336,31 +336,61 @@ fn class_block(class_bias: &[u8], b: usize) -> Option<Option<&[u8; 4 * ROWS]>> {
 struct PixelTable {
     low: i32,
     high: i32,
+    /// The `high - low + 1` pixels, then [`GATHER_PAD`] zeros: a 4-byte gather at any
+    /// pixel's offset stays inside.
     pixels: Vec<u8>,
 }
 
+/// Bytes past the last pixel that a gather of a word at its offset reads.
+const GATHER_PAD: usize = core::mem::size_of::<i32>() - 1;
+
 impl PixelTable {
-    /// The pixels of an image's values (`values[b]` for pixels `8 b .. 8 b + 8`); a block
-    /// below the first threshold is black without a lookup (most of an image is).
+    /// The table of `counts`, padded for the gathers.
+    fn new(counts: Counts) -> Self {
+        let mut pixels = counts.counts;
+        pixels.extend_from_slice(&[0; GATHER_PAD]);
+        PixelTable {
+            low: counts.low,
+            high: counts.high,
+            pixels,
+        }
+    }
+
+    /// The pixels of an image's values (`values[b]` for pixels `8 b .. 8 b + 8`): eight
+    /// offsets clamped into the table, one `VPGATHERDD` of the words there, their low
+    /// bytes kept. No branch depends on the image. `false` (and `out` unwritten) for a
+    /// table shorter than its range, which [`PixelTable::new`] never makes.
     #[inline]
     #[target_feature(enable = "avx2")]
-    fn pixels(&self, values: &[__m256i; PIXEL_BLOCKS], out: &mut [u8; IMAGE_PIXELS]) {
+    fn pixels(&self, values: &[__m256i; PIXEL_BLOCKS], out: &mut [u8; IMAGE_PIXELS]) -> bool {
         let (low, high) = (_mm256_set1_epi32(self.low), _mm256_set1_epi32(self.high));
+        // The table's length is checked here once: every clamped offset is below
+        // `high - low + 1`, and a gather reads `GATHER_PAD` bytes past it.
+        let Ok(span) = usize::try_from(i64::from(self.high) - i64::from(self.low) + 1) else {
+            return false;
+        };
+        if self.pixels.len() < span + GATHER_PAD {
+            return false;
+        }
+        let base = self.pixels.as_ptr().cast::<i32>();
+        // The low byte of each lane to bytes 0..4 of each 128-bit half.
+        let low_bytes = _mm256_setr_epi8(
+            0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, //
+            0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+        );
         let (blocks, _) = out.as_chunks_mut::<ROWS>();
         for (dst, &v) in blocks.iter_mut().zip(values) {
             let w = _mm256_sub_epi32(_mm256_min_epi32(_mm256_max_epi32(v, low), high), low);
-            let black = _mm256_cmpeq_epi32(w, _mm256_setzero_si256());
-            if _mm256_movemask_epi8(black) == -1 {
-                *dst = [0; ROWS];
-                continue;
-            }
-            let mut offsets = [0i32; ROWS];
-            // SAFETY: writes exactly the 32 bytes of `offsets`.
-            unsafe { _mm256_storeu_si256(offsets.as_mut_ptr().cast::<__m256i>(), w) };
-            for (pixel, &w) in dst.iter_mut().zip(&offsets) {
-                *pixel = self.pixels.get(w as usize).copied().unwrap_or(0);
-            }
+            // SAFETY: each lane reads the 4 bytes at `base + w`, `0 <= w < span`, inside
+            // the `span + GATHER_PAD` bytes of `pixels` (checked above).
+            let words = unsafe { _mm256_i32gather_epi32::<1>(base, w) };
+            let b = _mm256_shuffle_epi8(words, low_bytes);
+            let eight =
+                _mm_unpacklo_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256::<1>(b));
+            // SAFETY: writes exactly the 8 bytes of `dst`.
+            unsafe { _mm_storel_epi64(dst.as_mut_ptr().cast::<__m128i>(), eight) };
         }
+        true
     }
 }
 
@@ -399,11 +429,7 @@ impl Avx2Layout {
         let thresholds = model
             .pixel_thresholds
             .first_chunk::<{ 4 * NUM_THRESHOLDS }>()?;
-        let table = Counts::new(thresholds).map(|c| PixelTable {
-            low: c.low,
-            high: c.high,
-            pixels: c.counts,
-        });
+        let table = Counts::new(thresholds).map(PixelTable::new);
         Some(Avx2Layout {
             avx2,
             layers,
@@ -486,9 +512,11 @@ impl Avx2Layout {
             let own = thresholds.as_ptr() as usize == self.thresholds_at;
             match self.table.as_ref().filter(|_| own) {
                 Some(table) => table.pixels(&values, out),
-                None => search_pixels(&values, thresholds, out),
+                None => {
+                    search_pixels(&values, thresholds, out);
+                    true
+                }
             }
-            true
         };
         let mut pairs = Pairs::<W, P>::new();
         walk::<W, Layer, _>(
