@@ -261,24 +261,30 @@ fn pass_sums<const K: usize>(
     // Vector `2 U + V` of line `k` at `wide[k][2 U + V]`.
     let mut wide = [[zero; 4]; K];
     let (columns, _) = data.as_chunks::<K>();
+    if columns.len() < pairs.bound() {
+        return;
+    }
     // One run of at most `RUN` pairs added to `wide`; without `with_high`, the high
     // nibbles are zero and their products skipped.
     let mut run_sums = |run: core::ops::Range<usize>, with_high: bool| {
         // Line k's byte interleaving U at [k][U].
         let (mut high, mut low) = ([[zero; 2]; K], [[zero; 2]; K]);
         let (Some(pair_columns), Some(highs), Some(lows)) = (
-            pairs.columns.get(run.clone()),
-            pairs.high.get(run.clone()),
-            pairs.low.get(run),
+            pairs.columns().get(run.clone()),
+            pairs.high().get(run.clone()),
+            pairs.low().get(run),
         ) else {
             return;
         };
         for ((&[first, second], &h), &l) in pair_columns.iter().zip(highs).zip(lows) {
-            let (Some(a), Some(b)) = (
-                columns.get(usize::from(first)),
-                columns.get(usize::from(second)),
-            ) else {
-                continue;
+            // SAFETY: both columns are below `pairs.bound()` (`PairView`'s invariant, which
+            // `Pairs::fill`, its only maker, keeps), and that is at most `columns.len()`
+            // (checked above).
+            let (a, b) = unsafe {
+                (
+                    columns.get_unchecked(usize::from(first)),
+                    columns.get_unchecked(usize::from(second)),
+                )
             };
             let (h, l) = (_mm256_set1_epi32(h), _mm256_set1_epi32(l));
             for (k, (a, b)) in a.iter().zip(b).enumerate() {
@@ -308,11 +314,11 @@ fn pass_sums<const K: usize>(
             }
         }
     };
-    let count = pairs.columns.len();
-    for start in (0..pairs.full).step_by(RUN) {
-        run_sums(start..(start + RUN).min(pairs.full), true);
+    let (count, full) = (pairs.columns().len(), pairs.full());
+    for start in (0..full).step_by(RUN) {
+        run_sums(start..(start + RUN).min(full), true);
     }
-    for start in (pairs.full..count).step_by(RUN) {
+    for start in (full..count).step_by(RUN) {
         run_sums(start..(start + RUN).min(count), false);
     }
     for (k, sums) in wide.into_iter().enumerate() {

@@ -34,13 +34,43 @@ pub(super) struct Pairs<const W: usize, const P: usize> {
 }
 
 /// A [`Pairs`]'s pairs: `columns[j]`, `high[j]` and `low[j]` for each, the first `full`
-/// of them with a high nibble, the others small.
+/// of them with a high nibble, the others small. Every column in it is below `bound`
+/// ([`Pairs::fill`], its only maker, keeps that), which the pass checks once against its
+/// columns instead of checking each pair.
 #[derive(Clone, Copy)]
 pub(super) struct PairView<'a> {
-    pub(super) columns: &'a [[u16; 2]],
-    pub(super) high: &'a [i32],
-    pub(super) low: &'a [i32],
-    pub(super) full: usize,
+    columns: &'a [[u16; 2]],
+    high: &'a [i32],
+    low: &'a [i32],
+    full: usize,
+    bound: usize,
+}
+
+impl<'a> PairView<'a> {
+    /// Pair `j`'s two columns.
+    pub(super) fn columns(&self) -> &'a [[u16; 2]] {
+        self.columns
+    }
+
+    /// Pair `j`'s high nibbles as a `VPMADDUBSW` operand word.
+    pub(super) fn high(&self) -> &'a [i32] {
+        self.high
+    }
+
+    /// Pair `j`'s low nibbles likewise.
+    pub(super) fn low(&self) -> &'a [i32] {
+        self.low
+    }
+
+    /// How many pairs (the first ones) have a high nibble.
+    pub(super) fn full(&self) -> usize {
+        self.full
+    }
+
+    /// A bound on every column of the pairs.
+    pub(super) fn bound(&self) -> usize {
+        self.bound
+    }
 }
 
 impl<const W: usize, const P: usize> Pairs<W, P> {
@@ -164,10 +194,13 @@ impl<const W: usize, const P: usize> Pairs<W, P> {
             *l = twice((a & 15) | (b & 15) << 8);
         }
         PairView {
+            // Each of these entries was written above: an input below `min(x.len(), W)`,
+            // or the zero column.
             columns: &self.columns[..count],
             high: &self.high[..count],
             low: &self.low[..count],
             full: big_len.div_ceil(2).min(count),
+            bound: x.len().min(W).max(zero_column + 1),
         }
     }
 }

@@ -320,12 +320,19 @@ fn pairs_list_the_inputs_in_order() {
         }
         // SAFETY: AVX2 was detected above.
         let view = unsafe { pairs.fill(&x, zero_column) };
-        assert_eq!(view.columns.len(), want.len() / 2, "case {case}");
-        assert_eq!(view.full, big.div_ceil(2), "case {case}");
+        assert_eq!(view.columns().len(), want.len() / 2, "case {case}");
+        assert_eq!(view.full(), big.div_ceil(2), "case {case}");
+        // The bound the pass checks once instead of each column.
+        assert_eq!(view.bound(), n + 1, "case {case}");
+        let columns = view.columns().as_flattened();
+        assert!(
+            columns.iter().all(|&c| usize::from(c) < view.bound()),
+            "case {case}"
+        );
         for (j, pair) in want.chunks(2).enumerate() {
             let [(a, ua), (b, ub)] = [pair[0], pair[1]];
             assert_eq!(
-                view.columns[j],
+                view.columns()[j],
                 [a as u16, b as u16],
                 "case {case}, pair {j}"
             );
@@ -333,7 +340,7 @@ fn pairs_list_the_inputs_in_order() {
             let high = twice(i32::from(ua >> 4) | i32::from(ub >> 4) << 8);
             let low = twice(i32::from(ua & 15) | i32::from(ub & 15) << 8);
             assert_eq!(
-                (view.high[j], view.low[j]),
+                (view.high()[j], view.low()[j]),
                 (high, low),
                 "case {case}, pair {j}"
             );
