@@ -36,7 +36,7 @@ use std::vec::Vec;
 
 use super::Avx2;
 use super::dot::ROWS;
-use super::layers::{PIXEL_BLOCKS, bytes8, requantize8, search_pixels};
+use super::layers::{PIXEL_BLOCKS, bytes8, requantize8, requantize8_fitting, search_pixels};
 use super::pairs::{PairView, Pairs};
 use crate::IMAGE_PIXELS;
 use crate::format::{Dense, Model, NUM_THRESHOLDS, WeightWidth};
@@ -92,6 +92,9 @@ struct Layer {
     data: Vec<Line>,
     /// Each block's requantization parameters, read with one bounds check per block.
     params: Vec<BlockParams>,
+    /// Whether every row's shift is at least 32, so that its values fit in `i32` without
+    /// saturating ([`requantize8_fitting`]).
+    fits_i32: bool,
 }
 
 /// One block's per-row parameters: the bias (the blob's minus `128 sum_i w[r][i]`,
@@ -107,10 +110,15 @@ struct BlockParams {
 
 impl BlockParams {
     /// `sums` plus the bias (and `class_bias`'s eight values, or none), then
-    /// [`requantize8`].
+    /// [`requantize8`], or [`requantize8_fitting`] where the layer `fits_i32`.
     #[inline]
     #[target_feature(enable = "avx2")]
-    fn requantize(&self, sums: __m256i, class_bias: Option<&[u8; 4 * ROWS]>) -> __m256i {
+    fn requantize(
+        &self,
+        sums: __m256i,
+        class_bias: Option<&[u8; 4 * ROWS]>,
+        fits_i32: bool,
+    ) -> __m256i {
         let load = |v: &[i32; ROWS]| {
             // SAFETY: a 32-byte aligned `[i32; 8]` (the struct's alignment, each field
             // 32 bytes).
@@ -122,7 +130,12 @@ impl BlockParams {
             let extra = unsafe { _mm256_loadu_si256(class_bias.as_ptr().cast::<__m256i>()) };
             acc = _mm256_add_epi32(acc, extra);
         }
-        requantize8(acc, load(&self.multipliers), load(&self.shifts))
+        let (m, s) = (load(&self.multipliers), load(&self.shifts));
+        if fits_i32 {
+            requantize8_fitting(acc, m, s)
+        } else {
+            requantize8(acc, m, s)
+        }
     }
 }
 
@@ -208,6 +221,7 @@ impl Layer {
             passes,
             data,
             params,
+            fits_i32: dense.shifts[..rows].iter().all(|&s| s >= 32),
         })
     }
 
@@ -500,7 +514,7 @@ impl Avx2Layout {
             layer.blocks(pairs.fill(x, layer.inputs), |b, sums| {
                 let params = layer.params.get(b).zip(class_block(rows.class_bias, b));
                 if let (Some((p, class)), Some(dst)) = (params, blocks.get_mut(b)) {
-                    let v = p.requantize(sums, class);
+                    let v = p.requantize(sums, class, layer.fits_i32);
                     let v = _mm256_min_epi32(_mm256_max_epi32(v, floor), ceil);
                     *dst = bytes8::<false>(_mm256_add_epi32(v, zpv)).map(|c| c as i8);
                 }
@@ -511,7 +525,7 @@ impl Avx2Layout {
             layer.blocks(pairs.fill(x, layer.inputs), |b, sums| {
                 let params = layer.params.get(b).zip(class_block(rows.class_bias, b));
                 if let (Some((p, class)), Some(slot)) = (params, values.get_mut(b)) {
-                    *slot = p.requantize(sums, class);
+                    *slot = p.requantize(sums, class, layer.fits_i32);
                 }
             });
             // The table was made from the engine's own thresholds; others are searched.

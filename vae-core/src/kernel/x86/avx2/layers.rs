@@ -68,9 +68,37 @@ pub(super) fn params8(rows: &Rows<'_>, b: usize) -> Option<Params8> {
 #[inline]
 #[target_feature(enable = "avx2")]
 pub(super) fn requantize8(acc: __m256i, m: __m256i, s: __m256i) -> __m256i {
+    let (even, odd) = rounded_halves(acc, m, s);
+    let lo = low_words(even, odd);
+    // `w >> 1`'s high words (w's high word >> 1): the value fits in `i32` exactly when
+    // they are the sign of the low words.
+    let hi = _mm256_srai_epi32::<1>(_mm256_blend_epi32::<0xAA>(
+        _mm256_srli_epi64::<32>(even),
+        odd,
+    ));
+    let fits = _mm256_cmpeq_epi32(hi, _mm256_srai_epi32::<31>(lo));
+    let saturated = _mm256_xor_si256(_mm256_srai_epi32::<31>(hi), _mm256_set1_epi32(i32::MAX));
+    _mm256_blendv_epi8(saturated, lo, fits)
+}
+
+/// [`requantize8`] for rows whose values fit in `i32`, unsaturated: exact for every sum
+/// when each row's shift is at least 32 (a multiplier below `2^31` makes
+/// `|acc * m / 2^s| <= 2^30`).
+#[cfg(any(test, feature = "quantize"))]
+#[inline]
+#[target_feature(enable = "avx2")]
+pub(super) fn requantize8_fitting(acc: __m256i, m: __m256i, s: __m256i) -> __m256i {
+    let (even, odd) = rounded_halves(acc, m, s);
+    low_words(even, odd)
+}
+
+/// `w = (t >> n) + 1` in 64 bits (`t = 2p - (p < 0)`, `p = acc * m`), for the even
+/// lanes (the low words of each pair) and the odd ones.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn rounded_halves(acc: __m256i, m: __m256i, s: __m256i) -> (__m256i, __m256i) {
     let zero = _mm256_setzero_si256();
     let one = _mm256_set1_epi64x(1);
-    // `w = (t >> n) + 1` in 64 bits, for the even lanes (the low words of each pair).
     let half = |acc: __m256i, m: __m256i, s: __m256i| {
         let p = _mm256_mul_epi32(acc, m); // exact: the low words, sign-extended
         let sign = _mm256_cmpgt_epi64(zero, p);
@@ -84,15 +112,14 @@ pub(super) fn requantize8(acc: __m256i, m: __m256i, s: __m256i) -> __m256i {
         _mm256_srli_epi64::<32>(m),
         _mm256_srli_epi64::<32>(s),
     );
-    // `w >> 1`: low words (bits 1..33 of w) and high words (w's high word >> 1).
-    let lo = _mm256_blend_epi32::<0xAA>(_mm256_srli_epi64::<1>(even), _mm256_slli_epi64::<31>(odd));
-    let hi = _mm256_srai_epi32::<1>(_mm256_blend_epi32::<0xAA>(
-        _mm256_srli_epi64::<32>(even),
-        odd,
-    ));
-    let fits = _mm256_cmpeq_epi32(hi, _mm256_srai_epi32::<31>(lo));
-    let saturated = _mm256_xor_si256(_mm256_srai_epi32::<31>(hi), _mm256_set1_epi32(i32::MAX));
-    _mm256_blendv_epi8(saturated, lo, fits)
+    (even, odd)
+}
+
+/// The low words of `w >> 1` (bits 1..33 of `w`), lane by lane.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn low_words(even: __m256i, odd: __m256i) -> __m256i {
+    _mm256_blend_epi32::<0xAA>(_mm256_srli_epi64::<1>(even), _mm256_slli_epi64::<31>(odd))
 }
 
 /// The low bytes of eight `i32` lanes (each in `-128..=127`, or `0..=255` when

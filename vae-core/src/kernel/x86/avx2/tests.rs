@@ -5,7 +5,7 @@ use std::vec::Vec;
 
 use super::Avx2;
 use super::dot::ROWS;
-use super::layers::{requantize8, search8};
+use super::layers::{requantize8, requantize8_fitting, search8};
 use crate::format::{Dense, NUM_THRESHOLDS, WeightWidth};
 use crate::kernel::{dot_ref, relu_q, requantize, sigmoid_pixel};
 use crate::{IMAGE_PIXELS, Rng};
@@ -77,6 +77,47 @@ fn requantize8_matches_scalar() {
         let acc = core::array::from_fn(|_| wide(&mut rng));
         let m = core::array::from_fn(|_| wide(&mut rng).max(i32::MIN + 1));
         let s = core::array::from_fn(|_| rng.next_u32() % 70);
+        check(acc, m, s);
+    }
+}
+
+/// `requantize8_fitting` against `requantize` where it is exact: shifts of 32 or more and
+/// positive multipliers, the `i32` edges and random sums (its values reach `±2^30`).
+#[test]
+fn requantize8_fitting_matches_scalar_from_shift_32() {
+    if avx2_or_skip("requantize8_fitting_matches_scalar_from_shift_32").is_none() {
+        return;
+    }
+    let check = |acc: [i32; ROWS], m: [i32; ROWS], s: [u32; ROWS]| {
+        // SAFETY: the CPU runs AVX2 (checked above); the loads read the arrays' 32 bytes.
+        let got = unsafe {
+            let load = |a: &[i32; ROWS]| _mm256_loadu_si256(a.as_ptr().cast::<__m256i>());
+            let v = requantize8_fitting(load(&acc), load(&m), load(&s.map(|s| s as i32)));
+            let mut out = [0i32; ROWS];
+            _mm256_storeu_si256(out.as_mut_ptr().cast::<__m256i>(), v);
+            out
+        };
+        for j in 0..ROWS {
+            let want = requantize(acc[j], m[j], s[j] as u8);
+            assert_eq!(got[j], want, "{} {} {}", acc[j], m[j], s[j]);
+        }
+    };
+    for acc in [i32::MIN, i32::MIN + 1, -1, 0, 1, i32::MAX] {
+        for m in [1, 3, 1 << 30, i32::MAX] {
+            for s0 in (32..=63u32).step_by(ROWS) {
+                check(
+                    [acc; ROWS],
+                    [m; ROWS],
+                    core::array::from_fn(|j| s0 + j as u32),
+                );
+            }
+        }
+    }
+    let mut rng = Rng::new(22);
+    for _ in 0..50_000 {
+        let acc = core::array::from_fn(|_| wide(&mut rng));
+        let m = core::array::from_fn(|_| (rng.next_u32() >> 1).max(1) as i32);
+        let s = core::array::from_fn(|_| 32 + rng.next_u32() % 32);
         check(acc, m, s);
     }
 }
