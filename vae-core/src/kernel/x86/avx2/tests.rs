@@ -27,6 +27,29 @@ fn wide(rng: &mut Rng) -> i32 {
     rng.next_u32() as i32 >> (rng.next_u32() % 32)
 }
 
+/// `kernel(acc, m, s)` on AVX2 (the caller has checked the CPU runs it) against
+/// `requantize`, lane by lane.
+fn check_requantize8(
+    kernel: unsafe fn(__m256i, __m256i, __m256i) -> __m256i,
+    acc: [i32; ROWS],
+    m: [i32; ROWS],
+    s: [u32; ROWS],
+) {
+    // SAFETY: the caller checked that the CPU runs AVX2; the loads and the store touch
+    // the arrays' 32 bytes.
+    let got = unsafe {
+        let load = |a: &[i32; ROWS]| _mm256_loadu_si256(a.as_ptr().cast::<__m256i>());
+        let v = kernel(load(&acc), load(&m), load(&s.map(|s| s as i32)));
+        let mut out = [0i32; ROWS];
+        _mm256_storeu_si256(out.as_mut_ptr().cast::<__m256i>(), v);
+        out
+    };
+    for j in 0..ROWS {
+        let want = requantize(acc[j], m[j], s[j] as u8);
+        assert_eq!(got[j], want, "{} {} {}", acc[j], m[j], s[j]);
+    }
+}
+
 /// `requantize8` against `requantize`: the edges, every shift up to 80, and random
 /// values; every multiplier but `i32::MIN` (blobs have positive ones).
 #[test]
@@ -47,20 +70,7 @@ fn requantize8_matches_scalar() {
         i32::MAX - 1,
         i32::MAX,
     ];
-    let check = |acc: [i32; ROWS], m: [i32; ROWS], s: [u32; ROWS]| {
-        // SAFETY: the CPU runs AVX2 (checked above); the loads read the arrays' 32 bytes.
-        let got = unsafe {
-            let load = |a: &[i32; ROWS]| _mm256_loadu_si256(a.as_ptr().cast::<__m256i>());
-            let v = requantize8(load(&acc), load(&m), load(&s.map(|s| s as i32)));
-            let mut out = [0i32; ROWS];
-            _mm256_storeu_si256(out.as_mut_ptr().cast::<__m256i>(), v);
-            out
-        };
-        for j in 0..ROWS {
-            let want = requantize(acc[j], m[j], s[j] as u8);
-            assert_eq!(got[j], want, "{} {} {}", acc[j], m[j], s[j]);
-        }
-    };
+    let check = |acc, m, s| check_requantize8(requantize8, acc, m, s);
     for &a in &edges {
         for &m in edges.iter().filter(|&&m| m != i32::MIN) {
             for s0 in (0..=80u32).step_by(ROWS) {
@@ -88,20 +98,7 @@ fn requantize8_fitting_matches_scalar_from_shift_32() {
     if avx2_or_skip("requantize8_fitting_matches_scalar_from_shift_32").is_none() {
         return;
     }
-    let check = |acc: [i32; ROWS], m: [i32; ROWS], s: [u32; ROWS]| {
-        // SAFETY: the CPU runs AVX2 (checked above); the loads read the arrays' 32 bytes.
-        let got = unsafe {
-            let load = |a: &[i32; ROWS]| _mm256_loadu_si256(a.as_ptr().cast::<__m256i>());
-            let v = requantize8_fitting(load(&acc), load(&m), load(&s.map(|s| s as i32)));
-            let mut out = [0i32; ROWS];
-            _mm256_storeu_si256(out.as_mut_ptr().cast::<__m256i>(), v);
-            out
-        };
-        for j in 0..ROWS {
-            let want = requantize(acc[j], m[j], s[j] as u8);
-            assert_eq!(got[j], want, "{} {} {}", acc[j], m[j], s[j]);
-        }
-    };
+    let check = |acc, m, s| check_requantize8(requantize8_fitting, acc, m, s);
     for acc in [i32::MIN, i32::MIN + 1, -1, 0, 1, i32::MAX] {
         for m in [1, 3, 1 << 30, i32::MAX] {
             for s0 in (32..=63u32).step_by(ROWS) {
