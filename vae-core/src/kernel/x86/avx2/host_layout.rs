@@ -39,6 +39,7 @@ use super::dot::ROWS;
 use super::layers::{PIXEL_BLOCKS, bytes8, requantize8, requantize8_fitting, search_pixels};
 use super::pairs::{PairView, Pairs};
 use crate::IMAGE_PIXELS;
+use crate::bytes::le_i32_at;
 use crate::format::{Dense, Model, NUM_THRESHOLDS, WeightWidth};
 use crate::kernel::x86::host_layout::MAX_INPUTS;
 use crate::kernel::x86::pixel_lut::Counts;
@@ -197,9 +198,8 @@ impl Layer {
             }
             first += size;
         }
-        let le = |bytes: &[u8], r: usize| {
-            i32::from_le_bytes(bytes[4 * r..4 * r + 4].try_into().unwrap())
-        };
+        // Every row's bias, multiplier and shift is there (checked above).
+        let le = |bytes: &[u8], r: usize| le_i32_at(bytes, r).unwrap_or(0);
         let params = (0..rows / ROWS)
             .map(|b| {
                 let row = |j: usize| ROWS * b + j;
