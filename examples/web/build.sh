@@ -1,24 +1,32 @@
 #!/usr/bin/env bash
 # Builds the page into examples/web/dist/ (index.html, main.js, vae.js, vae.wasm,
-# decoder.bin, and decoder-cond.bin, fetched when the page's conditional model is chosen): serve it with `python3 -m http.server -d examples/web/dist`.
+# vae-relaxed.wasm, decoder.bin, and decoder-cond.bin, fetched when the page's conditional
+# model is chosen): serve it with `python3 -m http.server -d examples/web/dist`.
+# vae-relaxed.wasm is the same decoder built with relaxed SIMD as well (i8 columns, four
+# inputs per step); the page loads it where the browser validates relaxed SIMD, else
+# vae.wasm (simd128 only).
 # Also builds the scalar module (without simd128) into target/vae-scalar.wasm for the tests.
 # wasm-opt (npm binaryen, `npm ci` in examples/web) is used when installed.
 set -euo pipefail
 cd "$(dirname "$0")"
 export CARGO_TARGET_DIR="$PWD/target"
 cargo build --release --quiet
+RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" cargo build --release --quiet --target-dir target/relaxed
 RUSTFLAGS="-C target-feature=-simd128" cargo build --release --quiet --target-dir target/scalar
 rm -rf dist && mkdir -p dist
 cp www/index.html www/main.js www/vae.js dist/
 cp ../models/decoder.bin ../models/decoder-cond.bin dist/
 simd=target/wasm32-unknown-unknown/release/vae_web.wasm
+relaxed=target/relaxed/wasm32-unknown-unknown/release/vae_web.wasm
 scalar=target/scalar/wasm32-unknown-unknown/release/vae_web.wasm
 if [ -x node_modules/.bin/wasm-opt ]; then
   node_modules/.bin/wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int --enable-mutable-globals "$simd" -o dist/vae.wasm
+  node_modules/.bin/wasm-opt -O3 --enable-simd --enable-relaxed-simd --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int --enable-mutable-globals "$relaxed" -o dist/vae-relaxed.wasm
   node_modules/.bin/wasm-opt -O3 --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int --enable-mutable-globals "$scalar" -o target/vae-scalar.wasm
 else
   echo "build.sh: no wasm-opt (run npm ci in examples/web); copying the modules as built" >&2
   cp "$simd" dist/vae.wasm
+  cp "$relaxed" dist/vae-relaxed.wasm
   cp "$scalar" target/vae-scalar.wasm
 fi
 wc -c dist/* target/vae-scalar.wasm

@@ -372,8 +372,22 @@ mod int4;
 mod packed;
 #[cfg(any(vae_dsp, test))]
 mod packed_int4;
+#[cfg_attr(
+    all(target_arch = "wasm32", target_feature = "relaxed-simd"),
+    allow(dead_code)
+)]
 pub(crate) mod pairs;
 mod portable;
+/// The repacked decoder's kernel from `i8` columns with relaxed SIMD (wasm32).
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+#[allow(unsafe_code)]
+pub(crate) mod quads;
+#[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
+pub(crate) use pairs as columns;
+/// The repacked decoder's columns, list and pass: `i8` quads with wasm32 relaxed SIMD,
+/// `i16` pairs everywhere else.
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+pub(crate) use quads as columns;
 pub(crate) mod requant_f64;
 /// The RV32 dense loop (no SIMD): eight rows per pass, 16 inputs per iteration (`asm!` on
 /// RV32). Compiled on every target, so `dense_portable` names it without `cfg` and the

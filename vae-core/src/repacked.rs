@@ -37,12 +37,12 @@
 
 use crate::bytes::le_i32_at;
 use crate::format::MAX_LAYERS;
-use crate::kernel::pairs::{PASS_ROWS, list_pairs, pass, pass_len};
+use crate::kernel::columns::{List, PASS_ROWS, pass, pass_len, put_weight};
 use crate::kernel::{fill_pixel_table, pixel_range, requant_f64, requantize, sigmoid_pixel};
 use crate::{DecoderCore, Error, IMAGE_PIXELS};
 
 /// The widest layer input a [`RepackedDecoder`] takes.
-pub const MAX_INPUTS: usize = 1024;
+pub const MAX_INPUTS: usize = crate::kernel::pairs::MAX_INPUTS;
 
 /// Where one layer lives in the buffers.
 #[derive(Clone, Copy, Default)]
@@ -237,12 +237,10 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
             };
             for (row, w_row) in dense.weight_rows().enumerate().take(layer.rows) {
                 let pass = layer.weights_at + row / PASS_ROWS * pass_len;
+                let pass = weights.get_mut(pass..pass + pass_len).unwrap_or_default();
                 let mut sum = 0i32;
                 for (i, code) in dense.codes(w_row).enumerate() {
-                    let at = pass + i * PASS_ROWS + row % PASS_ROWS;
-                    if let Some(slot) = weights.get_mut(at) {
-                        *slot = i16::from(code);
-                    }
+                    put_weight(pass, i, row, code);
                     sum = sum.wrapping_add(i32::from(code));
                 }
                 let blob = le_i32_at(dense.bias, row).unwrap_or(0);
@@ -318,8 +316,8 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
             what: "layer shapes inconsistent with the repacked weights",
         };
         let (_, hidden) = model.layers.split_last().ok_or(inconsistent)?;
-        // The listed inputs' columns and `u` (see `list_pairs`).
-        let mut list = ([0u16; MAX_INPUTS + 1], [0u16; MAX_INPUTS + 1]);
+        // The listed inputs' columns and `u`.
+        let mut list = List::new();
         let mut width = None; // None: the input is z_q
         for (k, layer) in self.layers.iter().take(hidden.len()).enumerate() {
             let zero_point = model
@@ -416,7 +414,7 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
         layer: &Layer,
         x: &[i8],
         class_bias: &[u8],
-        (columns, us): &mut ([u16; MAX_INPUTS + 1], [u16; MAX_INPUTS + 1]),
+        list: &mut List,
         mut per_pass: impl FnMut(usize, &[i32; PASS_ROWS], u32, Scales<'_>),
     ) -> Result<(), Error> {
         let inconsistent = Error::Malformed {
@@ -425,7 +423,7 @@ impl<'a, 'w> RepackedDecoder<'a, 'w> {
         if x.len() != layer.inputs {
             return Err(inconsistent);
         }
-        let listed = list_pairs(x, columns, us);
+        let listed = list.fill(x);
         let pass_len = pass_len(layer.inputs);
         let (class, _) = class_bias.as_chunks::<4>();
         let mut acc = [0i32; PASS_ROWS];

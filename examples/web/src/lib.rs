@@ -214,7 +214,7 @@ pub extern "C" fn load(len: usize) -> i32 {
             return fail_with(&[
                 Text("this model needs "),
                 Decimal((2 * needed).div_ceil(1024) as u64),
-                Text(" KB of repacked weights (two bytes each, rows padded); the page has "),
+                Text(" KB of repacked weights (rows padded to 32); the page has "),
                 Decimal((2 * MAX_WEIGHTS / 1024) as u64),
                 Text(" KB"),
             ]);

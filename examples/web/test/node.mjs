@@ -1,9 +1,10 @@
 // Node test of the wasm modules alone: golden CRCs, a corrupt blob's error text, the
 // same images from every module as from the first, timing.
 // Usage: node test/node.mjs [module.wasm ...]   (default: dist/vae.wasm)
+// Node 20 runs relaxed SIMD (dist/vae-relaxed.wasm) only with --experimental-wasm-relaxed-simd.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Vae, crc32 } from '../www/vae.js';
+import { Vae, crc32, relaxedSimd } from '../www/vae.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const blob = readFileSync(here('../../models/decoder.bin'));
@@ -20,7 +21,12 @@ const modules = process.argv.slice(2);
 const cond = readFileSync(here('../../models/decoder-cond.bin'));
 let first = null;
 for (const path of modules.length ? modules : [here('../dist/vae.wasm')]) {
-  const vae = await Vae.create(readFileSync(path));
+  const bytes = readFileSync(path);
+  if (!WebAssembly.validate(bytes)) {
+    fail(`${path}: does not validate in Node ${process.version}${relaxedSimd ? '' : ' (a relaxed-SIMD module needs node --experimental-wasm-relaxed-simd)'}`);
+    continue;
+  }
+  const vae = await Vae.create(bytes);
   const images = [];
   for (const b of [blob, cond]) {
     vae.load(b);

@@ -1,4 +1,13 @@
 // vae-core's wasm module, wrapped for the page and the Node test (no dependencies).
+
+// Whether this engine runs relaxed SIMD: a module of one function that uses
+// i16x8.relaxed_dot_i8x16_i7x16_s validates. The page then loads vae-relaxed.wasm (the same
+// bytes, faster), else vae.wasm (simd128 only).
+const v128Zero = [0xfd, 0x0c, ...Array(16).fill(0)];
+export const relaxedSimd = WebAssembly.validate(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+  1, 5, 1, 0x60, 0, 1, 0x7b, 3, 2, 1, 0, 10, 0x2b, 1, 0x29, 0, ...v128Zero, ...v128Zero, 0xfd, 0x92, 0x02, 0x0b]));
+export const moduleFile = relaxedSimd ? 'vae-relaxed.wasm' : 'vae.wasm';
+
 export class Vae {
   static async create(wasmBytes) {
     const { instance } = await WebAssembly.instantiate(wasmBytes, {});

@@ -25,10 +25,51 @@
 /// Rows per pass.
 pub(crate) const PASS_ROWS: usize = 32;
 
+/// The widest layer input the repacked decoder takes (re-exported as
+/// [`repacked::MAX_INPUTS`](crate::repacked::MAX_INPUTS)): what a [`List`] holds.
+pub(crate) const MAX_INPUTS: usize = 1024;
+
+/// The largest `u` of a listed entry (each input takes one).
+#[cfg(test)]
+pub(crate) const MAX_U: u8 = u8::MAX;
+
+/// Entries taken at a time: a pair.
+#[cfg(test)]
+pub(crate) const GROUP: usize = 2;
+
 /// `i16` weights of one pass over `inputs` inputs: their columns, then the zero column
 /// (index `inputs`, all zero).
 pub(crate) const fn pass_len(inputs: usize) -> usize {
     (inputs + 1) * PASS_ROWS
+}
+
+/// Stores weight `code` of `input` for row `row` of a pass into the pass's weights
+/// (dropped when outside them).
+pub(crate) fn put_weight(pass: &mut [i16], input: usize, row: usize, code: i8) {
+    if let Some(slot) = pass.get_mut(input * PASS_ROWS + row % PASS_ROWS) {
+        *slot = i16::from(code);
+    }
+}
+
+/// The buffers a decode lists a layer's inputs into, for layers up to [`MAX_INPUTS`] wide.
+pub(crate) struct List {
+    columns: [u16; MAX_INPUTS + 1],
+    us: [u16; MAX_INPUTS + 1],
+}
+
+impl List {
+    /// Empty buffers.
+    pub(crate) const fn new() -> Self {
+        List {
+            columns: [0; MAX_INPUTS + 1],
+            us: [0; MAX_INPUTS + 1],
+        }
+    }
+
+    /// [`list_pairs`] of `x` into these buffers.
+    pub(crate) fn fill(&mut self, x: &[i8]) -> Listed<'_> {
+        list_pairs(x, &mut self.columns, &mut self.us)
+    }
 }
 
 /// The pairs [`list_pairs`] listed, the only way to make one: pair `j`'s two columns
@@ -150,6 +191,8 @@ pub(crate) fn pass(
     }
 }
 
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+pub(crate) use simd::finish;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub(crate) use simd::relu_bytes;
 
@@ -373,7 +416,17 @@ mod simd {
             a6 = i32x4_add(a6, s6);
             a7 = i32x4_add(a7, s7);
         }
-        let sums = [a0, a1, a2, a3, a4, a5, a6, a7];
+        finish([a0, a1, a2, a3, a4, a5, a6, a7], bias, lit_from, acc)
+    }
+
+    /// The end of a pass: the 32 `sums` (four rows per vector, in order) plus `bias` into
+    /// `acc`; returns the mask of lit rows (`acc[r] >= lit_from[r]`).
+    pub(crate) fn finish(
+        sums: [v128; VECTORS],
+        bias: &[i32; PASS_ROWS],
+        lit_from: &[i32; PASS_ROWS],
+        acc: &mut [i32; PASS_ROWS],
+    ) -> u32 {
         let mut lit = 0u32;
         let (bias, _) = bias.as_chunks::<4>();
         let (lit_from, _) = lit_from.as_chunks::<4>();

@@ -117,8 +117,10 @@ fn repacked_refuses_short_buffers_and_wide_layers() {
         RepackedDecoder::weights_len(&core),
         RepackedDecoder::params_len(&core),
     );
-    // 20 -> 256 -> 256 -> 784: pairs times rows padded to 32, two i16 each.
-    assert_eq!(w, 21 * 256 + 257 * 256 + 257 * 800);
+    // 20 -> 256 -> 256 -> 784: per pass of 32 rows (8, 8 and 25) the inputs' columns and
+    // the zero column, each `pass_len(0)` elements (32 `i16`, or 16 with `i8` columns).
+    let column = crate::kernel::columns::pass_len(0);
+    assert_eq!(w, (21 * 8 + 257 * 8 + 257 * 25) * column);
     assert_eq!(b, 6 * 32 * (8 + 8 + 25)); // six per row, rows padded to 32
     let (mut weights, mut params) = (vec![0i16; w - 1], vec![0i32; b]);
     assert!(matches!(
@@ -236,12 +238,14 @@ fn requantize_clamped_is_requantize_then_clamp() {
     assert!(checked > 60_000, "{checked}");
 }
 
-/// `list_pairs`: the inputs that are not zero, in order, paired, an odd one out with the
-/// zero column; and `pass` against the sums written out, refusing weights that hold
-/// fewer columns than the list reads.
+/// `List::fill` (the simd128 listing on wasm32, the relaxed-SIMD one there with it, the
+/// one-by-one listing elsewhere) against the inputs written out: every listed input's
+/// `u` split into entries of at most `MAX_U`, nothing else but the zero column filling
+/// the last group, no more entries than needed; and `pass` against the sums written out,
+/// refusing weights that hold fewer columns than the list reads.
 #[test]
-fn listed_pairs_and_pass_match_the_sums_written_out() {
-    use crate::kernel::pairs::{PASS_ROWS, list_pairs, pass};
+fn listed_entries_and_pass_match_the_sums_written_out() {
+    use crate::kernel::columns::{GROUP, List, MAX_U, PASS_ROWS, pass, pass_len, put_weight};
     let mut state = 0x2545_f491_4f6c_dd1du64;
     let mut next = move || {
         state ^= state << 13;
@@ -249,40 +253,57 @@ fn listed_pairs_and_pass_match_the_sums_written_out() {
         state ^= state << 17;
         state
     };
+    let mut list = List::new();
     for case in 0..400usize {
         let n = case % 41;
-        // Densities from all-zero (-128 everywhere) to none zero.
+        // Densities from all-zero (-128 everywhere) to none zero, and the extremes.
         let zeros = case % 5;
         let x: Vec<i8> = (0..n)
             .map(|_| {
                 let r = next();
-                if (r % 4) < zeros as u64 {
-                    -128
-                } else {
-                    (r >> 8) as i8
+                match r % 8 {
+                    _ if (r >> 3) % 4 < zeros as u64 => -128,
+                    0 => 127,
+                    1 => -1,
+                    2 => 0,
+                    _ => (r >> 8) as i8,
                 }
             })
             .collect();
-        // Stale entries from an earlier decode must not show through.
-        let (mut columns, mut us) = (vec![999u16; n + 1], vec![7u16; n + 1]);
         let zero_column = n as u16; // the column after the inputs
-        let got: Vec<(u16, u16)> = list_pairs(&x, &mut columns, &mut us).entries().collect();
-        let mut want: Vec<(u16, u16)> = x
-            .iter()
-            .enumerate()
-            .filter(|&(_, &v)| v != -128)
-            .map(|(i, &v)| (i as u16, u16::from(v as u8 ^ 0x80)))
-            .collect();
-        if want.len() % 2 == 1 {
-            want.push((zero_column, 0));
+        // After an earlier case's listing: stale entries must not show through.
+        let entries: Vec<(u16, u16)> = list.fill(&x).entries().collect();
+        let mut got = vec![0u32; n + 1];
+        for &(column, u) in &entries {
+            assert!(
+                column <= zero_column && u <= u16::from(MAX_U),
+                "case {case}"
+            );
+            assert!(column < zero_column || u == 0, "case {case}: filling {u}");
+            got[usize::from(column)] += u32::from(u);
         }
+        let want: Vec<u32> = x
+            .iter()
+            .map(|&v| u32::from(v as u8 ^ 0x80))
+            .chain([0])
+            .collect();
         assert_eq!(got, want, "case {case}: {x:?}");
+        let needed: usize = want
+            .iter()
+            .map(|&u| u.div_ceil(u32::from(MAX_U)) as usize)
+            .sum();
+        assert_eq!(entries.len(), needed.next_multiple_of(GROUP), "case {case}");
 
         // Weights of n + 1 columns (the last all zero), random otherwise.
-        let mut weights = vec![0i16; (n + 1) * PASS_ROWS];
-        weights[..n * PASS_ROWS]
-            .iter_mut()
-            .for_each(|w| *w = (next() % 255) as i16 - 127);
+        let pass_len = pass_len(n);
+        let mut weights = vec![0i16; pass_len];
+        let mut w = vec![[0i8; PASS_ROWS]; n];
+        for (i, column) in w.iter_mut().enumerate() {
+            for (r, code) in column.iter_mut().enumerate() {
+                *code = (next() % 256) as u8 as i8;
+                put_weight(&mut weights, i, r, *code);
+            }
+        }
         let bias: [i32; PASS_ROWS] = core::array::from_fn(|_| next() as i32);
         let lit_from: [i32; PASS_ROWS] = core::array::from_fn(|r| match r % 3 {
             0 => i32::MIN,
@@ -293,7 +314,7 @@ fn listed_pairs_and_pass_match_the_sums_written_out() {
         for (i, &v) in x.iter().enumerate() {
             let u = i32::from(v as u8 ^ 0x80);
             for (r, s) in sums.iter_mut().enumerate() {
-                *s = s.wrapping_add(i32::from(weights[i * PASS_ROWS + r]) * u);
+                *s = s.wrapping_add(i32::from(w[i][r]) * u);
             }
         }
         let want_lit = sums
@@ -302,7 +323,7 @@ fn listed_pairs_and_pass_match_the_sums_written_out() {
             .enumerate()
             .fold(0u32, |m, (r, (s, f))| m | u32::from(s >= f) << r);
         let mut acc = [0i32; PASS_ROWS];
-        let listed = list_pairs(&x, &mut columns, &mut us);
+        let listed = list.fill(&x);
         assert_eq!(
             pass(&weights, listed, &bias, &lit_from, &mut acc),
             Some(want_lit),
@@ -310,8 +331,7 @@ fn listed_pairs_and_pass_match_the_sums_written_out() {
         );
         assert_eq!(acc, sums, "case {case}");
         // One column short: refused, whatever the list holds.
-        let listed = list_pairs(&x, &mut columns, &mut us);
-        let short = &weights[..n * PASS_ROWS];
+        let short = &weights[..pass_len - pass_len / (n + 1)];
         assert_eq!(pass(short, listed, &bias, &lit_from, &mut acc), None);
     }
 }
