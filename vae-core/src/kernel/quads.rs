@@ -165,38 +165,36 @@ impl List {
 
     /// The entries of `x` (at most [`MAX_INPUTS`] inputs), eight inputs a step: the first
     /// entry of each listed input (`min(u, 127)`) as in [`super::pairs`]'s listing, with
-    /// no branch on the data; then the rest of the few inputs of 128 and more, found from a
-    /// bit mask gathered on the way. Returns the count.
+    /// no branch on the data; after each 64 inputs, the rest of the few of 128 and more,
+    /// from a bit mask gathered on the way. Returns the count.
     fn list(&mut self, x: &[i8]) -> usize {
         let flip = i8x16_splat(-128);
         let most = u8x16_splat(MAX_U);
         let mut index = u16x8(0, 1, 2, 3, 4, 5, 6, 7);
         let mut listed = 0usize;
-        // Bit `i`: input `i` is 128 or more (its code is not negative).
-        let mut large = [0u64; MAX_INPUTS / 64];
+        // Bit `j`: input `64 k + j` of the current 64 (`k = s / 8`) is 128 or more (its
+        // code is not negative); their rest is listed after each 64 inputs.
+        let mut large = 0u64;
         let (steps, rest) = x.as_chunks::<8>();
         for (s, step) in steps.iter().enumerate() {
             let codes = i64x2(i64::from_le_bytes(step.map(|c| c as u8)), 0);
             let u = u16x8_extend_low_u8x16(u8x16_min(v128_xor(codes, flip), most));
             // Lanes 8.. hold 0, not -128: kept out of the mask.
             let mask = (i8x16_bitmask(i8x16_ne(codes, flip)) & 0xff) as usize;
-            let signs = u64::from(!i8x16_bitmask(codes) & 0xff);
-            if let Some(word) = large.get_mut(s / 8) {
-                *word |= signs << (8 * (s % 8));
-            }
+            large |= u64::from(!i8x16_bitmask(codes) & 0xff) << (8 * (s % 8));
             let low = i16x8_shuffle::<0, 1, 2, 3, 8, 9, 10, 11>(u, index);
             let high = i16x8_shuffle::<4, 5, 6, 7, 12, 13, 14, 15>(u, index);
             listed = self.keep(low, mask & 15, listed);
             listed = self.keep(high, mask >> 4, listed);
             index = i16x8_add(index, i16x8_splat(8));
-        }
-        for (k, &word) in large.iter().enumerate() {
-            let mut bits = word;
-            while bits != 0 {
-                let i = 64 * k + bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                if let Some(&v) = x.get(i) {
-                    self.push_rest(&mut listed, i, v as u8 ^ 0x80);
+            if s % 8 == 7 || s + 1 == steps.len() {
+                let first = 64 * (s / 8);
+                while large != 0 {
+                    let i = first + large.trailing_zeros() as usize;
+                    large &= large - 1;
+                    if let Some(&v) = x.get(i) {
+                        self.push_rest(&mut listed, i, v as u8 ^ 0x80);
+                    }
                 }
             }
         }
