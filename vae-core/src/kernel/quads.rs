@@ -41,6 +41,9 @@ pub(crate) const GROUP: usize = 4;
 /// `i16` elements of one column (two weights each).
 const COLUMN_LEN: usize = PASS_ROWS / 2;
 
+/// Bytes of one column.
+const COLUMN_BYTES: usize = PASS_ROWS;
+
 /// Entries a [`List`] holds: at most three per input (`u = 255`), and the filling.
 const CAPACITY: usize = 3 * MAX_INPUTS + GROUP;
 
@@ -63,16 +66,19 @@ pub(crate) fn put_weight(pass: &mut [i16], input: usize, row: usize, code: i8) {
 
 /// The buffers a decode lists a layer's inputs into, for layers up to [`MAX_INPUTS`] wide.
 pub(crate) struct List {
-    columns: [u16; CAPACITY],
+    /// Each entry's column as its byte offset in a pass (`column * 32`, at most 32,768):
+    /// the pass adds it to the pass's address as it is.
+    offsets: [u16; CAPACITY],
     us: [u8; CAPACITY],
 }
 
 /// The entries [`List::fill`] listed, the only way to make one: group `j`'s four columns
-/// `columns[j]` and their `u` in `us[j]`. Every column in them is below `bound`, which
-/// [`pass`] checks once against a pass's weights instead of checking each group.
+/// (byte offsets) `offsets[j]` and their `u` in `us[j]`. Every column in them is below
+/// `bound`, which [`pass`] checks once against a pass's weights instead of checking each
+/// group.
 #[derive(Clone, Copy)]
 pub(crate) struct Listed<'l> {
-    columns: &'l [[u16; GROUP]],
+    offsets: &'l [[u16; GROUP]],
     us: &'l [[u8; GROUP]],
     bound: usize,
 }
@@ -81,7 +87,11 @@ impl Listed<'_> {
     /// The entries in order, `(column, u)`, the filling included.
     #[cfg(test)]
     pub(crate) fn entries(&self) -> impl Iterator<Item = (u16, u16)> + '_ {
-        let columns = self.columns.as_flattened().iter().copied();
+        let columns = self
+            .offsets
+            .as_flattened()
+            .iter()
+            .map(|&c| c / COLUMN_BYTES as u16);
         columns.zip(self.us.as_flattened().iter().map(|&u| u16::from(u)))
     }
 }
@@ -113,7 +123,7 @@ impl List {
     /// Empty buffers.
     pub(crate) const fn new() -> Self {
         List {
-            columns: [0; CAPACITY],
+            offsets: [0; CAPACITY],
             us: [0; CAPACITY],
         }
     }
@@ -131,10 +141,10 @@ impl List {
             self.push(&mut listed, zero_column, 0);
         }
         let groups = listed / GROUP;
-        let (columns, _) = self.columns.as_chunks::<GROUP>();
+        let (offsets, _) = self.offsets.as_chunks::<GROUP>();
         let (us, _) = self.us.as_chunks::<GROUP>();
         Listed {
-            columns: columns.get(..groups).unwrap_or_default(),
+            offsets: offsets.get(..groups).unwrap_or_default(),
             us: us.get(..groups).unwrap_or_default(),
             bound: if x.len() <= MAX_INPUTS {
                 zero_column + 1
@@ -146,8 +156,8 @@ impl List {
 
     /// One entry at `*listed` (dropped when the buffers are full).
     fn push(&mut self, listed: &mut usize, column: usize, u: u8) {
-        if let (Some(c), Some(s)) = (self.columns.get_mut(*listed), self.us.get_mut(*listed)) {
-            *c = column as u16;
+        if let (Some(c), Some(s)) = (self.offsets.get_mut(*listed), self.us.get_mut(*listed)) {
+            *c = (column * COLUMN_BYTES) as u16;
             *s = u;
             *listed += 1;
         }
@@ -170,7 +180,7 @@ impl List {
     fn list(&mut self, x: &[i8]) -> usize {
         let flip = i8x16_splat(-128);
         let most = u8x16_splat(MAX_U);
-        let mut index = u16x8(0, 1, 2, 3, 4, 5, 6, 7);
+        let mut index = u16x8(0, 32, 64, 96, 128, 160, 192, 224);
         let mut listed = 0usize;
         // Bit `j`: input `64 k + j` of the current 64 (`k = s / 8`) is 128 or more (its
         // code is not negative); their rest is listed after each 64 inputs.
@@ -186,7 +196,7 @@ impl List {
             let high = i16x8_shuffle::<4, 5, 6, 7, 12, 13, 14, 15>(u, index);
             listed = self.keep(low, mask & 15, listed);
             listed = self.keep(high, mask >> 4, listed);
-            index = i16x8_add(index, i16x8_splat(8));
+            index = i16x8_add(index, i16x8_splat(256));
             if s % 8 == 7 || s + 1 == steps.len() {
                 let first = 64 * (s / 8);
                 while large != 0 {
@@ -221,7 +231,7 @@ impl List {
         let order = unsafe { v128_load(order.as_ptr().cast::<v128>()) };
         let packed = i8x16_swizzle(words, order);
         let columns = self
-            .columns
+            .offsets
             .get_mut(listed..)
             .and_then(|c| c.first_chunk_mut::<4>());
         let us = self
@@ -239,28 +249,19 @@ impl List {
     }
 }
 
-/// 16 weights of a column (16 rows).
+/// Sixteen rows of four columns (their weights at `columns`) against their four `u` in
+/// every 32-bit lane: four vectors of four rows' sums.
+///
+/// # Safety
+///
+/// Each pointer must be valid for reading 16 bytes.
 #[inline(always)]
-fn load(q: &[i16; 8]) -> v128 {
-    // SAFETY: a `[i16; 8]` is 16 readable bytes; `v128.load` accepts any alignment.
-    unsafe { v128_load(q.as_ptr().cast::<v128>()) }
-}
-
-/// A column's rows `0..16` and `16..32`.
-#[inline(always)]
-fn halves(w: &[i16; COLUMN_LEN]) -> Option<(&[i16; 8], &[i16; 8])> {
-    match w.as_chunks::<8>().0 {
-        [low, high] => Some((low, high)),
-        _ => None,
-    }
-}
-
-/// Rows `16 h .. 16 h + 16` of four columns against their four `u` in every 32-bit lane:
-/// four vectors of four rows' sums.
-#[inline(always)]
-fn sixteen_rows(columns: [&[i16; 8]; GROUP], us: v128, ones: v128) -> [v128; 4] {
+unsafe fn sixteen_rows(columns: [*const u8; GROUP], us: v128, ones: v128) -> [v128; 4] {
     // Each by name: an array `map` is a loop through the stack at the page's opt-level.
     let [a, b, c, d] = columns;
+    // SAFETY: (each load) 16 readable bytes, as the caller promises; `v128.load` accepts
+    // any alignment.
+    let load = |p: *const u8| unsafe { v128_load(p.cast::<v128>()) };
     let (a, b, c, d) = (load(a), load(b), load(c), load(d));
     let ab_low = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(a, b);
     let ab_high =
@@ -309,30 +310,24 @@ pub(crate) fn pass(
         mut a6,
         mut a7,
     ] = [zero; 8];
-    for (columns, &us) in listed.columns.iter().zip(listed.us) {
-        // SAFETY: every column is below `listed.bound` (`Listed`'s invariant, which
-        // `List::fill`, its only maker, keeps), and that is at most `weights.len()`.
-        let &[a, b, c, d] = columns;
-        let (wa, wb, wc, wd) = unsafe {
-            (
-                weights.get_unchecked(usize::from(a)),
-                weights.get_unchecked(usize::from(b)),
-                weights.get_unchecked(usize::from(c)),
-                weights.get_unchecked(usize::from(d)),
-            )
-        };
+    let base = weights.as_ptr().cast::<u8>();
+    for (offsets, &us) in listed.offsets.iter().zip(listed.us) {
+        let &[a, b, c, d] = offsets;
+        // SAFETY: every offset is 32 times a column below `listed.bound` (`Listed`'s
+        // invariant, which `List::fill`, its only maker, keeps), and that bound is at most
+        // `weights.len()`: each column's 32 bytes are inside `weights`, so are both halves.
+        let at = |o: u16| unsafe { base.add(usize::from(o)) };
+        let (a, b, c, d) = (at(a), at(b), at(c), at(d));
         let us = i32x4_splat(i32::from_le_bytes(us));
-        let (Some((a_0, a_1)), Some((b_0, b_1)), Some((c_0, c_1)), Some((d_0, d_1))) =
-            (halves(wa), halves(wb), halves(wc), halves(wd))
-        else {
-            continue;
-        };
-        let [s0, s1, s2, s3] = sixteen_rows([a_0, b_0, c_0, d_0], us, ones);
+        // SAFETY: the columns' first 16 bytes (above).
+        let [s0, s1, s2, s3] = unsafe { sixteen_rows([a, b, c, d], us, ones) };
         a0 = i32x4_add(a0, s0);
         a1 = i32x4_add(a1, s1);
         a2 = i32x4_add(a2, s2);
         a3 = i32x4_add(a3, s3);
-        let [s4, s5, s6, s7] = sixteen_rows([a_1, b_1, c_1, d_1], us, ones);
+        // SAFETY: the columns' last 16 bytes (above).
+        let [s4, s5, s6, s7] =
+            unsafe { sixteen_rows([a.add(16), b.add(16), c.add(16), d.add(16)], us, ones) };
         a4 = i32x4_add(a4, s4);
         a5 = i32x4_add(a5, s5);
         a6 = i32x4_add(a6, s6);
