@@ -185,8 +185,14 @@ impl List {
         // Bit `j`: input `64 k + j` of the current 64 (`k = s / 8`) is 128 or more (its
         // code is not negative); their rest is listed after each 64 inputs.
         let mut large = 0u64;
+        // The last few inputs padded with zeros (the code -128) to a whole step.
         let (steps, rest) = x.as_chunks::<8>();
-        for (s, step) in steps.iter().enumerate() {
+        let mut last = [-128i8; 8];
+        let tail = last.get_mut(..rest.len()).unwrap_or_default();
+        tail.copy_from_slice(rest.get(..tail.len()).unwrap_or_default());
+        let count = steps.len() + usize::from(!rest.is_empty());
+        for s in 0..count {
+            let step = steps.get(s).unwrap_or(&last);
             let codes = i64x2(i64::from_le_bytes(step.map(|c| c as u8)), 0);
             let u = u16x8_extend_low_u8x16(u8x16_min(v128_xor(codes, flip), most));
             // Lanes 8.. hold 0, not -128: kept out of the mask.
@@ -197,7 +203,7 @@ impl List {
             listed = self.keep(low, mask & 15, listed);
             listed = self.keep(high, mask >> 4, listed);
             index = i16x8_add(index, i16x8_splat(256));
-            if s % 8 == 7 || s + 1 == steps.len() {
+            if s % 8 == 7 || s + 1 == count {
                 let first = 64 * (s / 8);
                 while large != 0 {
                     let i = first + large.trailing_zeros() as usize;
@@ -206,16 +212,6 @@ impl List {
                         self.push_rest(&mut listed, i, v as u8 ^ 0x80);
                     }
                 }
-            }
-        }
-        let first = x.len() - rest.len();
-        for (i, &v) in rest.iter().enumerate() {
-            let u = v as u8 ^ 0x80;
-            if u != 0 {
-                self.push(&mut listed, first + i, u.min(MAX_U));
-            }
-            if u > MAX_U {
-                self.push_rest(&mut listed, first + i, u);
             }
         }
         listed
