@@ -73,8 +73,9 @@
 // for its target and tested bit for bit against the portable kernels (the `allow`s in
 // `kernel`): the Cortex-M DSP, Thumb-1 and RISC-V `asm!` loops, x86-64's AVX-512 VNNI
 // and AVX2 intrinsics (with `quantize` also the host engine's repacked layouts), AArch64
-// NEON, and wasm32 simd128 (`kernel::wasm` and the repacked decoder's pass in
-// `kernel::pairs`). Every unsafe block says why it is sound in a `// SAFETY:` comment.
+// NEON, and wasm32 simd128 and relaxed SIMD (`kernel::wasm` and the repacked decoder's
+// passes in `kernel::pairs` and `kernel::quads`). Every unsafe block says why it is sound
+// in a `// SAFETY:` comment.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -20,13 +20,19 @@
 //! third of the pixels on the default blob). A row with a negative multiplier, or a last
 //! layer whose thresholds have no range, is always requantized.
 //!
+//! Built for wasm32 with relaxed SIMD (`-C target-feature=+simd128,+relaxed-simd`), the
+//! weights are `i8` columns instead, two per `i16` of the same buffer (half of
+//! [`weights_len`](RepackedDecoder::weights_len)), and a pass takes four listed inputs a
+//! step (the private module `kernel::quads` says how, and why the bytes are the same).
+//!
 //! The wasm32 simd128 build requantizes a hidden layer's rows in `f64` instead, all 32 of
 //! a pass in vectors (two rows each) and without the lit mask, where that is exact: for
 //! shifts from 32 up to 44 with a ReLU's range of 256 values (the private module
 //! `kernel::requant_f64` says why and when).
 //!
-//! It costs twice the blob's weights in RAM ([`weights_len`](RepackedDecoder::weights_len)
-//! `i16`, rows padded to 32, one zero column per pass), six `i32` parameters per row
+//! It costs twice the blob's weights in RAM (once with relaxed SIMD;
+//! [`weights_len`](RepackedDecoder::weights_len) `i16`, rows padded to 32, one zero
+//! column per pass), six `i32` parameters per row
 //! (padded likewise), and optionally a table of every logit's pixel
 //! ([`with_pixel_table`](RepackedDecoder::with_pixel_table), 52 KB for the default blob)
 //! instead of the 8-step threshold search: for hosts and the browser page, not for

@@ -24,6 +24,11 @@
 //!    bytes); `digit < 0` means none (unconditional blob). `decode_repeat(n, digit)` does
 //!    it `n` times, so the page can time one decode precisely.
 //!
+//! `build.sh` builds this crate twice: with simd128 (`vae.wasm`) and with relaxed SIMD as
+//! well (`vae-relaxed.wasm`, where vae-core's repacked decoder keeps `i8` columns and
+//! fills half of [`WEIGHTS`]); the page loads the second where the browser validates
+//! relaxed SIMD. The exports are the same.
+//!
 //! wasm32 runs one thread and JS calls these one at a time, so the statics are never
 //! accessed concurrently.
 
