@@ -47,6 +47,9 @@ const COLUMN_BYTES: usize = PASS_ROWS;
 /// Entries a [`List`] holds: at most three per input (`u = 255`), and the filling.
 const CAPACITY: usize = 3 * MAX_INPUTS + GROUP;
 
+// Every column's byte offset, the zero column's included, fits the list's `u16`.
+const _: () = assert!(MAX_INPUTS * COLUMN_BYTES <= u16::MAX as usize);
+
 /// `i16` elements of one pass over `inputs` inputs: their columns, then the zero column
 /// (index `inputs`, all zero).
 pub(crate) const fn pass_len(inputs: usize) -> usize {

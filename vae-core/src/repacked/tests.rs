@@ -238,6 +238,21 @@ fn requantize_clamped_is_requantize_then_clamp() {
     assert!(checked > 60_000, "{checked}");
 }
 
+/// The widest input with every `u` at its largest (255: three entries each with relaxed
+/// SIMD) fits the list: every input listed in full.
+#[test]
+fn the_list_holds_the_widest_input_at_its_largest() {
+    use crate::kernel::columns::List;
+    let x = vec![127i8; MAX_INPUTS];
+    let mut list = List::new();
+    let mut got = vec![0u32; MAX_INPUTS + 1];
+    for (column, u) in list.fill(&x).entries() {
+        got[usize::from(column)] += u32::from(u);
+    }
+    assert!(got[..MAX_INPUTS].iter().all(|&u| u == 255), "{got:?}");
+    assert_eq!(got[MAX_INPUTS], 0);
+}
+
 /// `List::fill` (the simd128 listing on wasm32, the relaxed-SIMD one there with it, the
 /// one-by-one listing elsewhere) against the inputs written out: every listed input's
 /// `u` split into entries of at most `MAX_U`, nothing else but the zero column filling
