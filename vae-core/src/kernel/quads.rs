@@ -47,7 +47,9 @@ const COLUMN_BYTES: usize = PASS_ROWS;
 /// Entries a [`List`] holds: at most three per input (`u = 255`), and the filling.
 const CAPACITY: usize = 3 * MAX_INPUTS + GROUP;
 
-// Every column's byte offset, the zero column's included, fits the list's `u16`.
+// The list holds whole groups, and every column's byte offset (the zero column's
+// included) fits its `u16`.
+const _: () = assert!(CAPACITY.is_multiple_of(GROUP));
 const _: () = assert!(MAX_INPUTS * COLUMN_BYTES <= u16::MAX as usize);
 
 /// `i16` elements of one pass over `inputs` inputs: their columns, then the zero column
@@ -139,8 +141,9 @@ impl List {
         if x.len() <= MAX_INPUTS {
             listed = self.list(x);
         }
-        // Whole groups: the last one filled with the zero column.
-        while listed % GROUP != 0 {
+        // Whole groups: the last one filled with the zero column (`CAPACITY` is whole
+        // groups, so a full list ends the loop too).
+        while listed % GROUP != 0 && listed < CAPACITY {
             self.push(&mut listed, zero_column, 0);
         }
         let groups = listed / GROUP;
