@@ -6,8 +6,10 @@
 //! `i16` element of the caller's buffer, in little-endian order, so a column is 32 bytes),
 //! then the zero column. A decode lists each input whose `u = x + 128` is not zero as
 //! entries of at most [`MAX_U`]: `u` itself below 128, else `127` and the rest (`u = 255`:
-//! 127, 127 and 1); the entries are taken four at a time, the last four filled with the
-//! zero column.
+//! 127, 127 and 1); the entries are taken four at a time, the last group filled with the
+//! zero column. The list holds each entry's column as its byte offset in a pass, which the
+//! pass adds to the pass's address as it is, after one check per pass of the list's bound
+//! (as in [`super::pairs`]).
 //!
 //! Per four entries and eight rows, the four columns' bytes are interleaved row by row
 //! (two rounds of unpacking) and multiplied by the four `u` with
