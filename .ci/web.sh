@@ -31,4 +31,6 @@ fi
 env -u CARGO_TARGET_DIR examples/web/build.sh
 node --experimental-wasm-relaxed-simd examples/web/test/node.mjs examples/web/dist/vae.wasm \
   examples/web/dist/vae-relaxed.wasm examples/web/target/vae-scalar.wasm
+# And without the flag: an engine without relaxed SIMD, where the page's probe must say no.
+node examples/web/test/node.mjs examples/web/dist/vae.wasm
 CHROMIUM="$(command -v chromium)" node examples/web/test/browser.mjs

@@ -1,8 +1,9 @@
 // Node test of the wasm modules alone: golden CRCs, a corrupt blob's error text, the
 // same images from every module as from the first, timing.
 // Usage: node test/node.mjs [module.wasm ...]   (default: dist/vae.wasm)
-// Node 20 runs relaxed SIMD (dist/vae-relaxed.wasm) only with --experimental-wasm-relaxed-simd.
-import { readFileSync } from 'node:fs';
+// Node 20 runs relaxed SIMD (dist/vae-relaxed.wasm) only with --experimental-wasm-relaxed-simd;
+// either way the page's probe (vae.js) is checked against dist/vae-relaxed.wasm.
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Vae, crc32, relaxedSimd } from '../www/vae.js';
 
@@ -15,6 +16,15 @@ if (golden.length < 8) throw new Error('golden.txt: expected 8 seeds');
 
 let failed = 0;
 const fail = (msg) => { console.error('FAIL', msg); failed++; };
+// The page's probe (vae.js) must agree with the relaxed module itself: where it says yes,
+// vae-relaxed.wasm must compile; where it says no, the page falls back to vae.wasm.
+const relaxedPath = here('../dist/vae-relaxed.wasm');
+if (!existsSync(relaxedPath)) {
+  fail(`${relaxedPath} is missing: build the page first (./build.sh)`);
+} else if (WebAssembly.validate(readFileSync(relaxedPath)) !== relaxedSimd) {
+  fail(`relaxed-SIMD probe says ${relaxedSimd}, but vae-relaxed.wasm ${relaxedSimd ? 'does not validate' : 'validates'}`);
+}
+console.log(`relaxed SIMD in Node ${process.version}: ${relaxedSimd} (the page would load ${relaxedSimd ? 'vae-relaxed.wasm' : 'vae.wasm'})`);
 const modules = process.argv.slice(2);
 // Images of 300 latents (temperatures up to 4: latent codes at their ends) from the first
 // module; every other module must give the same bytes.
