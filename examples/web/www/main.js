@@ -1,10 +1,10 @@
 // The page: a grid of seeds, a temperature slider, digit buttons for a conditional blob,
 // latent exploration (a 2-D pad, or sliders), and blob loading by drop or file input.
-import { Vae, moduleFile, relaxedSimd } from './vae.js';
+import { fetchVae } from './vae.js';
 
 const $ = (id) => document.getElementById(id);
 const CELLS = 16;
-const vae = await Vae.create(await (await fetch(moduleFile)).arrayBuffer());
+const [vae, moduleFile] = await fetchVae();
 document.body.dataset.module = moduleFile;
 let good = null; // the last blob that loaded, restored after a bad one
 let seeds = [...Array(CELLS).keys()];
@@ -31,7 +31,7 @@ function timing(z) {
   // The best of three calls of 500 (the browser's clock ticks as coarsely as 0.1 ms).
   const us = vae.time(z, digit, 500, 3);
   timedAt = performance.now();
-  $('timing').textContent = `decode: ${us.toFixed(1)} µs per digit (${vae.macs.toLocaleString('en')} multiply-adds, wasm ${relaxedSimd ? 'relaxed SIMD' : 'simd128'})`;
+  $('timing').textContent = `decode: ${us.toFixed(1)} µs per digit (${vae.macs.toLocaleString('en')} multiply-adds, wasm ${moduleFile === 'vae.wasm' ? 'simd128' : 'relaxed SIMD'})`;
   $('timing').dataset.us = us;
 }
 

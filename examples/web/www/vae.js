@@ -6,7 +6,22 @@
 const v128Zero = [0xfd, 0x0c, ...Array(16).fill(0)];
 export const relaxedSimd = WebAssembly.validate(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
   1, 5, 1, 0x60, 0, 1, 0x7b, 3, 2, 1, 0, 10, 0x2b, 1, 0x29, 0, ...v128Zero, ...v128Zero, 0xfd, 0x92, 0x02, 0x0b]));
-export const moduleFile = relaxedSimd ? 'vae-relaxed.wasm' : 'vae.wasm';
+// The module files to try, best first.
+export const moduleFiles = relaxedSimd ? ['vae-relaxed.wasm', 'vae.wasm'] : ['vae.wasm'];
+
+// The first of moduleFiles that fetches and instantiates (a server without the relaxed
+// build still serves the page): [Vae, file name].
+export async function fetchVae() {
+  let error;
+  for (const file of moduleFiles) {
+    try {
+      const response = await fetch(file);
+      if (!response.ok) throw new Error(`${file}: HTTP ${response.status}`);
+      return [await Vae.create(await response.arrayBuffer()), file];
+    } catch (e) { error = e; }
+  }
+  throw error;
+}
 
 export class Vae {
   static async create(wasmBytes) {
