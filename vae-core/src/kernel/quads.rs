@@ -190,35 +190,34 @@ impl List {
         let most = u8x16_splat(MAX_U);
         let mut index = u16x8(0, 32, 64, 96, 128, 160, 192, 224);
         let mut listed = 0usize;
-        // Bit `j`: input `64 k + j` of the current 64 (`k = s / 8`) is 128 or more (its
-        // code is not negative); their rest is listed after each 64 inputs.
-        let mut large = 0u64;
         // The last few inputs padded with zeros (the code -128) to a whole step.
         let (steps, rest) = x.as_chunks::<8>();
         let mut last = [-128i8; 8];
         let tail = last.get_mut(..rest.len()).unwrap_or_default();
         tail.copy_from_slice(rest.get(..tail.len()).unwrap_or_default());
         let count = steps.len() + usize::from(!rest.is_empty());
-        for s in 0..count {
-            let step = steps.get(s).unwrap_or(&last);
-            let codes = i64x2(i64::from_le_bytes(step.map(|c| c as u8)), 0);
-            let u = u16x8_extend_low_u8x16(u8x16_min(v128_xor(codes, flip), most));
-            // Lanes 8.. hold 0, not -128: kept out of the mask.
-            let mask = (i8x16_bitmask(i8x16_ne(codes, flip)) & 0xff) as usize;
-            large |= u64::from(!i8x16_bitmask(codes) & 0xff) << (8 * (s % 8));
-            let low = i16x8_shuffle::<0, 1, 2, 3, 8, 9, 10, 11>(u, index);
-            let high = i16x8_shuffle::<4, 5, 6, 7, 12, 13, 14, 15>(u, index);
-            listed = self.keep(low, mask & 15, listed);
-            listed = self.keep(high, mask >> 4, listed);
-            index = i16x8_add(index, i16x8_splat(256));
-            if s % 8 == 7 || s + 1 == count {
-                let first = 64 * (s / 8);
-                while large != 0 {
-                    let i = first + large.trailing_zeros() as usize;
-                    large &= large - 1;
-                    if let Some(&v) = x.get(i) {
-                        self.push_rest(&mut listed, i, v as u8 ^ 0x80);
-                    }
+        // 64 inputs at a time: then the rest of those of 128 and more.
+        for first in (0..count).step_by(8) {
+            // Bit `j`: input `8 first + j` is 128 or more (its code is not negative).
+            let mut large = 0u64;
+            for (j, s) in (first..count.min(first + 8)).enumerate() {
+                let step = steps.get(s).unwrap_or(&last);
+                let codes = i64x2(i64::from_le_bytes(step.map(|c| c as u8)), 0);
+                let u = u16x8_extend_low_u8x16(u8x16_min(v128_xor(codes, flip), most));
+                // Lanes 8.. hold 0, not -128: kept out of the mask.
+                let mask = (i8x16_bitmask(i8x16_ne(codes, flip)) & 0xff) as usize;
+                large |= u64::from(!i8x16_bitmask(codes) & 0xff) << (8 * j);
+                let low = i16x8_shuffle::<0, 1, 2, 3, 8, 9, 10, 11>(u, index);
+                let high = i16x8_shuffle::<4, 5, 6, 7, 12, 13, 14, 15>(u, index);
+                listed = self.keep(low, mask & 15, listed);
+                listed = self.keep(high, mask >> 4, listed);
+                index = i16x8_add(index, i16x8_splat(256));
+            }
+            while large != 0 {
+                let i = 8 * first + large.trailing_zeros() as usize;
+                large &= large - 1;
+                if let Some(&v) = x.get(i) {
+                    self.push_rest(&mut listed, i, v as u8 ^ 0x80);
                 }
             }
         }
