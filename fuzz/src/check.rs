@@ -128,9 +128,9 @@ fn check_shapes<const L: usize, const H: usize>(
         (Ok(_), Err(e)) => panic!("from_bytes accepted a blob that parse rejects: {e:?}"),
     };
     let classes = decoder.model().classes();
-    // The host tools' engine on every tier this CPU runs (the AVX-512 VNNI + VBMI2 and
-    // AVX2 tiers repack the weights and decode with their own unsafe kernels) must agree
-    // with `Decoder` exactly.
+    // The host tools' engine on every tier this CPU runs (the AVX-512 VNNI + VBMI2,
+    // AVX-VNNI and AVX2 tiers repack the weights and decode with their own unsafe
+    // kernels) must agree with `Decoder` exactly.
     let engines: Vec<vae_core::host::Engine<'_>> = vae_core::Tier::available()
         .map(|tier| vae_core::host::Engine::with_tier(decoder.core().clone(), tier))
         .collect();

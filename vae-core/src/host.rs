@@ -47,8 +47,8 @@ impl<'a> Engine<'a> {
 
     /// [`new`](Self::new) on the kernels of `tier` (a tier this CPU lacks runs the next
     /// slower one it has, as [`DecoderCore::decode_quantized_on`] does):
-    /// [`Tier::Avx512Vnni`] and [`Tier::Avx2`] repack the weights (each into its own
-    /// layout), the other tiers decode the blob in place.
+    /// [`Tier::Avx512Vnni`], [`Tier::AvxVnni`] and [`Tier::Avx2`] repack the weights
+    /// (each into its own layout), the other tiers decode the blob in place.
     pub fn with_tier(core: DecoderCore<'a>, tier: Tier) -> Self {
         let tier = tier.at_most();
         Engine {

@@ -221,12 +221,13 @@ pub(crate) fn accel() -> Option<Accel> {
 /// |---|---|
 /// | `portable` | [`Tier::Portable`] |
 /// | `avx2` | [`Tier::Avx2`] |
+/// | `avxvnni` | [`Tier::AvxVnni`] |
 /// | `avx512` | [`Tier::Avx512Vnni`] |
 /// | `neon` | [`Tier::Neon`] |
 /// | `simd128` | [`Tier::Simd128`] |
 ///
 /// A named tier this CPU lacks gives the next slower one it has (`avx512` on an AVX2-only
-/// CPU runs AVX2; `avx2` or `neon` elsewhere runs the portable kernels); unset, empty or
+/// CPU runs AVX2, on Alder Lake AVX-VNNI; `avx2` or `neon` elsewhere runs the portable kernels); unset, empty or
 /// any other value gives [`Tier::best`]. Without `std` (firmware, `no_std` hosts) there
 /// is no environment: run a tier with
 /// [`DecoderCore::decode_quantized_on`](crate::DecoderCore::decode_quantized_on) (or
@@ -242,6 +243,11 @@ pub enum Tier {
     /// x86-64 AVX2: in the blob's order eight rows per pass, exact `i16` products
     /// (`VPMADDWD`); in the host engine, repacked columns and nibble-split `VPMADDUBSW`.
     Avx2,
+    /// x86-64 AVX2 with `VPDPBUSD` on 256-bit registers (AVX-VNNI, as on Intel's client
+    /// chips since Alder Lake, or AVX-512 VNNI with VL): in the host engine, the AVX2
+    /// tier's repacked columns four inputs per `VPDPBUSD`; in the blob's order, the AVX2
+    /// kernels.
+    AvxVnni,
     /// x86-64 AVX-512 F, BW and VNNI: whole layers, 16 rows per pass (`VPDPBUSD`).
     Avx512Vnni,
     /// AArch64 NEON.
@@ -253,19 +259,22 @@ pub enum Tier {
 impl Tier {
     /// Every tier, fastest first within each architecture, [`Tier::Portable`] last: the
     /// order in which [`best`](Self::best) and `VAE_KERNEL` look for one this CPU has.
-    pub const ALL: [Tier; 5] = [
+    pub const ALL: [Tier; 6] = [
         Tier::Avx512Vnni,
+        Tier::AvxVnni,
         Tier::Avx2,
         Tier::Neon,
         Tier::Simd128,
         Tier::Portable,
     ];
 
-    /// The tier's `VAE_KERNEL` name: `portable`, `avx2`, `avx512`, `neon` or `simd128`.
+    /// The tier's `VAE_KERNEL` name: `portable`, `avx2`, `avxvnni`, `avx512`, `neon` or
+    /// `simd128`.
     pub const fn name(self) -> &'static str {
         match self {
             Tier::Portable => "portable",
             Tier::Avx2 => "avx2",
+            Tier::AvxVnni => "avxvnni",
             Tier::Avx512Vnni => "avx512",
             Tier::Neon => "neon",
             Tier::Simd128 => "simd128",
@@ -325,6 +334,11 @@ impl Tier {
             Tier::Portable => Some(None),
             #[cfg(target_arch = "x86_64")]
             Tier::Avx512Vnni => x86::Vnni::detect().map(|k| Some(Accel::Vnni(k))),
+            #[cfg(target_arch = "x86_64")]
+            Tier::AvxVnni => (x86::cpu::has_avx_vnni() || x86::cpu::has_avx512_vnni_vl())
+                .then(x86::Avx2::detect)
+                .flatten()
+                .map(|k| Some(Accel::Avx2(k))),
             #[cfg(target_arch = "x86_64")]
             Tier::Avx2 => x86::Avx2::detect().map(|k| Some(Accel::Avx2(k))),
             #[cfg(target_arch = "aarch64")]

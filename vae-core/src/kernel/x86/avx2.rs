@@ -32,6 +32,10 @@ pub(crate) mod host_layout;
 mod layers;
 #[cfg(any(test, feature = "quantize"))]
 mod pairs;
+#[cfg(any(test, feature = "quantize"))]
+mod quads;
+#[cfg(any(test, feature = "quantize"))]
+pub(crate) mod vnni;
 
 /// Proof that the CPU runs AVX2: made only by [`Avx2::detect`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,7 +9,8 @@ use crate::{IMAGE_PIXELS, Tier};
 pub(crate) enum Repacked {
     /// AVX-512 VNNI + VBMI2: columns, zero inputs skipped (module `host_layout`).
     Vnni(std::boxed::Box<HostLayout>),
-    /// AVX2: `i16` pairs of inputs, zero pairs skipped (module `avx2::host_layout`).
+    /// AVX2: `i16` pairs of inputs, zero pairs skipped (module `avx2::host_layout`); with
+    /// 256-bit `VPDPBUSD`, quads of inputs in the same layout (module `avx2::vnni`).
     Avx2(Avx2Layout),
 }
 
@@ -21,6 +22,7 @@ impl Repacked {
             Tier::Avx512Vnni => {
                 HostLayout::new(model).map(|l| Repacked::Vnni(std::boxed::Box::new(l)))
             }
+            Tier::AvxVnni => Avx2Layout::with_vnni(model).map(Repacked::Avx2),
             Tier::Avx2 => Avx2Layout::new(model).map(Repacked::Avx2),
             _ => None,
         }

@@ -385,3 +385,135 @@ fn pairs_list_the_inputs_in_order() {
         }
     }
 }
+
+/// A random input of `n` codes: about `zeros` in 4 are the ReLU zero (`-128`), the rest
+/// any code (`u` from 1 to 255: small and large alike).
+fn relu_input(rng: &mut Rng, n: usize, zeros: u32) -> Vec<i8> {
+    (0..n)
+        .map(|_| {
+            let r = rng.next_u32();
+            if r % 4 < zeros {
+                -128
+            } else {
+                ((1 + (r >> 8) % 255) as u8 ^ 0x80) as i8
+            }
+        })
+        .collect()
+}
+
+/// `Quads::fill`: the inputs whose `u = x + 128` is not zero, in order, four to a quad,
+/// the last one filled up with the zero column (`u = 0`); stale entries from an earlier
+/// fill do not show through. Widths up to 256 (past one 64-input step and not a multiple
+/// of it) and every density.
+#[test]
+fn quads_list_the_inputs_in_order() {
+    use super::quads::Quads;
+    if avx2_or_skip("quads_list_the_inputs_in_order").is_none() {
+        return;
+    }
+    let mut rng = Rng::new(22);
+    let mut quads = Quads::<256, 65>::new();
+    for case in 0..500usize {
+        let n = [0, 1, 3, 4, 5, 63, 64, 65, 100, 255, 256][case % 11];
+        let x = relu_input(&mut rng, n, (case % 5) as u32);
+        let u = |v: i8| v as u8 ^ 0x80;
+        let zero_column = n;
+        let mut want: Vec<(u16, u8)> = (0..n)
+            .filter(|&i| u(x[i]) != 0)
+            .map(|i| (i as u16, u(x[i])))
+            .collect();
+        while !want.len().is_multiple_of(4) {
+            want.push((zero_column as u16, 0));
+        }
+        // SAFETY: AVX2 was detected above.
+        let view = unsafe { quads.fill(&x, zero_column) };
+        let got: Vec<(u16, u8)> = view
+            .columns()
+            .as_flattened()
+            .iter()
+            .copied()
+            .zip(view.values().as_flattened().iter().copied())
+            .collect();
+        assert_eq!(got, want, "case {case}");
+        // The bound the pass checks once instead of each column.
+        assert_eq!(view.bound(), n + 1, "case {case}");
+    }
+}
+
+/// `Vnni256::pass` on every encoding this CPU runs: each row's sum of `w u` over a
+/// layer's inputs, wrapping, for passes of one and two lines, weights at their extremes
+/// (-128, 127) and `u` up to 255; a listed column past the data is refused (nothing
+/// summed).
+#[test]
+fn vnni_pass_matches_the_sums_written_out() {
+    use super::host_layout::{LINE, Line};
+    use super::quads::Quads;
+    use super::vnni::{Vnni256, position};
+    let Some(vnni) = Vnni256::detect() else {
+        std::eprintln!("vnni_pass_matches_the_sums_written_out: no 256-bit VPDPBUSD; skipped");
+        return;
+    };
+    let mut rng = Rng::new(23);
+    let mut quads = Quads::<256, 65>::new();
+    for case in 0..200usize {
+        let n = [1, 4, 7, 64, 129, 256][case % 6];
+        let lines = 1 + case % 2;
+        let rows = LINE * lines;
+        let extreme = case % 7 == 0;
+        let w: Vec<Vec<i8>> = (0..n)
+            .map(|_| {
+                (0..rows)
+                    .map(|_| {
+                        let r = rng.next_u32();
+                        match (extreme, r % 2) {
+                            (true, 0) => -128,
+                            (true, _) => 127,
+                            _ => (r >> 8) as i8,
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let x = if extreme {
+            std::vec![127i8; n]
+        } else {
+            relu_input(&mut rng, n, (case % 4) as u32)
+        };
+        // Column by column (the zero column last), `lines` lines each, rows in order.
+        let mut data = std::vec![Line([0; LINE]); (n + 1) * lines];
+        for (i, column) in w.iter().enumerate() {
+            for (r, &v) in column.iter().enumerate() {
+                data[i * lines + r / LINE].0[position(r % LINE)] = v;
+            }
+        }
+        let want: Vec<i32> = (0..rows)
+            .map(|r| {
+                (0..n).fold(0i32, |s, i| {
+                    s.wrapping_add(i32::from(w[i][r]) * i32::from(x[i] as u8 ^ 0x80))
+                })
+            })
+            .collect();
+        // SAFETY: `Vnni256` proves AVX2.
+        let view = unsafe { quads.fill(&x, n) };
+        let mut got = std::vec![0i32; rows];
+        let mut sink = |b: usize, sums: __m256i| {
+            let mut lanes = [0i32; ROWS];
+            // SAFETY: writes exactly the 32 bytes of `lanes`.
+            unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast(), sums) };
+            got[ROWS * b..ROWS * (b + 1)].copy_from_slice(&lanes);
+        };
+        match lines {
+            1 => vnni.pass::<1>(&data, view, 0, &mut sink),
+            _ => vnni.pass::<2>(&data, view, 0, &mut sink),
+        }
+        assert_eq!(got, want, "case {case}, {vnni:?}");
+        // Data one column short of the listed zero column: refused.
+        let mut called = false;
+        let short = &data[..n * lines];
+        match lines {
+            1 => vnni.pass::<1>(short, view, 0, &mut |_, _| called = true),
+            _ => vnni.pass::<2>(short, view, 0, &mut |_, _| called = true),
+        }
+        assert!(!called, "case {case}");
+    }
+}
