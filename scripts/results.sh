@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Writes RESULTS.md and RESULTS.json: every figure behind README's results table, with its command.
 #
-#   scripts/results.sh [--quick] [--data-dir DIR] [--out DIR]
+#   scripts/results.sh [--quick] [--data-dir DIR] [--out DIR] [--profile NAME]
 #
 # Full mode (default): trains the default model (z = 20) and a z = 2 model on full MNIST
 # (--data-dir, else $VAE_MNIST_DIR, else ../shared/data/mnist), exports and scores the
@@ -13,11 +13,14 @@
 # model, a 200-digit score and a short benchmark, in a few minutes on a warm build;
 # RESULTS.md and RESULTS.json go to --out only (the repository's files are untouched).
 #
-# --out DIR: where runs and logs go (default runs/results). Needs cargo, python3 (stdlib
+# --out DIR: where runs and logs go (default runs/results). --profile NAME: the cargo
+# profile of the tools and the benchmark (default release; CI's quick run takes dev,
+# whose dependencies the test build already compiled optimised, so that it builds no
+# second burn: its times are then not representative). Needs cargo, python3 (stdlib
 # only) and qemu-system-arm.
 set -euo pipefail
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -25,6 +28,7 @@ cd "$root"
 quick=0
 data_dir=""
 out="runs/results"
+profile=release
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; shift ;;
@@ -32,6 +36,8 @@ while [ $# -gt 0 ]; do
                 data_dir=$2; shift 2 ;;
     --out) [ $# -ge 2 ] || { echo "error: --out needs a folder" >&2; exit 2; }
            out=$2; shift 2 ;;
+    --profile) [ $# -ge 2 ] || { echo "error: --profile needs a cargo profile (release, dev, ...)" >&2; exit 2; }
+               profile=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "error: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -65,15 +71,16 @@ json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval
 # add KEY LABEL VALUE DISPLAY COMMAND: one row of the results table.
 add() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >> "$rows"; }
 
-step "build (release)"
+step "build ($profile)"
 # The decode benchmark in the same build: its dev-dependencies change a few shared crates'
 # features (serde's "default", regex's "std", ...), so built apart, burn and everything
 # above it would be compiled twice (about 6 minutes on 2 cores). The binaries' code is
 # the same either way.
-cargo build --release -q -p vae-train -p vae-export --bins --bench decode
+cargo build --profile "$profile" -q -p vae-train -p vae-export --bins --bench decode
 target_dir="${CARGO_TARGET_DIR:-target}"
-train_bin="$target_dir/release/vae-train"
-export_bin="$target_dir/release/vae-export"
+profile_dir=$([ "$profile" = dev ] && echo debug || echo "$profile")
+train_bin="$target_dir/$profile_dir/vae-train"
+export_bin="$target_dir/$profile_dir/vae-export"
 
 # train NAME EPOCHS ARGS...: trains into $out/NAME unless its metrics.csv has EPOCHS epochs.
 train() {
@@ -202,7 +209,7 @@ paired_rounds=300
 if [ "$quick" = 1 ]; then bench_args=(-- --warm-up-time 0.5 --measurement-time 1); paired_rounds=30; fi
 # Criterion's output goes under $out, so a quick run leaves target/criterion alone.
 CRITERION_HOME="$out/criterion" RAYON_NUM_THREADS=1 VAE_BENCH_PAIRED_ROUNDS=$paired_rounds \
-  cargo bench -q -p vae-export --bench decode ${bench_args[@]+"${bench_args[@]}"} > "$out/bench.log" 2>&1 ||
+  cargo bench -q --profile "$profile" -p vae-export --bench decode ${bench_args[@]+"${bench_args[@]}"} > "$out/bench.log" 2>&1 ||
   { tail -20 "$out/bench.log"; echo "error: benchmark failed (log: $out/bench.log)" >&2; exit 1; }
 bench_cmd="RAYON_NUM_THREADS=1 cargo bench -p vae-export --bench decode ${bench_args[*]:-}"
 bench_cmd=${bench_cmd% }
@@ -285,9 +292,9 @@ if [ -n "$machine_family" ] && [ -n "$machine_number" ]; then
 fi
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 mode=$([ "$quick" = 1 ] && echo quick || echo full)
-python3 - "$rows" "$dest" "$mode" "$data_dir" "$machine_arch" "$machine_cpus" "${machine_model:-unknown}" "$now" <<'EOF'
+python3 - "$rows" "$dest" "$mode" "$data_dir" "$machine_arch" "$machine_cpus" "${machine_model:-unknown}" "$now" "$profile" <<'EOF'
 import json, sys
-rows_path, dest, mode, data_dir, arch, cpus, model, now = sys.argv[1:]
+rows_path, dest, mode, data_dir, arch, cpus, model, now, profile = sys.argv[1:]
 rows = [line.rstrip("\n").split("\t") for line in open(rows_path, encoding="utf-8") if line.strip()]
 
 def value(v):
@@ -303,7 +310,8 @@ def value(v):
 
 machine = {"arch": arch, "cpus": int(cpus), "cpu_model": model}
 results = {r[0]: {"label": r[1], "value": value(r[2]), "display": r[3], "command": r[4]} for r in rows}
-doc = {"mode": mode, "date": now, "data_dir": data_dir, "machine": machine, "results": results}
+doc = {"mode": mode, "profile": profile, "date": now, "data_dir": data_dir, "machine": machine,
+       "results": results}
 with open(f"{dest}/RESULTS.json", "w", encoding="utf-8") as f:
     json.dump(doc, f, indent=2, ensure_ascii=False)
     f.write("\n")
@@ -321,6 +329,8 @@ md = [
 if mode == "quick":
     md += ["Quick mode: a tiny model trained for one epoch on the test fixture; these",
            "numbers check the pipeline, they are not the README's results.", ""]
+if profile != "release":
+    md += [f"Built with cargo's `{profile}` profile: the times are not representative.", ""]
 md += ["| metric | value | command |", "|---|---|---|"]
 md += [f"| {esc(r[1])} | {esc(r[3])} | `{esc(r[4])}` |" for r in rows]
 with open(f"{dest}/RESULTS.md", "w", encoding="utf-8") as f:

@@ -1,11 +1,17 @@
 //! Which burn CPU backend runs the model.
 //!
 //! With the default cargo feature `flex`, burn's pure-Rust flex backend; without it
-//! (`--no-default-features`), burn-ndarray. Pick explicitly rather than with
+//! (`--no-default-features --features ndarray`), burn-ndarray. Pick explicitly rather than with
 //! `Device::default()`, whose choice depends on which burn features other crates of the
 //! build happen to enable.
 
 use burn::tensor::Device;
+
+#[cfg(not(any(feature = "flex", feature = "ndarray")))]
+compile_error!(
+    "vae-train needs a burn backend: the `flex` feature (default) or `ndarray` \
+     (`--no-default-features --features ndarray`)"
+);
 
 /// Name of the selected backend, for logs.
 #[cfg(feature = "flex")]

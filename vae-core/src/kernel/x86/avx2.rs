@@ -1,4 +1,4 @@
-//! x86-64 AVX2 kernels: the tier for x86-64 CPUs without AVX-512 VNNI (Intel before Ice
+//! x86-64 AVX2 kernels: the tiers for x86-64 CPUs without AVX-512 VNNI (Intel before Ice
 //! Lake and its client chips since Alder Lake, AMD before Zen 4), bit-exact with the
 //! portable kernels.
 //!
@@ -13,6 +13,10 @@
 //!   in module `pairs`): the weights repacked by column, the non-zero inputs paired per
 //!   decode, `VPMADDUBSW` on nibbles, the pixels gathered from a table eight at a time
 //!   (`VPGATHERDD`); about twice as fast as the blob's order.
+//! * The AVX-VNNI tier (module `vnni`, its input list in module `quads`): the same
+//!   layout and epilogues, the products four inputs per 256-bit `VPDPBUSD` (VEX on CPUs
+//!   with AVX-VNNI, the same code in its EVEX form on AVX-512 VNNI with VL); the
+//!   blob-order kernels are this module's.
 //!
 //! Safety: the `#[target_feature(enable = "avx2")]` functions are reached only through
 //! [`Avx2`] (or a layout made with one), which exists only when the CPU and OS run AVX2;
@@ -20,7 +24,9 @@
 //! first. The host engine's pass takes its pairs' columns unchecked, after one check per
 //! pass of the bound its pair list carries (`PairView`, which only `Pairs::fill` makes):
 //! 7% fewer instructions and 2.5-3% less time on the Intel Xeon VM of
-//! `docs/PERFORMANCE.md`.
+//! `docs/PERFORMANCE.md`; the quads' pass likewise (`QuadView`, `Quads::fill`), its
+//! `VPDPBUSD` functions reached only through `vnni::Vnni256`, made only where the CPU
+//! runs the encoding it names.
 
 use super::rows::Rows;
 use crate::IMAGE_PIXELS;
