@@ -555,20 +555,20 @@ impl Avx2Layout {
         unsafe {
             match (self.widest, self.vnni) {
                 (..=256, None) => {
-                    self.forward::<256, _>(Pairs::<256, 129>::new(), model, z_q, class_bias, out)
+                    self.forward::<256, _>(Pairs::<256, 129>::new, model, z_q, class_bias, out)
                 }
                 (257..=1024, None) => {
-                    self.forward::<1024, _>(Pairs::<1024, 513>::new(), model, z_q, class_bias, out)
+                    self.forward::<1024, _>(Pairs::<1024, 513>::new, model, z_q, class_bias, out)
                 }
                 (_, None) => self.forward::<MAX_INPUTS, _>(
-                    Pairs::<MAX_INPUTS, { MAX_INPUTS / 2 + 1 }>::new(),
+                    Pairs::<MAX_INPUTS, { MAX_INPUTS / 2 + 1 }>::new,
                     model,
                     z_q,
                     class_bias,
                     out,
                 ),
                 (..=256, Some(vnni)) => self.forward::<256, _>(
-                    QuadSums {
+                    || QuadSums {
                         quads: Quads::<256, 65>::new(),
                         vnni,
                     },
@@ -578,7 +578,7 @@ impl Avx2Layout {
                     out,
                 ),
                 (257..=1024, Some(vnni)) => self.forward::<1024, _>(
-                    QuadSums {
+                    || QuadSums {
                         quads: Quads::<1024, 257>::new(),
                         vnni,
                     },
@@ -588,7 +588,7 @@ impl Avx2Layout {
                     out,
                 ),
                 (_, Some(vnni)) => self.forward::<MAX_INPUTS, _>(
-                    QuadSums {
+                    || QuadSums {
                         quads: Quads::<MAX_INPUTS, { MAX_INPUTS / 4 + 1 }>::new(),
                         vnni,
                     },
@@ -601,12 +601,12 @@ impl Avx2Layout {
         }
     }
 
-    /// The decode with buffers for inputs up to `W` wide, `products` the scratch of the
-    /// layout's products for that width.
+    /// The decode with buffers for inputs up to `W` wide, `products` making the scratch
+    /// of the layout's products for that width (here, not moved in: it is kilobytes).
     #[target_feature(enable = "avx2")]
     fn forward<const W: usize, S: Products>(
         &self,
-        mut products: S,
+        products: impl FnOnce() -> S,
         model: &Model<'_>,
         z_q: &[i8],
         class_bias: &[u8],
@@ -661,6 +661,7 @@ impl Avx2Layout {
                 }
             }
         };
+        let mut products = products();
         walk::<W, Layer, S>(
             model,
             &self.layers,
