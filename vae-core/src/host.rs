@@ -5,11 +5,11 @@
 //! host tools open whatever blob they are given. Both run the same [`DecoderCore`], so
 //! they produce the same bytes.
 //!
-//! On x86-64 CPUs with AVX-512 VNNI and VBMI2, [`open`] also repacks the weights once into
-//! the host engine's column order (about the blob's size again in memory), which skips
-//! the weights of zero inputs: about 1.65x faster than decoding in the blob's own order,
-//! byte for byte the same pixels (docs/PERFORMANCE.md). Other CPUs decode with
-//! [`DecoderCore`] as it is.
+//! On x86-64 CPUs with AVX-512 VNNI and VBMI2, with AVX-VNNI, or with AVX2, [`open`] also
+//! repacks the weights once into the host engine's column order (about the blob's size
+//! again in memory), which skips the weights of zero inputs: about 1.65x faster than
+//! decoding in the blob's own order on AVX-512 VNNI, byte for byte the same pixels
+//! (docs/PERFORMANCE.md). Other CPUs decode with [`DecoderCore`] as it is.
 
 use std::vec;
 use std::vec::Vec;
@@ -23,10 +23,10 @@ pub fn open(blob: &[u8]) -> Result<Engine<'_>, Error> {
 }
 
 /// A [`DecoderCore`] with heap scratch buffers and, on x86-64 CPUs with AVX-512 F, BW,
-/// VNNI and VBMI2, a copy of its weights repacked column by column, which
-/// [`decode`](Self::decode) and [`decode_quantized`](Self::decode_quantized) use to skip
-/// the weights of zero inputs, and a pixel lookup fitted to the blob's thresholds (same
-/// bytes as the core's, checked when built).
+/// VNNI and VBMI2 (or AVX-VNNI, or AVX2), a copy of its weights repacked column by
+/// column, which [`decode`](Self::decode) and [`decode_quantized`](Self::decode_quantized)
+/// use to skip the weights of zero inputs, and a pixel lookup fitted to the blob's
+/// thresholds (same bytes as the core's, checked when built).
 pub struct Engine<'a> {
     core: DecoderCore<'a>,
     tier: Tier,
