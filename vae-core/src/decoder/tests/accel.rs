@@ -134,9 +134,20 @@ fn accelerated_matches_portable<const L: usize, const H: usize>(
 /// The SIMD tiers this CPU runs (every one, not only the fastest), each with its kernels;
 /// says on stderr when there are none, so that a run without them is visible.
 fn simd_tiers(test: &str) -> Vec<(crate::Tier, kernel::Accel)> {
-    let tiers: Vec<_> = crate::Tier::available()
-        .filter_map(|t| Some((t, t.kernels()??)))
-        .collect();
+    // Each set of kernels once, under the slowest tier that runs it (the AVX-VNNI tier's
+    // blob-order kernels are AVX2's).
+    let mut tiers: Vec<(crate::Tier, kernel::Accel)> = std::vec::Vec::new();
+    for t in crate::Tier::available()
+        .collect::<std::vec::Vec<_>>()
+        .into_iter()
+        .rev()
+    {
+        if let Some(Some(accel)) = t.kernels()
+            && !tiers.iter().any(|&(_, a)| a == accel)
+        {
+            tiers.push((t, accel));
+        }
+    }
     if tiers.is_empty() {
         std::eprintln!("{test}: no SIMD tier on this CPU; SIMD comparison skipped");
     }
