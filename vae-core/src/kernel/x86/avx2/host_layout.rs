@@ -305,16 +305,24 @@ impl<const W: usize, const Q: usize> Products for QuadSums<W, Q> {
 // `MAX_PASS` is the largest pass `Layer::blocks` runs; a line is four blocks.
 const _: () = assert!(MAX_PASS == 2 && LINE == 4 * ROWS);
 
-// `position` is a permutation of a line's bytes.
-const _: () = {
-    let mut seen = [false; LINE];
-    let mut r = 0;
-    while r < LINE {
-        assert!(!seen[position(r)]);
-        seen[position(r)] = true;
-        r += 1;
-    }
-};
+/// Fails the build unless `$position` (a `const fn` of a row, with `LINE` in scope) maps
+/// a line's rows one to one onto its bytes.
+macro_rules! assert_line_permutation {
+    ($position:path) => {
+        const _: () = {
+            let mut seen = [false; LINE];
+            let mut r = 0;
+            while r < LINE {
+                assert!(!seen[$position(r)]);
+                seen[$position(r)] = true;
+                r += 1;
+            }
+        };
+    };
+}
+pub(super) use assert_line_permutation;
+
+assert_line_permutation!(position);
 
 /// `f(b, sums)` for the `4 K` blocks of the pass's `K` lines from line `first`, summed
 /// over the listed pairs: `data` holds the pass's lines column by column (`K` per

@@ -18,7 +18,7 @@
 use core::arch::x86_64::*;
 
 use super::dot::ROWS;
-use super::host_layout::{LINE, Line};
+use super::host_layout::{LINE, Line, assert_line_permutation};
 use super::quads::QuadView;
 use crate::kernel::x86::cpu;
 
@@ -78,17 +78,9 @@ pub(super) const fn position(r: usize) -> usize {
     16 * h + 8 * u + 4 * v + m
 }
 
-// `position` is a permutation of a line's bytes, a line four registers of eight rows.
-const _: () = {
-    assert!(LINE == 4 * ROWS);
-    let mut seen = [false; LINE];
-    let mut r = 0;
-    while r < LINE {
-        assert!(!seen[position(r)]);
-        seen[position(r)] = true;
-        r += 1;
-    }
-};
+// A line is four registers of eight rows, and `position` a permutation of its bytes.
+const _: () = assert!(LINE == 4 * ROWS);
+assert_line_permutation!(position);
 
 /// The pass's body, once per encoding: `$name` with `#[target_feature(enable =
 /// $features)]`, `$dpbusd` the `VPDPBUSD` intrinsic of that encoding.
