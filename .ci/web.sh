@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The browser page (examples/web): builds the wasm modules (simd128, relaxed SIMD, and a
-# scalar one), then checks them in Node (golden CRCs of seeds 0-7, the corrupt-blob error text, µs per
-# digit) and the page in headless Debian Chromium through playwright-core (canvas pixels'
-# CRCs, clicks, sliders, a corrupt blob dropped, a screenshot at target/web-screenshot.png).
+# scalar one), checks the page's size budgets (test/size.mjs), then the modules in Node
+# (golden CRCs of seeds 0-7, the corrupt-blob error text, µs per digit) and the page in
+# headless Debian Chromium through playwright-core (canvas pixels' CRCs, clicks, sliders, a
+# corrupt blob dropped, a screenshot at target/web-screenshot.png).
 # First, vae-core's unit tests compiled for wasm32 with simd128, then with relaxed SIMD too
 # (wasm32-wasip1, debug builds: overflow checks on), run under Node's WASI: the wasm
 # kernels against the portable ones and the golden bytes, on 32-bit usize. Node 20 runs
@@ -29,6 +30,7 @@ fi
 (cd examples/web && npm ci --no-audit --no-fund --loglevel=error)
 (cd examples/web && CARGO_TARGET_DIR="$PWD/target" cargo clippy --release --quiet -- -D warnings)
 env -u CARGO_TARGET_DIR examples/web/build.sh
+node examples/web/test/size.mjs
 node --experimental-wasm-relaxed-simd examples/web/test/node.mjs examples/web/dist/vae.wasm \
   examples/web/dist/vae-relaxed.wasm examples/web/target/vae-scalar.wasm
 # And without the flag: an engine without relaxed SIMD, where the page's probe must say no.
