@@ -38,7 +38,7 @@ run_on() {
   CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="${qemu[*]} -cpu $cpu" \
     VAE_EXPECT_DOTPROD="$dotprod" \
     cargo test -p vae-core --release --target "$target" --lib --tests
-  step "QEMU $cpu (dotprod=$dotprod): golden bytes of decoder.bin and decoder-small.bin"
+  step "QEMU $cpu (dotprod=$dotprod): golden bytes of every committed blob (examples/models)"
   CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="${qemu[*]} -cpu $cpu" \
     cargo run -q -p vae-core --release --target "$target" --example golden -- --check
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the page into examples/web/dist/ (index.html, main.js, vae.js, vae.wasm,
-# vae-relaxed.wasm, decoder.bin, and decoder-cond.bin, fetched when the page's conditional
-# model is chosen): serve it with `python3 -m http.server -d examples/web/dist`.
+# vae-relaxed.wasm, decoder.bin, and decoder-cond.bin and decoder-z2.bin, fetched when the
+# page's conditional or 2-D model is chosen): serve it with
+# `python3 -m http.server -d examples/web/dist`.
 # vae-relaxed.wasm is the same decoder built with relaxed SIMD as well (i8 columns, four
 # inputs per step); the page loads it where the browser validates relaxed SIMD, else
 # vae.wasm (simd128 only).
@@ -15,7 +16,7 @@ RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" cargo build --release --qui
 RUSTFLAGS="-C target-feature=-simd128" cargo build --release --quiet --target-dir target/scalar
 rm -rf dist && mkdir -p dist
 cp www/index.html www/main.js www/vae.js dist/
-cp ../models/decoder.bin ../models/decoder-cond.bin dist/
+cp ../models/decoder.bin ../models/decoder-cond.bin ../models/decoder-z2.bin dist/
 simd=target/wasm32-unknown-unknown/release/vae_web.wasm
 relaxed=target/relaxed/wasm32-unknown-unknown/release/vae_web.wasm
 scalar=target/scalar/wasm32-unknown-unknown/release/vae_web.wasm

@@ -1,11 +1,12 @@
 //! Regenerates the golden files of the committed blobs from the host decoder alone:
 //! `examples/models/golden.txt` and `golden.u8` (seeds 0..7 of `decoder.bin`),
 //! `golden-small.txt` (of `decoder-small.bin`), `golden-int4.txt` (of
-//! `decoder-int4.bin`, format 3.0) and `golden-cond.txt` (of `decoder-cond.bin`, the
-//! class-conditional blob the web page ships).
+//! `decoder-int4.bin`, format 3.0), `golden-cond.txt` (of `decoder-cond.bin`, the
+//! class-conditional blob the web page ships) and `golden-z2.txt` (of `decoder-z2.bin`,
+//! the page's 2-D blob).
 //!
 //! ```sh
-//! cargo run -p vae-core --example golden            # rewrites the five files
+//! cargo run -p vae-core --example golden            # rewrites the six files
 //! cargo run -p vae-core --example golden -- --check # only compares, exit 1 on a difference
 //! ```
 //!
@@ -30,6 +31,8 @@ static INT4: &[u8] = include_bytes!("../../examples/models/decoder-int4.bin");
 const INT4_SHAPE: Shape = Shape::of(INT4);
 static COND: &[u8] = include_bytes!("../../examples/models/decoder-cond.bin");
 const COND_SHAPE: Shape = Shape::of(COND);
+static Z2: &[u8] = include_bytes!("../../examples/models/decoder-z2.bin");
+const Z2_SHAPE: Shape = Shape::of(Z2);
 
 /// Seeds of the golden images (the firmwares' `SEEDS`).
 const SEEDS: std::ops::Range<u64> = 0..8;
@@ -89,7 +92,10 @@ fn main() {
         golden::<{ INT4_SHAPE.latent }, { INT4_SHAPE.hidden }>(INT4).expect("decoder-int4.bin");
     let (_, cond_lines) =
         golden::<{ COND_SHAPE.latent }, { COND_SHAPE.hidden }>(COND).expect("decoder-cond.bin");
+    let (_, z2_lines) =
+        golden::<{ Z2_SHAPE.latent }, { Z2_SHAPE.hidden }>(Z2).expect("decoder-z2.bin");
     let mut same = write_or_check(&models.join("golden.u8"), &bytes, check);
+    same &= write_or_check(&models.join("golden-z2.txt"), z2_lines.as_bytes(), check);
     same &= write_or_check(
         &models.join("golden-cond.txt"),
         cond_lines.as_bytes(),

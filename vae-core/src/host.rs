@@ -238,8 +238,9 @@ mod tests {
             QuantizedMlp::random(4, 5, &[], None).blob(),
             QuantizedMlp::random(5, 16, &[8, 300], None).blob(),
         ];
-        let blobs: [&[u8]; 8] = [
+        let blobs: [&[u8]; 9] = [
             include_bytes!("../../examples/models/decoder-cond.bin"),
+            include_bytes!("../../examples/models/decoder-z2.bin"),
             include_bytes!("../../examples/models/decoder-small.bin"),
             include_bytes!("../../examples/models/decoder-int4.bin"),
             &random[0],

@@ -16,10 +16,11 @@ fn export_cmd() -> Command {
 
 #[test]
 fn sample_crc_lines_are_the_golden_lines() {
-    // The int8 default blob (2.1) and its int4 export (3.0).
+    // The int8 default blob (2.1), its int4 export (3.0), and the 2-D blob.
     for (blob, golden) in [
         ("decoder.bin", "golden.txt"),
         ("decoder-int4.bin", "golden-int4.txt"),
+        ("decoder-z2.bin", "golden-z2.txt"),
     ] {
         let golden = std::fs::read_to_string(models().join(golden)).unwrap();
         let count = golden.lines().count();

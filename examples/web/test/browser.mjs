@@ -1,7 +1,8 @@
 // Headless Chromium test of the built page (examples/web/dist), as a user drives it:
 // golden CRCs of the canvases for seeds 0-7, click a digit, move sliders, drop a corrupt
 // blob (error text shown, page still decoding), the page's µs per digit, the conditional
-// blob's digit buttons against its golden CRCs, a screenshot.
+// blob's digit buttons against its golden CRCs, the 2-D blob's map and pad (press and drag:
+// the digit under the point), the simd128 fallback page, a screenshot.
 // Chromium: CHROMIUM env, else /usr/bin/chromium (Debian's). Usage: node test/browser.mjs
 import { createServer } from 'node:http';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -23,6 +24,7 @@ const goldenOf = (file) => {
 const golden = goldenOf('golden.txt');
 // The conditional blob's: seed N drawn as digit N % 10 at the default digit temperature.
 const goldenCond = goldenOf('golden-cond.txt');
+const goldenZ2 = goldenOf('golden-z2.txt');
 
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.bin': 'application/octet-stream' };
 const server = createServer((req, res) => {
@@ -132,6 +134,49 @@ try {
     const crc = (await crcs())[seed];
     check(crc === want, `conditional, digit ${seed % 10}: seed ${seed} crc32 ${crc}, golden ${want}`);
   }
+
+  // The shipped 2-D blob: no sliders but the pad, spanning -reach..reach, under a map of
+  // the plane (each 28 px square the digit at its centre); the grid golden as
+  // golden-z2.txt; pressing and dragging on the pad moves the point, and the explorer
+  // draws the digit under it.
+  await page.click('#models button[data-blob="decoder-z2.bin"]');
+  await page.waitForFunction(() => !document.getElementById('pad').classList.contains('hide'));
+  check(await page.locator('#sliders input').count() === 0, 'the 2-D blob: pad shown, no sliders');
+  got = await crcs();
+  for (const [seed, want] of goldenZ2) check(got[seed] === want, `2-D blob: seed ${seed} crc32 ${got[seed]}, golden ${want}`);
+  const reach = Number(await page.getAttribute('#pad', 'data-reach'));
+  const side = (await page.evaluate(() => document.getElementById('pad').width)) / 28;
+  check(reach >= 1 && side === 8, `pad: ${side} x ${side} squares over latents -${reach}..${reach}`);
+  // The digit of a latent, from a module of the test's own in the page; a canvas's 28 x 28
+  // grey pixels at (x, y); the pad's point.
+  const decodeAt = ([x, y]) => page.evaluate(async ([x, y]) => {
+    const { fetchVae, crc32 } = await import('./vae.js');
+    const [vae] = await fetchVae();
+    vae.load(new Uint8Array(await (await fetch('decoder-z2.bin')).arrayBuffer()));
+    return crc32(vae.decode(Float32Array.of(x, y)));
+  }, [x, y]);
+  const square = (id, x = 0, y = 0) => page.evaluate(([id, x, y]) =>
+    Array.from(document.getElementById(id).getContext('2d').getImageData(x, y, 28, 28).data.filter((_, i) => i % 4 === 0)), [id, x, y]);
+  const point = async () => (await page.getAttribute('#pad', 'data-point')).split(',').map(Number);
+  const centre = (k) => -reach + (k + 0.5) * (2 * reach / side);
+  check(crc32(await square('pad', 0, 0)) === await decodeAt([centre(0), -centre(0)]), "the pad's top-left square is the digit at its centre");
+  const last = 28 * (side - 1);
+  check(crc32(await square('pad', last, last)) === await decodeAt([centre(side - 1), -centre(side - 1)]), "the pad's bottom-right square is the digit at its centre");
+  const box = await page.locator('#pad').boundingBox();
+  const at = (fx, fy) => [box.x + fx * box.width, box.y + fy * box.height];
+  const near = ([x, y], [wx, wy]) => Math.abs(x - wx) < 1e-3 * reach && Math.abs(y - wy) < 1e-3 * reach;
+  await page.mouse.move(...at(0.75, 0.5));
+  await page.mouse.down();
+  const pressed = crc32(await square('big'));
+  const p1 = await point();
+  check(near(p1, [reach / 2, 0]) && pressed === await decodeAt(p1), `press on the pad at (${p1}): the explorer draws that latent`);
+  await page.mouse.move(...at(0.25, 0.25), { steps: 5 });
+  const dragged = crc32(await square('big'));
+  const p2 = await point();
+  check(near(p2, [-reach / 2, reach / 2]) && dragged === await decodeAt(p2) && dragged !== pressed, `drag to (${p2}): the digit follows`);
+  await page.mouse.up();
+  await page.mouse.move(...at(0.9, 0.9));
+  check(crc32(await square('big')) === dragged, 'released: moving over the pad changes nothing');
 
   // The simd128 module, which browsers without relaxed SIMD get: a second page on a
   // server without the relaxed build falls back to it, with the same golden canvases.

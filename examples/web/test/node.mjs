@@ -26,9 +26,11 @@ if (!existsSync(relaxedPath)) {
 }
 console.log(`relaxed SIMD in Node ${process.version}: ${relaxedSimd} (the page would load ${relaxedSimd ? 'vae-relaxed.wasm' : 'vae.wasm'})`);
 const modules = process.argv.slice(2);
-// Images of 300 latents (temperatures up to 4: latent codes at their ends) from the first
-// module; every other module must give the same bytes.
+// Images of 450 latents (temperatures up to 4: latent codes at their ends) of the default,
+// the conditional and the 2-D blob from the first module; every other module must give the
+// same bytes.
 const cond = readFileSync(here('../../models/decoder-cond.bin'));
+const z2 = readFileSync(here('../../models/decoder-z2.bin'));
 let first = null;
 for (const path of modules.length ? modules : [here('../dist/vae.wasm')]) {
   const bytes = readFileSync(path);
@@ -38,7 +40,7 @@ for (const path of modules.length ? modules : [here('../dist/vae.wasm')]) {
   }
   const vae = await Vae.create(bytes);
   const images = [];
-  for (const b of [blob, cond]) {
+  for (const b of [blob, cond, z2]) {
     vae.load(b);
     for (let s = 0; s < 150; s++) {
       images.push(vae.decode(vae.prior(1000 + s, 1 + (s % 7) * 0.5), vae.classes ? s % vae.classes : null));

@@ -65,7 +65,46 @@ function exploreLatent() {
 }
 
 function big() { draw($('big'), vae.decode(exploreLatent(), digit)); }
-function render() { grid(); big(); }
+
+// The 2-D pad spans latents -reach..reach on both axes (y upwards) over PAD x PAD pixels,
+// reach being where the prior's samples end (97% of their coordinates inside; the learned
+// priors spread their clusters well past 3), under a map of the plane: the digits decoded
+// at the centres of its SIDE x SIDE squares, 28 px each.
+const PAD = 224, SIDE = PAD / 28;
+let reach = 3, padMap = null;
+function padReach() {
+  const coords = [];
+  for (let seed = 0; seed < 256; seed++) for (const v of vae.prior(seed, 1)) coords.push(Math.abs(v));
+  coords.sort((a, b) => a - b);
+  return Math.max(1, Math.ceil(2 * coords[Math.floor(0.97 * coords.length)]) / 2);
+}
+function mapPad() {
+  const ctx = $('pad').getContext('2d');
+  const at = (k) => -reach + (k + 0.5) * (2 * reach / SIDE);
+  for (let row = 0; row < SIDE; row++) {
+    for (let col = 0; col < SIDE; col++) {
+      const pixels = vae.decode(Float32Array.of(at(col), -at(row)), digit);
+      const img = ctx.createImageData(28, 28);
+      for (let i = 0; i < 784; i++) img.data.set([pixels[i], pixels[i], pixels[i], 255], 4 * i);
+      ctx.putImageData(img, col * 28, row * 28);
+    }
+  }
+  padMap = ctx.getImageData(0, 0, PAD, PAD);
+}
+function drawPad() {
+  const ctx = $('pad').getContext('2d');
+  ctx.putImageData(padMap, 0, 0);
+  ctx.fillStyle = '#e33';
+  ctx.beginPath();
+  ctx.arc((explore.x + reach) / (2 * reach) * PAD, (reach - explore.y) / (2 * reach) * PAD, 5, 0, 7);
+  ctx.fill();
+  $('pad').dataset.point = `${explore.x},${explore.y}`;
+}
+function render() {
+  grid();
+  big();
+  if (vae.latent === 2) { mapPad(); drawPad(); }
+}
 
 function setup() {
   const conditional = vae.classes > 0;
@@ -83,6 +122,11 @@ function setup() {
     return b;
   }));
   $('pad').classList.toggle('hide', vae.latent !== 2);
+  if (vae.latent === 2) {
+    reach = padReach();
+    $('pad').dataset.reach = reach;
+    explore.x = explore.y = 0;
+  }
   const sliders = $('sliders');
   sliders.replaceChildren();
   if (vae.latent !== 2) {
@@ -132,13 +176,10 @@ const pad = $('pad');
 pad.onpointermove = (e) => {
   if (!e.buttons) return;
   const r = pad.getBoundingClientRect();
-  explore.x = ((e.clientX - r.left) / r.width) * 6 - 3;
-  explore.y = 3 - ((e.clientY - r.top) / r.height) * 6;
-  const ctx = pad.getContext('2d');
-  ctx.clearRect(0, 0, 168, 168);
-  ctx.beginPath();
-  ctx.arc(e.clientX - r.left, e.clientY - r.top, 5, 0, 7);
-  ctx.fill();
+  const clamp = (v) => Math.max(-reach, Math.min(reach, v));
+  explore.x = clamp(((e.clientX - r.left) / r.width) * 2 * reach - reach);
+  explore.y = clamp(reach - ((e.clientY - r.top) / r.height) * 2 * reach);
+  drawPad();
   big();
 };
 pad.onpointerdown = pad.onpointermove;
