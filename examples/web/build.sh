@@ -7,7 +7,8 @@
 # inputs per step); the page loads it where the browser validates relaxed SIMD, else
 # vae.wasm (simd128 only).
 # Also builds the scalar module (without simd128) into target/vae-scalar.wasm for the tests.
-# wasm-opt (npm binaryen, `npm ci` in examples/web) is used when installed.
+# wasm-opt (npm binaryen) and esbuild (minifies main.js and vae.js) are used when installed
+# (`npm ci` in examples/web).
 set -euo pipefail
 cd "$(dirname "$0")"
 export CARGO_TARGET_DIR="$PWD/target"
@@ -15,7 +16,16 @@ cargo build --release --quiet
 RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" cargo build --release --quiet --target-dir target/relaxed
 RUSTFLAGS="-C target-feature=-simd128" cargo build --release --quiet --target-dir target/scalar
 rm -rf dist && mkdir -p dist
-cp www/index.html www/main.js www/vae.js dist/
+cp www/index.html dist/
+if [ -x node_modules/.bin/esbuild ]; then
+  # Minified one by one (not bundled: the tests import dist/vae.js's exports).
+  for js in main.js vae.js; do
+    node_modules/.bin/esbuild "www/$js" --minify --format=esm --target=es2022 --log-level=warning --outfile="dist/$js"
+  done
+else
+  echo "build.sh: no esbuild (run npm ci in examples/web); copying the scripts as written" >&2
+  cp www/main.js www/vae.js dist/
+fi
 cp ../models/decoder.bin ../models/decoder-cond.bin ../models/decoder-z2.bin dist/
 simd=target/wasm32-unknown-unknown/release/vae_web.wasm
 relaxed=target/relaxed/wasm32-unknown-unknown/release/vae_web.wasm

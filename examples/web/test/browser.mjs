@@ -78,6 +78,40 @@ try {
   const before = await big();
   await page.locator('#sliders input').first().fill('0.7');
   check((await big()) !== before, 'seed A -> B slider changes the explorer digit');
+  // The other sliders move along the prior's principal axes: unit vectors, orthogonal,
+  // spreads in decreasing order, each an eigenvector of the covariance of the prior's
+  // samples (computed here from the module's own priors); moving one moves the explorer's
+  // latent by the slider x the axis's spread, and the digit is that latent's.
+  const axes = JSON.parse(await page.getAttribute('#sliders', 'data-axes'));
+  const dot = (a, b) => a.reduce((s, x, i) => s + x * b[i], 0);
+  check(axes.length === 3 && axes.every(({ v }, k) => Math.abs(dot(v, v) - 1) < 1e-9 &&
+    axes.slice(k + 1).every((o) => Math.abs(dot(v, o.v)) < 1e-3) && (k === 0 || axes[k - 1].sigma >= axes[k].sigma)),
+  `three orthonormal axes, spreads ${axes.map((a) => a.sigma.toFixed(2)).join(', ')}`);
+  const cov = await page.evaluate(async () => {
+    const { fetchVae } = await import('./vae.js');
+    const [vae] = await fetchVae();
+    vae.load(new Uint8Array(await (await fetch('decoder.bin')).arrayBuffer()));
+    const zs = Array.from({ length: 512 }, (_, s) => Array.from(vae.prior(s, 1)));
+    const d = zs[0].length, mean = Array.from({ length: d }, (_, i) => zs.reduce((m, z) => m + z[i], 0) / 512);
+    return mean.map((mi, i) => mean.map((mj, j) => zs.reduce((c, z) => c + (z[i] - mi) * (z[j] - mj), 0) / 512));
+  });
+  const residual = ({ v, sigma }) => Math.hypot(...cov.map((row, i) => dot(row, v) - sigma * sigma * v[i]));
+  check(axes.every((a) => residual(a) < 1e-3 * axes[0].sigma ** 2), `each axis an eigenvector of the prior's covariance (residuals ${axes.map((a) => residual(a).toExponential(1)).join(', ')})`);
+  const latentOf = async () => (await page.getAttribute('#big', 'data-latent')).split(',').map(Number);
+  const z0 = await latentOf();
+  await page.locator('#sliders input').nth(1).fill('1');
+  const z1 = await latentOf();
+  check(z1.every((x, i) => Math.abs(x - z0[i] - axes[0].sigma * axes[0].v[i]) < 1e-5), 'axis 1 at 1: the latent moves by one spread along the axis');
+  const explored = await big();
+  check(explored !== before && crc32(await page.evaluate(async (z) => {
+    const { fetchVae } = await import('./vae.js');
+    const [vae] = await fetchVae();
+    vae.load(new Uint8Array(await (await fetch('decoder.bin')).arrayBuffer()));
+    return Array.from(vae.decode(Float32Array.from(z)));
+  }, z1)) === crc32(Array.from(await page.evaluate(() => {
+    const c = document.getElementById('big').getContext('2d');
+    return c.getImageData(0, 0, 28, 28).data.filter((_, i) => i % 4 === 0);
+  }))), 'the explorer draws that latent');
 
   // Chromium runs relaxed SIMD: the page took that module (the simd128 one, which other
   // browsers get, is checked at the end).

@@ -10,7 +10,8 @@ let good = null; // the last blob that loaded, restored after a bad one
 let seeds = [...Array(CELLS).keys()];
 let digit = null;
 let temperature = 1;
-let explore = { x: 0, y: 0, mix: 0, axes: [0, 0, 0] };
+let explore = { x: 0, y: 0, mix: 0, along: [0, 0, 0] };
+let axes = []; // the prior's principal axes, { v, sigma }, largest spread first
 
 function draw(canvas, pixels) {
   const ctx = canvas.getContext('2d');
@@ -57,14 +58,43 @@ function grid() {
 }
 
 // The explorer's latent: a point of the pad (latent 2), else the interpolation between
-// the first two seeds' latents, moved along the first axes.
+// the first two seeds' latents, moved along the prior's principal axes (slider value x
+// the axis's standard deviation).
 function exploreLatent() {
   if (vae.latent === 2) return Float32Array.of(explore.x, explore.y);
   const a = vae.prior(seeds[0], temperature), b = vae.prior(seeds[1], temperature);
-  return a.map((v, i) => v + explore.mix * (b[i] - v) + (explore.axes[i] ?? 0));
+  return a.map((v, i) => axes.reduce((z, { v: axis, sigma }, k) => z + explore.along[k] * sigma * axis[i], v + explore.mix * (b[i] - v)));
 }
 
-function big() { draw($('big'), vae.decode(exploreLatent(), digit)); }
+// The principal axes of the prior: the leading eigenvectors of the covariance of 512 of
+// its samples (seeds 0-511, temperature 1), by power iteration and deflation, each with its
+// standard deviation; signs fixed by the largest component.
+function principalAxes(count) {
+  const n = 512, d = vae.latent;
+  const zs = Array.from({ length: n }, (_, s) => vae.prior(s, 1));
+  const mean = Array.from({ length: d }, (_, i) => zs.reduce((m, z) => m + z[i], 0) / n);
+  const cov = mean.map((mi, i) => mean.map((mj, j) => zs.reduce((c, z) => c + (z[i] - mi) * (z[j] - mj), 0) / n));
+  const found = [];
+  for (let k = 0; k < Math.min(count, d); k++) {
+    let v = mean.map((_, i) => 1 + i / d), lambda = 0;
+    for (let it = 0; it < 300; it++) {
+      const w = cov.map((row) => row.reduce((sum, c, j) => sum + c * v[j], 0));
+      lambda = Math.hypot(...w);
+      v = w.map((x) => x / lambda);
+    }
+    const sign = Math.sign(v.reduce((a, x) => (Math.abs(x) > Math.abs(a) ? x : a), 0)) || 1;
+    v = v.map((x) => sign * x);
+    found.push({ v, sigma: Math.sqrt(lambda) });
+    cov.forEach((row, i) => row.forEach((_, j) => { row[j] -= lambda * v[i] * v[j]; }));
+  }
+  return found;
+}
+
+function big() {
+  const z = exploreLatent();
+  $('big').dataset.latent = Array.from(z).join(',');
+  draw($('big'), vae.decode(z, digit));
+}
 
 // The 2-D pad spans latents -reach..reach on both axes (y upwards) over PAD x PAD pixels,
 // reach being where the prior's samples end (97% of their coordinates inside; the learned
@@ -138,7 +168,9 @@ function setup() {
       sliders.append(l);
     };
     slider('seed A → B', 0, 1, explore.mix, (v) => { explore.mix = v; });
-    for (let i = 0; i < Math.min(3, vae.latent); i++) slider(`latent ${i}`, -3, 3, explore.axes[i], (v) => { explore.axes[i] = v; });
+    axes = principalAxes(3);
+    sliders.dataset.axes = JSON.stringify(axes);
+    axes.forEach(({ sigma }, k) => slider(`axis ${k + 1} (σ ${sigma.toFixed(2)})`, -3, 3, explore.along[k], (v) => { explore.along[k] = v; }));
   }
   $('status').textContent = `${good.name}: ${(good.bytes.length / 1024).toFixed(0)} KB, latent ${vae.latent}, ` +
     (conditional ? `${vae.classes} classes` : 'unconditional');
