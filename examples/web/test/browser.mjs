@@ -57,6 +57,16 @@ try {
   const cells = () => page.evaluate(() => [...document.querySelectorAll('#grid canvas')].map((c) =>
     Array.from(c.getContext('2d').getImageData(0, 0, 28, 28).data.filter((_, i) => i % 4 === 0))));
   const crcs = async () => (await cells()).map((p) => crc32(p));
+  // A latent's digit from a module of the test's own in the page, and a canvas's 28 x 28
+  // grey pixels at (x, y).
+  const decodeIn = (blob, z) => page.evaluate(async ([blob, z]) => {
+    const { fetchVae } = await import('./vae.js');
+    const [vae] = await fetchVae();
+    vae.load(new Uint8Array(await (await fetch(blob)).arrayBuffer()));
+    return Array.from(vae.decode(Float32Array.from(z)));
+  }, [blob, z]);
+  const square = (id, x = 0, y = 0) => page.evaluate(([id, x, y]) =>
+    Array.from(document.getElementById(id).getContext('2d').getImageData(x, y, 28, 28).data.filter((_, i) => i % 4 === 0)), [id, x, y]);
 
   let got = await crcs();
   for (const [seed, want] of golden) check(got[seed] === want, `seed ${seed}: canvas crc32 ${got[seed]}, golden ${want}`);
@@ -102,16 +112,9 @@ try {
   await page.locator('#sliders input').nth(1).fill('1');
   const z1 = await latentOf();
   check(z1.every((x, i) => Math.abs(x - z0[i] - axes[0].sigma * axes[0].v[i]) < 1e-5), 'axis 1 at 1: the latent moves by one spread along the axis');
-  const explored = await big();
-  check(explored !== before && crc32(await page.evaluate(async (z) => {
-    const { fetchVae } = await import('./vae.js');
-    const [vae] = await fetchVae();
-    vae.load(new Uint8Array(await (await fetch('decoder.bin')).arrayBuffer()));
-    return Array.from(vae.decode(Float32Array.from(z)));
-  }, z1)) === crc32(Array.from(await page.evaluate(() => {
-    const c = document.getElementById('big').getContext('2d');
-    return c.getImageData(0, 0, 28, 28).data.filter((_, i) => i % 4 === 0);
-  }))), 'the explorer draws that latent');
+  const explored = crc32(await square('big'));
+  check(explored === crc32(await decodeIn('decoder.bin', z1)) && explored !== crc32(await decodeIn('decoder.bin', z0)),
+    'the explorer draws that latent');
 
   // Chromium runs relaxed SIMD: the page took that module (the simd128 one, which other
   // browsers get, is checked at the end).
@@ -181,16 +184,7 @@ try {
   const reach = Number(await page.getAttribute('#pad', 'data-reach'));
   const side = (await page.evaluate(() => document.getElementById('pad').width)) / 28;
   check(reach >= 1 && side === 8, `pad: ${side} x ${side} squares over latents -${reach}..${reach}`);
-  // The digit of a latent, from a module of the test's own in the page; a canvas's 28 x 28
-  // grey pixels at (x, y); the pad's point.
-  const decodeAt = ([x, y]) => page.evaluate(async ([x, y]) => {
-    const { fetchVae, crc32 } = await import('./vae.js');
-    const [vae] = await fetchVae();
-    vae.load(new Uint8Array(await (await fetch('decoder-z2.bin')).arrayBuffer()));
-    return crc32(vae.decode(Float32Array.of(x, y)));
-  }, [x, y]);
-  const square = (id, x = 0, y = 0) => page.evaluate(([id, x, y]) =>
-    Array.from(document.getElementById(id).getContext('2d').getImageData(x, y, 28, 28).data.filter((_, i) => i % 4 === 0)), [id, x, y]);
+  const decodeAt = async (z) => crc32(await decodeIn('decoder-z2.bin', z));
   const point = async () => (await page.getAttribute('#pad', 'data-point')).split(',').map(Number);
   const centre = (k) => -reach + (k + 0.5) * (2 * reach / side);
   check(crc32(await square('pad', 0, 0)) === await decodeAt([centre(0), -centre(0)]), "the pad's top-left square is the digit at its centre");
