@@ -165,7 +165,7 @@ const WIDE_LANES: usize = 16;
 /// multiply-accumulates rather than left to the compiler's unrolling), then four, then
 /// one.
 #[inline(always)]
-#[cfg_attr(vae_dsp, allow(dead_code))]
+#[cfg_attr(any(vae_dsp, vae_thumb1), allow(dead_code))]
 pub(super) fn dot2_portable(r0: &[u8], r1: &[u8], x: &[i8]) -> (i32, i32) {
     let mac = |acc: i32, w: u8, x: i8| acc.wrapping_add(i32::from(w as i8) * i32::from(x));
     let n = x.len().min(r0.len()).min(r1.len());

@@ -10,10 +10,11 @@
 //! one row entirely, spilling the inputs and offsets to the stack, then reloads them for
 //! the other.
 
-use super::portable::dot2_portable;
+use super::dot_ref;
 
 /// `(dot(r0, x), dot(r1, x))` over the common length, wrapping `i32` sums: the first
-/// `4 * (n / 4)` inputs in the `asm!` loop, the rest through [`dot2_portable`].
+/// `4 * (n / 4)` inputs in the `asm!` loop, the last few (at most three) through
+/// [`dot_ref`].
 #[inline(always)]
 pub(super) fn dot2(r0: &[u8], r1: &[u8], x: &[i8]) -> (i32, i32) {
     let n = x.len().min(r0.len()).min(r1.len());
@@ -63,8 +64,10 @@ pub(super) fn dot2(r0: &[u8], r1: &[u8], x: &[i8]) -> (i32, i32) {
     }
     let tail = (r0.get(head..n), r1.get(head..n), x.get(head..n));
     if let (Some(t0), Some(t1), Some(tx)) = tail {
-        let (b0, b1) = dot2_portable(t0, t1, tx);
-        (a0.wrapping_add(b0), a1.wrapping_add(b1))
+        (
+            a0.wrapping_add(dot_ref(t0, tx)),
+            a1.wrapping_add(dot_ref(t1, tx)),
+        )
     } else {
         (a0, a1)
     }

@@ -10,7 +10,7 @@
 //!   `VPSRLVQ`), ReLU or the threshold search (`VPERMD` for the first four levels,
 //!   `VPGATHERDD` for the last four, seven blocks in lockstep) in vector form.
 //! * The host engine's layout (module `host_layout`, feature `quantize`; the input pairs
-//!   in module `pairs`): the weights repacked by column, the non-zero inputs paired per
+//!   in module `pairs`, the 32-row lines it stores in module `line`): the weights repacked by column, the non-zero inputs paired per
 //!   decode, `VPMADDUBSW` on nibbles, the pixels gathered from a table eight at a time
 //!   (`VPGATHERDD`); about twice as fast as the blob's order.
 //! * The AVX-VNNI tier (module `vnni`, its input list in module `quads`): the same
@@ -36,6 +36,8 @@ mod dot;
 #[cfg(any(test, feature = "quantize"))]
 pub(crate) mod host_layout;
 mod layers;
+#[cfg(any(test, feature = "quantize"))]
+mod line;
 #[cfg(any(test, feature = "quantize"))]
 mod pairs;
 #[cfg(any(test, feature = "quantize"))]

@@ -42,6 +42,7 @@ use std::vec::Vec;
 use super::Avx2;
 use super::dot::ROWS;
 use super::layers::{PIXEL_BLOCKS, bytes8, requantize8, requantize8_fitting, search_pixels};
+use super::line::{LINE, Line, assert_line_permutation};
 use super::pairs::{PairView, Pairs};
 use super::quads::Quads;
 use super::vnni::{self, Vnni256};
@@ -52,9 +53,6 @@ use crate::kernel::x86::host_layout::MAX_INPUTS;
 use crate::kernel::x86::pixel_lut::Counts;
 use crate::kernel::x86::rows::Rows;
 use crate::kernel::x86::walk::{PackedShape, walk};
-
-/// Rows per line: one 32-byte load per column.
-pub(super) const LINE: usize = 32;
 
 /// Lines one pass keeps in registers: with the pairs, 8 `i16` accumulators, the two
 /// broadcast nibble pairs, two lines and their interleavings; with the quads, 8 `i32`
@@ -78,12 +76,6 @@ const fn position(r: usize) -> usize {
     let half = if j < 8 { j } else { j + 8 };
     half + 8 * u
 }
-
-/// One column's weights of 32 rows, in the products' order ([`position`], or
-/// [`vnni::position`]).
-#[derive(Clone, Copy)]
-#[repr(C, align(32))]
-pub(super) struct Line(pub(super) [i8; LINE]);
 
 /// One pass: lines `first .. first + lines`, stored column by column from `data[start]`.
 struct Pass {
@@ -304,23 +296,6 @@ impl<const W: usize, const Q: usize> Products for QuadSums<W, Q> {
 
 // `MAX_PASS` is the largest pass `Layer::blocks` runs; a line is four blocks.
 const _: () = assert!(MAX_PASS == 2 && LINE == 4 * ROWS);
-
-/// Fails the build unless `$position` (a `const fn` of a row, with `LINE` in scope) maps
-/// a line's rows one to one onto its bytes.
-macro_rules! assert_line_permutation {
-    ($position:path) => {
-        const _: () = {
-            let mut seen = [false; LINE];
-            let mut r = 0;
-            while r < LINE {
-                assert!(!seen[$position(r)]);
-                seen[$position(r)] = true;
-                r += 1;
-            }
-        };
-    };
-}
-pub(super) use assert_line_permutation;
 
 assert_line_permutation!(position);
 

@@ -446,7 +446,7 @@ fn quads_list_the_inputs_in_order() {
 /// summed).
 #[test]
 fn vnni_pass_matches_the_sums_written_out() {
-    use super::host_layout::{LINE, Line};
+    use super::line::{LINE, Line};
     use super::quads::Quads;
     use super::vnni::{Vnni256, position};
     let Some(vnni) = Vnni256::detect() else {

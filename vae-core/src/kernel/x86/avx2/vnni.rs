@@ -18,7 +18,7 @@
 use core::arch::x86_64::*;
 
 use super::dot::ROWS;
-use super::host_layout::{LINE, Line, assert_line_permutation};
+use super::line::{LINE, Line, assert_line_permutation};
 use super::quads::QuadView;
 use crate::kernel::x86::cpu;
 
