@@ -13,15 +13,12 @@ use crate::format::int4_pair;
 /// trailing partial row is ignored. No bias is added.
 ///
 /// On cores with the DSP extension (`cfg(vae_dsp)`) the `SMLAD` kernel of module
-/// `packed_int4` for the widths it takes; otherwise [`dense_int4_portable`].
+/// `packed_int4`; elsewhere [`dense_int4_portable`].
 #[inline]
 pub(crate) fn dense_int4(weights: &[u8], x: &[i8], sink: impl FnMut(i32)) {
     #[cfg(vae_dsp)]
-    let mut sink = sink;
-    #[cfg(vae_dsp)]
-    if super::packed_int4::dense_int4_dsp(weights, x, &mut sink) {
-        return;
-    }
+    super::packed_int4::dense_int4_dsp(weights, x, sink);
+    #[cfg(not(vae_dsp))]
     dense_int4_portable(weights, x, sink);
 }
 

@@ -16,9 +16,10 @@
 //! Per 8 MACs and row: one `LDR`, an `AND` of the shifted word and a `BIC`, four
 //! `SXTB16`, four `SMLAD`; the inputs' four words are loaded once for both rows (an `asm!`
 //! loop on the DSP cores, module `dsp`). The host tests run the Rust loop, the same
-//! arithmetic, with the emulated DSP instructions against [`dense_ref`](super::dense_ref)
-//! over the unpacked codes.
+//! arithmetic, with the emulated DSP instructions against the unpacked codes through
+//! [`dense_ref`](super::dense_ref).
 
+use super::dense_int4_portable;
 use super::packed::{smlad, sxtb16, sxtb16_ror8};
 use crate::format::int4_pair;
 
@@ -93,16 +94,16 @@ fn tail(row: &[u8], x: &[i8], groups: usize) -> i32 {
     acc
 }
 
-/// [`dense_int4`](super::int4::dense_int4) with `SMLAD` for layers of 8 to
-/// [`INT4_DSP_MAX_INPUTS`] inputs (same contract and results); returns whether it took the
-/// layer. For other widths it calls `sink` for nothing and returns `false`: the caller
-/// takes the portable kernel.
+/// [`dense_int4`](super::int4::dense_int4) with `SMLAD`: same contract and results as
+/// [`dense_int4_portable`], which it calls for layers of fewer than 8 or more than
+/// [`INT4_DSP_MAX_INPUTS`] inputs.
 #[inline]
-pub(super) fn dense_int4_dsp(weights: &[u8], x: &[i8], sink: &mut impl FnMut(i32)) -> bool {
+pub(super) fn dense_int4_dsp(weights: &[u8], x: &[i8], mut sink: impl FnMut(i32)) {
     let n = x.len();
     let (groups_x, _) = x.as_chunks::<GROUP>();
     if n > INT4_DSP_MAX_INPUTS || groups_x.is_empty() {
-        return false;
+        dense_int4_portable(weights, x, sink);
+        return;
     }
     let mut buffer = [[0u32; 4]; INT4_DSP_MAX_INPUTS / GROUP];
     for (p, xs) in buffer.iter_mut().zip(groups_x) {
@@ -129,7 +130,6 @@ pub(super) fn dense_int4_dsp(weights: &[u8], x: &[i8], sink: &mut impl FnMut(i32
     if let Some(r0) = pairs.remainder().get(..row_bytes) {
         sink((dot1(r0, packed) >> 4).wrapping_add(tail(r0, x, groups)));
     }
-    true
 }
 
 /// [`dsp::dot2`] on the DSP cores; `None` elsewhere (the host tests run the Rust loop).
@@ -243,38 +243,33 @@ mod tests {
     use super::*;
     use crate::Rng;
 
-    /// The sums `dense_int4_dsp` gives, or `None` where it does not take the layer (then
-    /// having given none).
-    fn dsp_sums(w: &[u8], x: &[i8]) -> Option<Vec<i32>> {
+    fn sums(f: impl FnOnce(&mut dyn FnMut(i32))) -> Vec<i32> {
         let mut out = Vec::new();
-        let took = dense_int4_dsp(w, x, &mut |v| out.push(v));
-        assert!(took || out.is_empty(), "sums given for a layer not taken");
-        took.then_some(out)
+        f(&mut |v| out.push(v));
+        out
     }
 
-    /// The reference: the codes unpacked to `i8` rows, then [`dense_ref`](super::super::dense_ref).
+    /// The reference: the codes unpacked to `i8` rows, then
+    /// [`dense_ref`](super::super::dense_ref).
     fn unpacked_sums(w: &[u8], x: &[i8]) -> Vec<i32> {
         let row_bytes = x.len().div_ceil(2);
-        let rows: Vec<i8> = w
+        let rows: Vec<u8> = w
             .chunks_exact(row_bytes)
             .flat_map(|row| {
                 let codes = row.iter().flat_map(|&b| {
                     let (lo, hi) = int4_pair(b);
-                    [lo, hi]
+                    [lo as u8, hi as u8]
                 });
-                codes.take(x.len()).collect::<Vec<i8>>()
+                codes.take(x.len()).collect::<Vec<u8>>()
             })
             .collect();
-        let bytes: Vec<u8> = rows.iter().map(|&c| c as u8).collect();
-        let mut out = Vec::new();
-        super::super::dense_ref(&bytes, x, |v| out.push(v));
-        out
+        sums(|s| super::super::dense_ref(&rows, x, s))
     }
 
-    /// Same sums as the int4 codes unpacked, for every width 8..=80 (the group loop, the
-    /// tail, odd widths with a padding nibble) and the widest layer it takes, rows 1..=5
-    /// (pairs and a last odd row), random bytes and inputs, the extremes; layers of fewer
-    /// than 8 or more than 256 inputs are left to the portable kernel, untouched.
+    /// Same sums as the codes unpacked, for every width 1..=80 (the group loop, the tail,
+    /// odd widths with a padding nibble, fewer than 8 inputs: the portable fallback), rows
+    /// 1..=5 (pairs and a last odd row), random bytes and inputs, the extremes, and the
+    /// widest layers around the limit.
     #[test]
     fn matches_the_unpacked_codes() {
         let mut rng = Rng::new(45);
@@ -282,12 +277,8 @@ mod tests {
             let bytes = rows * cols.div_ceil(2);
             let (w, x): (Vec<u8>, Vec<i8>) = (0..bytes.max(cols)).map(|_| fill()).unzip();
             let (w, x) = (&w[..bytes], &x[..cols]);
-            let takes = (GROUP..=INT4_DSP_MAX_INPUTS).contains(&cols);
-            match dsp_sums(w, x) {
-                Some(got) => assert_eq!(got, unpacked_sums(w, x), "{rows} x {cols}"),
-                None => assert!(!takes, "{rows} x {cols} not taken"),
-            }
-            assert_eq!(dsp_sums(w, x).is_some(), takes, "{rows} x {cols}");
+            let want = unpacked_sums(w, x);
+            assert_eq!(sums(|s| dense_int4_dsp(w, x, s)), want, "{rows} x {cols}");
         };
         for cols in (1..=80).chain([255, 256, 257]) {
             for rows in 1..=5 {
@@ -308,7 +299,11 @@ mod tests {
         for k in 0..8 {
             let mut w = [0u8; 4];
             w[k / 2] = if k % 2 == 0 { 0x01 } else { 0x10 };
-            assert_eq!(dsp_sums(&w, &x), Some(std::vec![x[k] as i32]), "code {k}");
+            assert_eq!(
+                sums(|s| dense_int4_dsp(&w, &x, s)),
+                [x[k] as i32],
+                "code {k}"
+            );
         }
     }
 }
