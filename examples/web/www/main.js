@@ -133,7 +133,7 @@ function drawPad() {
 function render() {
   grid();
   big();
-  if (vae.latent === 2) { mapPad(); drawPad(); }
+  if (vae.latent === 2) drawPad();
 }
 
 function setup() {
@@ -148,7 +148,12 @@ function setup() {
     const b = document.createElement('button');
     b.textContent = d;
     b.className = d === digit ? 'on' : '';
-    b.onclick = () => { digit = d; for (const o of digits.children) o.className = o === b ? 'on' : ''; render(); };
+    b.onclick = () => {
+      digit = d;
+      for (const o of digits.children) o.className = o === b ? 'on' : '';
+      if (vae.latent === 2) mapPad(); // the map is the blob's and the digit's
+      render();
+    };
     return b;
   }));
   $('pad').classList.toggle('hide', vae.latent !== 2);
@@ -156,6 +161,7 @@ function setup() {
     reach = padReach();
     $('pad').dataset.reach = reach;
     explore.x = explore.y = 0;
+    mapPad();
   }
   const sliders = $('sliders');
   sliders.replaceChildren();
